@@ -1,0 +1,54 @@
+/** Domain error codes that cross NATS as `{code, message}` and reach HTTP as `{status:"error", error:{code, message}}`. */
+export const ErrorCodes = {
+  ValidationError: 'VALIDATION_ERROR',
+  InvalidJson: 'INVALID_JSON',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  UnknownTemplate: 'UNKNOWN_TEMPLATE',
+  UnsupportedLanguage: 'UNSUPPORTED_LANGUAGE',
+  NotFound: 'NOT_FOUND',
+  ImageNotReady: 'IMAGE_NOT_READY',
+  DependencyUnavailable: 'DEPENDENCY_UNAVAILABLE',
+  DependencyTimeout: 'DEPENDENCY_TIMEOUT',
+  SandboxError: 'SANDBOX_ERROR',
+  ConcurrencyConflict: 'CONCURRENCY_CONFLICT',
+  InternalError: 'INTERNAL_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The payload of every error that crosses the wire. */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+}
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  UNKNOWN_TEMPLATE: 400,
+  UNSUPPORTED_LANGUAGE: 400,
+  NOT_FOUND: 404,
+  IMAGE_NOT_READY: 503,
+  DEPENDENCY_UNAVAILABLE: 503,
+  DEPENDENCY_TIMEOUT: 503,
+  SANDBOX_ERROR: 500,
+  CONCURRENCY_CONFLICT: 409,
+  INTERNAL_ERROR: 500,
+};
+
+export function httpStatusFor(code: ErrorCode): number {
+  return HTTP_STATUS[code];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(HTTP_STATUS, value);
+}
+
+export function isErrorPayload(value: unknown): value is ErrorPayload {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return isErrorCode(v.code) && typeof v.message === 'string';
+}

@@ -1,0 +1,71 @@
+import type { ExecutionStatus } from './execution';
+
+/** Aggregate (stream) types; the second segment of an event subject. */
+export const StreamTypes = {
+  Execution: 'execution',
+  Session: 'session',
+  Template: 'template',
+  Sandbox: 'sandbox',
+} as const;
+export type StreamType = (typeof StreamTypes)[keyof typeof StreamTypes];
+
+/**
+ * Every event type and its data. Past tense; never carries secrets, code or outputs:
+ * sizes, hashes and statuses are enough for audit and metrics.
+ */
+export interface EventDataMap {
+  ExecutionStarted: {
+    execution_id: string;
+    tenant_id: string;
+    scope: string;
+    template: string;
+    language: string;
+    runner_id: string;
+    code_bytes: number;
+    code_sha256: string;
+    files_count: number;
+    files_bytes: number;
+    timeout_s: number;
+  };
+  ExecutionFinished: {
+    execution_id: string;
+    status: ExecutionStatus;
+    exit_code: number;
+    duration_ms: number;
+    timed_out: boolean;
+    oom_killed: boolean;
+    truncated: boolean;
+    stdout_bytes: number;
+    stderr_bytes: number;
+    artifacts_count: number;
+    /** Set when the sandbox itself failed (not the user's code). */
+    sandbox_error?: string;
+  };
+}
+
+export type EventType = keyof EventDataMap;
+
+export const EventTypes: { [K in EventType]: K } = {
+  ExecutionStarted: 'ExecutionStarted',
+  ExecutionFinished: 'ExecutionFinished',
+};
+
+/** The envelope stored and published for every event (DESIGN.md). */
+export interface EventEnvelope<T extends EventType = EventType> {
+  id: string;
+  stream_id: string;
+  stream_type: StreamType;
+  type: T;
+  version: number;
+  position: number;
+  tenant_id: string | null;
+  occurred_at: string;
+  correlation_id: string | null;
+  data: EventDataMap[T];
+}
+
+/** An event before it is stored: the store assigns id, version, position and time. */
+export interface NewEvent<T extends EventType = EventType> {
+  type: T;
+  data: EventDataMap[T];
+}

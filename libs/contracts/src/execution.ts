@@ -1,0 +1,191 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateNested,
+  ValidationOptions,
+} from 'class-validator';
+import { workspacePathError } from './workspace-path';
+
+export const MAX_CODE_CHARS = 1024 * 1024;
+export const MAX_TIMEOUT_SECONDS = 300;
+export const MAX_FILES_PER_REQUEST = 100;
+export const MAX_ENV_ENTRIES = 64;
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const SCOPE_PATTERN = /^[A-Za-z0-9_.:@/-]{1,256}$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+function IsWorkspacePath(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isWorkspacePath',
+      validator: {
+        validate: (value) => workspacePathError(value) === null,
+        defaultMessage: (args) => `${args?.property}: ${workspacePathError(args?.value)}`,
+      },
+    },
+    options,
+  );
+}
+
+function IsEnvMap(options?: ValidationOptions): PropertyDecorator {
+  const problem = (value: unknown): string | null => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
+    const entries = Object.entries(value);
+    if (entries.length > MAX_ENV_ENTRIES) return `must have at most ${MAX_ENV_ENTRIES} entries`;
+    for (const [k, v] of entries) {
+      if (!ENV_KEY.test(k)) return `has an invalid variable name ${JSON.stringify(k.slice(0, 40))}`;
+      if (typeof v !== 'string') return `value of ${k} must be a string`;
+      if (v.length > 32768 || v.includes('\0')) return `value of ${k} is too long or contains NUL`;
+    }
+    return null;
+  };
+  return ValidateBy(
+    {
+      name: 'isEnvMap',
+      validator: {
+        validate: (value) => problem(value) === null,
+        defaultMessage: (args) => `${args?.property} ${problem(args?.value)}`,
+      },
+    },
+    options,
+  );
+}
+
+export class FileInputDto {
+  @IsString()
+  @IsWorkspacePath()
+  path: string;
+
+  @IsString()
+  content: string;
+
+  @IsOptional()
+  @IsIn(['utf8', 'base64'])
+  encoding?: 'utf8' | 'base64';
+}
+
+/** `POST /execute` body. */
+export class ExecuteRequestDto {
+  @IsString()
+  @Matches(TENANT_PATTERN, {
+    message: 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)',
+  })
+  tenant_id: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
+  scope?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MAX_CODE_CHARS, { message: `code must be at most ${MAX_CODE_CHARS} characters` })
+  code: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  language?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
+  template?: string;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_FILES_PER_REQUEST)
+  @ValidateNested({ each: true })
+  @Type(() => FileInputDto)
+  files?: FileInputDto[];
+
+  @IsOptional()
+  @IsInt({ message: 'timeout must be a whole number of seconds' })
+  @Min(1)
+  @Max(MAX_TIMEOUT_SECONDS)
+  timeout?: number;
+
+  @IsOptional()
+  @IsObject()
+  @IsEnvMap()
+  env?: Record<string, string>;
+}
+
+/** A file as it travels to the runner: always base64. */
+export interface FilePayload {
+  path: string;
+  content_b64: string;
+}
+
+/** api -> session-service. */
+export interface ExecuteCommand {
+  tenant_id: string;
+  scope: string;
+  code: string;
+  language?: string;
+  template?: string;
+  files: FilePayload[];
+  timeout?: number;
+  env: Record<string, string>;
+  correlation_id: string;
+}
+
+/** session-service -> runner. Template is resolved; language and timeout are decided. */
+export interface RunnerExecuteCommand {
+  execution_id: string;
+  tenant_id: string;
+  scope: string;
+  code: string;
+  language: string;
+  template: import('./templates').TemplateSpec;
+  files: FilePayload[];
+  timeout: number;
+  env: Record<string, string>;
+  correlation_id: string;
+}
+
+export interface Artifact {
+  type: string;
+  name: string;
+  /** base64 for binary types, text otherwise. */
+  content: string;
+}
+
+export interface ExecutionError {
+  name: string;
+  value: string;
+  traceback?: string;
+}
+
+export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom';
+
+/** The result shape of `POST /execute` (DESIGN.md). */
+export interface ExecutionResult {
+  status: ExecutionStatus;
+  execution_id: string;
+  template: string;
+  language: string;
+  exit_code: number;
+  stdout: string;
+  stderr: string;
+  /** Seconds, wall clock of the user's code. */
+  execution_time: number;
+  artifacts: Artifact[];
+  error?: ExecutionError;
+  timed_out: boolean;
+  oom_killed: boolean;
+  truncated: boolean;
+}

@@ -1,0 +1,35 @@
+/**
+ * NATS subjects: the one place a wire name is spelled.
+ * Never rename a shipped value: other processes and external subscribers depend on it.
+ */
+export const Subjects = {
+  /** api -> session-service: run one-off code in a fresh sandbox. */
+  ExecutionRun: 'executor.execution.run',
+  /** session-service -> runner: run code in a sandbox of the given template. */
+  RunnerExecute: 'executor.runner.execute',
+  /** template-service -> runner: image status of template images. */
+  RunnerImageStatus: 'executor.runner.image-status',
+  TemplatesList: 'executor.templates.list',
+  TemplatesGet: 'executor.templates.get',
+  RunnerHealth: 'executor.runner.health',
+  SessionHealth: 'executor.session.health',
+  TemplateHealth: 'executor.templates.health',
+  MetricsHealth: 'executor.metrics.health',
+} as const;
+
+export type Subject = (typeof Subjects)[keyof typeof Subjects];
+
+/** Prefix of every published domain event: `executor.events.<aggregate>.<EventType>`. */
+export const EVENTS_PREFIX = 'executor.events';
+
+export function eventSubject(streamType: string, type: string): string {
+  return `${EVENTS_PREFIX}.${streamType}.${type}`;
+}
+
+/** Queue groups: one member of each group answers a request. */
+export const QueueGroups = {
+  Runner: 'executor-runner',
+  SessionService: 'executor-session-service',
+  TemplateService: 'executor-template-service',
+  Metrics: 'executor-metrics',
+} as const;

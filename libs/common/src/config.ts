@@ -1,0 +1,47 @@
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+
+/** Settings every service shares. Each app extends this with its own. */
+export class BaseConfig {
+  @IsString()
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @IsString()
+  EVENT_STORE_PATH = '.executor/events.sqlite';
+
+  @IsIn(['NORMAL', 'FULL'])
+  EVENT_STORE_SYNCHRONOUS: 'NORMAL' | 'FULL' = 'NORMAL';
+
+  @IsOptional()
+  @IsIn(['log', 'warn', 'error', 'debug', 'verbose'])
+  LOG_LEVEL: 'log' | 'warn' | 'error' | 'debug' | 'verbose' = 'log';
+
+  /** Timeout of internal requests that are not executions, in milliseconds. */
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  RPC_TIMEOUT_MS = 5000;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the environment into a validated config object; a bad value stops the process
+ * at start with every problem named.
+ */
+export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
+  const defaults = new cls();
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults)) {
+    if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
+  }
+  const config = plainToInstance(cls, { ...defaults, ...raw }, { enableImplicitConversion: true });
+  const errors = validateSync(config, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return config;
+}

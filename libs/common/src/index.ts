@@ -1,0 +1,6 @@
+export * from './config';
+export * from './nats.constants';
+export * from './nats.module';
+export * from './nats-rpc';
+export * from './rpc-errors';
+export * from './microservice';

@@ -1,0 +1,36 @@
+import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import { NATS_CONNECTION } from '@executor/common';
+import { EventPublisher } from './event-publisher';
+import { EventRecorder } from './event-recorder';
+import { EventStore, type EventStoreOptions } from './event-store';
+
+@Injectable()
+class EventStoreCloser implements OnApplicationShutdown {
+  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/** Provides the EventStore and an EventRecorder (append, then publish). Needs the NATS module. */
+@Module({})
+export class EventStoreModule {
+  static forRoot(options: EventStoreOptions): DynamicModule {
+    return {
+      module: EventStoreModule,
+      global: true,
+      providers: [
+        { provide: EventStore, useFactory: () => EventStore.open(options) },
+        {
+          provide: EventRecorder,
+          inject: [EventStore, NATS_CONNECTION],
+          useFactory: (store: EventStore, nc: NatsConnection) =>
+            new EventRecorder(store, new EventPublisher(nc)),
+        },
+        EventStoreCloser,
+      ],
+      exports: [EventStore, EventRecorder],
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** One row per event. `position` is the global order; (stream_id, version) is unique per stream. */
+@Entity({ name: 'events' })
+@Index('ux_events_stream_version', ['stream_id', 'version'], { unique: true })
+@Index('ix_events_type', ['type'])
+@Index('ix_events_tenant', ['tenant_id'])
+export class EventRecord {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  position: number;
+
+  @Column({ type: 'varchar', length: 36, unique: true })
+  id: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  stream_id: string;
+
+  @Column({ type: 'varchar', length: 50 })
+  stream_type: string;
+
+  @Column({ type: 'integer' })
+  version: number;
+
+  @Column({ type: 'varchar', length: 100 })
+  type: string;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  tenant_id: string | null;
+
+  @Column({ type: 'varchar', length: 30 })
+  occurred_at: string;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  correlation_id: string | null;
+
+  @Column({ type: 'text' })
+  data: string;
+}

@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { NatsModule } from '@executor/common';
+import { ApiConfig } from './api.config';
+import { ExecuteController } from './execute/execute.controller';
+import { HealthController } from './health/health.controller';
+import { TemplatesController } from './templates/templates.controller';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: ApiConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [NatsModule.forRoot({ url: config.NATS_URL, service: 'api' })],
+      controllers: [ExecuteController, HealthController, TemplatesController],
+      providers: [{ provide: ApiConfig, useValue: config }],
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import {
+  ErrorCodes,
+  ExecuteRequestDto,
+  MAX_FILE_BYTES,
+  MAX_TIMEOUT_SECONDS,
+  MAX_TOTAL_FILE_BYTES,
+  Subjects,
+  type ExecutionResult,
+  type FileInputDto,
+  type FilePayload,
+} from '@executor/contracts';
+import { NatsRpc, RemoteError } from '@executor/common';
+import { ApiConfig } from '../api.config';
+import { correlationId } from '../http/body';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+@Controller()
+export class ExecuteController {
+  constructor(
+    private readonly rpc: NatsRpc,
+    @Inject(ApiConfig) private readonly config: ApiConfig,
+  ) {}
+
+  @Post('execute')
+  @HttpCode(200)
+  execute(@Body() body: ExecuteRequestDto, @Req() req: Request): Promise<ExecutionResult> {
+    const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
+    return this.rpc.send(
+      Subjects.ExecutionRun,
+      {
+        tenant_id: body.tenant_id,
+        scope: body.scope ?? 'default',
+        code: body.code,
+        language: body.language,
+        template: body.template,
+        files: toFilePayloads(body.files ?? []),
+        timeout: body.timeout,
+        env: body.env ?? {},
+        correlation_id: correlationId(req),
+      },
+      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+    );
+  }
+}
+
+/** Files travel base64; sizes are checked on the decoded bytes. */
+export function toFilePayloads(files: FileInputDto[]): FilePayload[] {
+  let total = 0;
+  return files.map((f) => {
+    let b64: string;
+    if (f.encoding === 'base64') {
+      if (!BASE64.test(f.content) || f.content.length % 4 !== 0) {
+        throw new RemoteError(ErrorCodes.ValidationError, `files: content of ${f.path} is not valid base64`);
+      }
+      b64 = f.content;
+    } else {
+      b64 = Buffer.from(f.content, 'utf8').toString('base64');
+    }
+    const size = Buffer.byteLength(b64, 'base64');
+    if (size > MAX_FILE_BYTES)
+      throw new RemoteError(ErrorCodes.PayloadTooLarge, `file ${f.path} is over 10 MB`);
+    total += size;
+    if (total > MAX_TOTAL_FILE_BYTES)
+      throw new RemoteError(ErrorCodes.PayloadTooLarge, 'files are over 100 MB in total');
+    return { path: f.path, content_b64: b64 };
+  });
+}

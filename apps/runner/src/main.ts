@@ -1,0 +1,14 @@
+import 'reflect-metadata';
+import { QueueGroups } from '@executor/contracts';
+import { loadConfig, runService, startMicroservice } from '@executor/common';
+import { RunnerConfig } from './runner.config';
+import { RunnerModule } from './runner.module';
+
+runService('runner', async () => {
+  const config = loadConfig(RunnerConfig);
+  await startMicroservice(RunnerModule.forRoot(config), {
+    service: 'runner',
+    url: config.NATS_URL,
+    queue: QueueGroups.Runner,
+  });
+});

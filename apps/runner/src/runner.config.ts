@@ -1,0 +1,27 @@
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { hostname } from 'node:os';
+import { BaseConfig } from '@executor/common';
+
+export class RunnerConfig extends BaseConfig {
+  /** Stable id of this runner: its containers carry it as a label, so a restart finds its orphans. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/)
+  RUNNER_ID = `runner-${hostname()}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
+
+  @IsString()
+  DOCKER_SOCKET = '/var/run/docker.sock';
+
+  /** Cap of stdout and of stderr per execution, in bytes; the rest is dropped and `truncated` set. */
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  MAX_OUTPUT_BYTES = 1024 * 1024;
+
+  /** Seconds between sweeps for containers of this runner that nothing owns. */
+  @IsInt()
+  @Min(5)
+  @Max(3600)
+  ORPHAN_SWEEP_INTERVAL_S = 60;
+}
+
+export const RUNNER_CONFIG = Symbol('RUNNER_CONFIG');

@@ -1,0 +1,34 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { NatsModule } from '@executor/common';
+import { EventStoreModule } from '@executor/event-store';
+import { ExecutionController } from './execution/execution.controller';
+import { ExecutionService } from './execution/execution.service';
+import { HealthController } from './health/health.controller';
+import { OrphanSweeper } from './orphan-sweeper';
+import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
+import { createDocker, DOCKER } from './sandbox/docker.provider';
+import { SandboxLauncher } from './sandbox/sandbox-launcher';
+
+@Module({})
+export class RunnerModule {
+  static forRoot(config: RunnerConfig): DynamicModule {
+    return {
+      module: RunnerModule,
+      imports: [
+        NatsModule.forRoot({ url: config.NATS_URL, service: 'runner' }),
+        EventStoreModule.forRoot({
+          path: config.EVENT_STORE_PATH,
+          synchronous: config.EVENT_STORE_SYNCHRONOUS,
+        }),
+      ],
+      controllers: [ExecutionController, HealthController],
+      providers: [
+        { provide: RUNNER_CONFIG, useValue: config },
+        { provide: DOCKER, useFactory: () => createDocker(config) },
+        SandboxLauncher,
+        ExecutionService,
+        OrphanSweeper,
+      ],
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ErrorCodes, Subjects, type ExecuteCommand, type ExecutionResult } from '@executor/contracts';
+import { domainError, NatsRpc } from '@executor/common';
+import { SessionServiceConfig } from '../session-service.config';
+
+export const DEFAULT_TEMPLATE = 'default';
+
+/** A one-off `/execute`: resolve the template, decide language and timeout, hand it to a runner. */
+@Injectable()
+export class OneOffExecutionService {
+  constructor(
+    private readonly rpc: NatsRpc,
+    @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
+  ) {}
+
+  async run(cmd: ExecuteCommand): Promise<ExecutionResult> {
+    const template = await this.rpc.send(
+      Subjects.TemplatesGet,
+      { name: cmd.template ?? DEFAULT_TEMPLATE },
+      this.config.RPC_TIMEOUT_MS,
+    );
+    const language = cmd.language ?? template.languages[0];
+    if (!template.languages.includes(language)) {
+      throw domainError(
+        ErrorCodes.UnsupportedLanguage,
+        `template ${template.name} does not run ${language}; it runs: ${template.languages.join(', ')}`,
+      );
+    }
+    const timeout = cmd.timeout ?? template.timeout;
+    return this.rpc.send(
+      Subjects.RunnerExecute,
+      {
+        execution_id: randomUUID(),
+        tenant_id: cmd.tenant_id,
+        scope: cmd.scope,
+        code: cmd.code,
+        language,
+        template,
+        files: cmd.files,
+        timeout,
+        env: cmd.env,
+        correlation_id: cmd.correlation_id,
+      },
+      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+    );
+  }
+}

@@ -1,0 +1,14 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern } from '@nestjs/microservices';
+import { Subjects, type ServiceHealthReply } from '@executor/contracts';
+import { checkEventStore, EventStore } from '@executor/event-store';
+
+@Controller()
+export class HealthController {
+  constructor(private readonly store: EventStore) {}
+
+  @MessagePattern(Subjects.SessionHealth)
+  health(): ServiceHealthReply {
+    return { service: 'session-service', checks: { event_store: checkEventStore(this.store) } };
+  }
+}

@@ -3,9 +3,10 @@ const moduleNameMapper = {
   '^@executor/(contracts|event-store|common)$': '<rootDir>/libs/$1/src',
   '^@executor/(contracts|event-store|common)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 
 module.exports = {
+  testTimeout: 120000,
   projects: [
     {
       displayName: 'unit',
@@ -28,7 +29,6 @@ module.exports = {
       moduleNameMapper,
       globalSetup: '<rootDir>/test/e2e/global-setup.ts',
       globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

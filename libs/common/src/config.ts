@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
 
@@ -32,12 +33,22 @@ export class ConfigError extends Error {
  * at start with every problem named.
  */
 export function loadConfig<T extends object>(cls: new () => T, env: NodeJS.ProcessEnv = process.env): T {
-  const defaults = new cls();
+  const defaults = new cls() as Record<string, unknown>;
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(defaults)) {
-    if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    // Convert by the type of the default; a bad number stays NaN and fails validation.
+    raw[key] =
+      typeof fallback === 'number'
+        ? /^-?\d+(\.\d+)?$/.test(value)
+          ? Number(value)
+          : NaN
+        : fallback === true || fallback === false
+          ? value === 'true'
+          : value;
   }
-  const config = plainToInstance(cls, { ...defaults, ...raw }, { enableImplicitConversion: true });
+  const config = plainToInstance(cls, { ...defaults, ...raw });
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) {
     const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join(', ')}`);

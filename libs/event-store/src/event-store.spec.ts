@@ -1,0 +1,155 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NewEvent } from '@executor/contracts';
+import { ConcurrencyError, EventStore } from './event-store';
+
+const started = (id: string, tenant = 't1'): NewEvent => ({
+  type: 'ExecutionStarted',
+  data: {
+    execution_id: id,
+    tenant_id: tenant,
+    scope: 's',
+    template: 'default',
+    language: 'python',
+    runner_id: 'r1',
+    code_bytes: 8,
+    code_sha256: 'abc',
+    files_count: 0,
+    files_bytes: 0,
+    timeout_s: 30,
+  },
+});
+
+const finished = (id: string): NewEvent => ({
+  type: 'ExecutionFinished',
+  data: {
+    execution_id: id,
+    status: 'success',
+    exit_code: 0,
+    duration_ms: 12,
+    timed_out: false,
+    oom_killed: false,
+    truncated: false,
+    stdout_bytes: 2,
+    stderr_bytes: 0,
+    artifacts_count: 0,
+  },
+});
+
+describe('EventStore (real SQLite file)', () => {
+  let dir: string;
+  let path: string;
+  let store: EventStore;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'event-store-spec-'));
+    path = join(dir, 'nested', 'events.sqlite');
+    store = await EventStore.open({ path });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('appends to a new stream and reads it back in version order', async () => {
+    const stored = await store.append('execution-a', 'execution', 0, [started('a'), finished('a')], {
+      tenantId: 't1',
+      correlationId: 'req-1',
+    });
+    expect(stored.map((e) => [e.type, e.version])).toEqual([
+      ['ExecutionStarted', 1],
+      ['ExecutionFinished', 2],
+    ]);
+    expect(stored[1].position).toBe(stored[0].position + 1);
+    const read = await store.readStream('execution-a');
+    expect(read).toEqual(stored);
+    expect(read[0]).toMatchObject({ tenant_id: 't1', correlation_id: 'req-1', stream_type: 'execution' });
+    expect(new Date(read[0].occurred_at).toISOString()).toBe(read[0].occurred_at);
+  });
+
+  it('refuses an append whose expected version is stale, and stores nothing of it', async () => {
+    await store.append('execution-b', 'execution', 0, [started('b')]);
+    await expect(store.append('execution-b', 'execution', 0, [started('b')])).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
+    await expect(store.append('execution-b', 'execution', 2, [finished('b')])).rejects.toMatchObject({
+      expected: 2,
+      actual: 1,
+    });
+    expect(await store.readStream('execution-b')).toHaveLength(1);
+    await store.append('execution-b', 'execution', 1, [finished('b')]);
+    expect((await store.readStream('execution-b')).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it("appends with 'any' regardless of the stream's version", async () => {
+    await store.append('s', 'execution', 'any', [started('x')]);
+    await store.append('s', 'execution', 'any', [finished('x')]);
+    expect((await store.readStream('s')).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it('reads everything after a position, in global order, with a limit', async () => {
+    for (const id of ['1', '2', '3'])
+      await store.append(`execution-${id}`, 'execution', 0, [started(id), finished(id)]);
+    const all = await store.readAll(0);
+    expect(all.map((e) => e.position)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await store.readAll(4)).map((e) => e.position)).toEqual([5, 6]);
+    expect((await store.readAll(1, 2)).map((e) => e.position)).toEqual([2, 3]);
+    expect(await store.headPosition()).toBe(6);
+  });
+
+  it('pages a filtered query without gaps or repeats, both directions', async () => {
+    for (let i = 0; i < 7; i++) {
+      await store.append(`execution-${i}`, 'execution', 0, [started(String(i), i % 2 ? 'odd' : 'even')], {
+        tenantId: i % 2 ? 'odd' : 'even',
+      });
+    }
+    const seen: number[] = [];
+    let after: number | undefined = 0;
+    while (after !== undefined) {
+      const page = await store.query({ tenant_id: 'even', after_position: after, limit: 2 });
+      seen.push(...page.events.map((e) => e.position));
+      after = page.next ?? undefined;
+    }
+    expect(seen).toEqual([1, 3, 5, 7]);
+    const desc = await store.query({ type: 'ExecutionStarted', order: 'desc', limit: 3 });
+    expect(desc.events.map((e) => e.position)).toEqual([7, 6, 5]);
+    expect(desc.next).toBe(5);
+    const older = await store.query({
+      type: 'ExecutionStarted',
+      order: 'desc',
+      before_position: 5,
+      limit: 3,
+    });
+    expect(older.events.map((e) => e.position)).toEqual([4, 3, 2]);
+  });
+
+  it('keeps events across a reopen and lets two connections on one file race safely', async () => {
+    await store.append('execution-r', 'execution', 0, [started('r')]);
+    const other = await EventStore.open({ path });
+    try {
+      await other.append('execution-r', 'execution', 1, [finished('r')]);
+      await expect(store.append('execution-r', 'execution', 1, [finished('r')])).rejects.toBeInstanceOf(
+        ConcurrencyError,
+      );
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? store : other).append(`execution-p${i}`, 'execution', 0, [started(String(i))]),
+        ),
+      );
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      const positions = (await store.readAll(0)).map((e) => e.position);
+      expect(positions).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+    } finally {
+      await other.close();
+    }
+    await store.close();
+    store = await EventStore.open({ path });
+    expect(await store.readStream('execution-r')).toHaveLength(2);
+  });
+
+  it('answers ping on a healthy file', () => {
+    expect(() => store.ping()).not.toThrow();
+  });
+});

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
-import type { StackInfo } from './stack';
+import type { StackInfo } from '../../scripts/lib/stack';
 
 export function stackInfo(): StackInfo {
   const raw = process.env.E2E_STACK;

@@ -1,4 +1,4 @@
-import { Stack } from './stack';
+import { Stack } from '../../scripts/lib/stack';
 
 /** A stack of its own, so its parts can be stopped without disturbing the other tests. */
 describe('health reflects a dependency that is down', () => {

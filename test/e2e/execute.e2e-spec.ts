@@ -1,6 +1,6 @@
 import { connect, type NatsConnection, StringCodec } from 'nats';
 import { containersOfRunner, eventsOfStream, post, stackInfo } from './client';
-import { waitFor } from './stack';
+import { waitFor } from '../../scripts/lib/stack';
 
 interface Result {
   status: string;

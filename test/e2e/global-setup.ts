@@ -1,4 +1,4 @@
-import { Stack } from './stack';
+import { Stack } from '../../scripts/lib/stack';
 
 declare global {
   var __EXECUTOR_STACK__: Stack | undefined;

@@ -2,20 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { findRepoRoot } from '../../libs/common/src/repo-root';
 
-/** Repository root: the nearest folder above with nest-cli.json (works from sources and from dist/). */
-function findRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'nest-cli.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no repository root above ${from}`);
-    dir = up;
-  }
-  return dir;
-}
-
-export const ROOT = findRoot(__dirname);
+export const ROOT = findRepoRoot(__dirname);
 export const APPS = ['runner', 'template-service', 'session-service', 'metrics', 'api'] as const;
 export type AppName = (typeof APPS)[number];
 

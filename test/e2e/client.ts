@@ -54,6 +54,23 @@ export function eventsOfStream(streamId: string): StoredEvent[] {
   }
 }
 
+/**
+ * Waits until every container of the stack's runner is a running pool member: a used,
+ * killed or broken sandbox left behind would show as exited or created.
+ */
+export async function expectNoLeftoverContainers(timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let leftovers: Docker.ContainerInfo[] = [];
+  while (Date.now() < deadline) {
+    leftovers = (await containersOfRunner()).filter((c) => c.State !== 'running');
+    if (leftovers.length === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `containers left behind: ${leftovers.map((c) => `${c.Id.slice(0, 12)} ${c.State}`).join(', ')}`,
+  );
+}
+
 export async function containersOfRunner(): Promise<Docker.ContainerInfo[]> {
   const docker = new Docker();
   return docker.listContainers({

@@ -20,7 +20,7 @@ describe('GET /health and GET /templates', () => {
     expect(res.status).toBe(200);
     const def = res.body.templates.find((t) => t.name === 'default');
     expect(def).toMatchObject({
-      languages: ['python'],
+      languages: ['python', 'bash'],
       memory_limit: '512m',
       network: false,
       image_status: 'ready',

@@ -17,6 +17,23 @@ export class RunnerConfig extends BaseConfig {
   @Max(64 * 1024 * 1024)
   MAX_OUTPUT_BYTES = 1024 * 1024;
 
+  /** Warm sandboxes per template, `name=size,…`; templates not named start on demand. */
+  @IsString()
+  @Matches(/^([a-z0-9][a-z0-9-]*=\d+)?(,[a-z0-9][a-z0-9-]*=\d+)*$/)
+  POOL_SIZES = 'default=2,python-data=1,node-basic=1';
+
+  /** Sandboxes started at once, across templates: bounds the load a burst puts on the engine. */
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  MAX_PARALLEL_STARTS = 4;
+
+  /** Seconds a new sandbox's kernel may take to start and preload its modules. */
+  @IsInt()
+  @Min(1)
+  @Max(600)
+  KERNEL_READY_TIMEOUT_S = 60;
+
   /** Seconds between sweeps for containers of this runner that nothing owns. */
   @IsInt()
   @Min(5)

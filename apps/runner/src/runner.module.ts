@@ -7,7 +7,8 @@ import { HealthController } from './health/health.controller';
 import { OrphanSweeper } from './orphan-sweeper';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { createDocker, DOCKER } from './sandbox/docker.provider';
-import { SandboxLauncher } from './sandbox/sandbox-launcher';
+import { SandboxPool } from './sandbox/sandbox-pool';
+import { PoolWarmer } from './pool-warmer';
 
 @Module({})
 export class RunnerModule {
@@ -25,7 +26,8 @@ export class RunnerModule {
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
-        SandboxLauncher,
+        SandboxPool,
+        PoolWarmer,
         ExecutionService,
         OrphanSweeper,
       ],

@@ -4,3 +4,4 @@ export * from './nats.module';
 export * from './nats-rpc';
 export * from './rpc-errors';
 export * from './microservice';
+export * from './repo-root';

@@ -159,10 +159,20 @@ export interface RunnerExecuteCommand {
 }
 
 export interface Artifact {
+  /** MIME type. */
   type: string;
   name: string;
-  /** base64 for binary types, text otherwise. */
+  /** base64 when `encoding` is base64, text otherwise. */
   content: string;
+  encoding: 'base64' | 'utf8';
+  size: number;
+}
+
+/** A rich result as Jupyter has it: a MIME bundle (binary values base64). */
+export interface RichResult {
+  data: Record<string, unknown>;
+  /** True for the value of the last expression; false for display() and figures. */
+  is_main_result: boolean;
 }
 
 export interface ExecutionError {
@@ -171,7 +181,7 @@ export interface ExecutionError {
   traceback?: string;
 }
 
-export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom';
+export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'sandbox_died';
 
 /** The result shape of `POST /execute` (DESIGN.md). */
 export interface ExecutionResult {
@@ -184,6 +194,7 @@ export interface ExecutionResult {
   stderr: string;
   /** Seconds, wall clock of the user's code. */
   execution_time: number;
+  results: RichResult[];
   artifacts: Artifact[];
   error?: ExecutionError;
   timed_out: boolean;

@@ -18,7 +18,21 @@ export interface TemplateSpec {
   packages: Record<string, string[]>;
   /** Optional OCI runtime, e.g. `runsc` for gVisor. */
   runtime?: string;
+  /** The in-sandbox kernel: `python` (light, fast to start), `ipython` (Jupyter semantics) or `node`. */
+  kernel: KernelKind;
+  /** Modules the kernel imports before a sandbox joins the pool. */
+  preload: string[];
 }
+
+export const KERNEL_KINDS = ['python', 'ipython', 'node'] as const;
+export type KernelKind = (typeof KERNEL_KINDS)[number];
+
+/** Languages each kernel runs. */
+export const KERNEL_LANGUAGES: Record<KernelKind, string[]> = {
+  python: ['python', 'bash'],
+  ipython: ['python', 'bash'],
+  node: ['javascript', 'bash'],
+};
 
 export interface TemplateSummary {
   name: string;

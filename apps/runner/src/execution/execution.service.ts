@@ -7,7 +7,9 @@ import {
   MAX_TOTAL_FILE_BYTES,
   StreamTypes,
   workspacePathError,
+  type Artifact,
   type ExecutionError,
+  type RichResult,
   type ExecutionResult,
   type ExecutionStatus,
   type RunnerExecuteCommand,
@@ -15,8 +17,8 @@ import {
 import { domainError } from '@executor/common';
 import { EventRecorder } from '@executor/event-store';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
-import { ImageMissingError, SandboxLauncher, type RawOutcome } from '../sandbox/sandbox-launcher';
-import { parsePythonError } from '../sandbox/python-error';
+import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
+import { SandboxPool } from '../sandbox/sandbox-pool';
 
 /** Runs one execution: records that it started, runs it in a fresh sandbox, records how it ended. */
 @Injectable()
@@ -24,14 +26,17 @@ export class ExecutionService {
   private readonly logger = new Logger(ExecutionService.name);
 
   constructor(
-    private readonly launcher: SandboxLauncher,
+    private readonly pool: SandboxPool,
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
 
   async execute(cmd: RunnerExecuteCommand): Promise<ExecutionResult> {
-    if (cmd.language !== 'python') {
-      throw domainError(ErrorCodes.UnsupportedLanguage, `this runner runs python only, not ${cmd.language}`);
+    if (!cmd.template.languages.includes(cmd.language)) {
+      throw domainError(
+        ErrorCodes.UnsupportedLanguage,
+        `template ${cmd.template.name} does not run ${cmd.language}; it runs: ${cmd.template.languages.join(', ')}`,
+      );
     }
     if (cmd.template.network) {
       throw domainError(
@@ -67,16 +72,17 @@ export class ExecutionService {
       meta,
     );
 
-    let outcome: RawOutcome;
+    let outcome: KernelOutcome;
     try {
-      outcome = await this.launcher.runOnce({
-        executionId: cmd.execution_id,
-        template: cmd.template,
-        code: cmd.code,
-        files: cmd.files,
-        env: cmd.env,
-        timeoutMs: cmd.timeout * 1000,
-      });
+      const sandbox = await this.pool.acquire(cmd.template);
+      try {
+        outcome = await sandbox.execute(
+          { code: cmd.code, language: cmd.language, files: cmd.files, env: cmd.env },
+          cmd.timeout * 1000,
+        );
+      } finally {
+        this.pool.discard(sandbox);
+      }
     } catch (err) {
       const missing = err instanceof ImageMissingError;
       const reason = missing ? 'image_missing' : 'sandbox_failed';
@@ -91,7 +97,7 @@ export class ExecutionService {
       throw missing
         ? domainError(
             ErrorCodes.ImageNotReady,
-            `the image of template ${cmd.template.name} is not built yet; run scripts/build-images.sh`,
+            `the image of template ${cmd.template.name} is not built yet; run scripts/build-images.sh ${cmd.template.name}`,
           )
         : domainError(ErrorCodes.SandboxError, 'the sandbox could not run the code; try again');
     }
@@ -122,7 +128,21 @@ function checkFiles(cmd: RunnerExecuteCommand): number {
   return total;
 }
 
-function toResult(cmd: RunnerExecuteCommand, o: RawOutcome): ExecutionResult {
+/** Results and output files may not exceed this in one reply (NATS carries it whole). */
+const MAX_RICH_BYTES = 16 * 1024 * 1024;
+
+const EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/svg+xml': 'svg',
+  'text/html': 'html',
+  'application/json': 'json',
+  'text/markdown': 'md',
+  'text/latex': 'tex',
+};
+const BINARY = new Set(['image/png', 'image/jpeg', 'image/gif', 'application/pdf']);
+
+export function toResult(cmd: RunnerExecuteCommand, o: KernelOutcome): ExecutionResult {
   const stdout = o.stdout.text();
   const stderr = o.stderr.text();
   let status: ExecutionStatus;
@@ -139,15 +159,51 @@ function toResult(cmd: RunnerExecuteCommand, o: RawOutcome): ExecutionResult {
       name: 'MemoryError',
       value: `the sandbox ran out of memory (limit ${cmd.template.memory_limit}) and was killed`,
     };
+  } else if (o.died) {
+    status = 'sandbox_died';
+    error = { name: 'SandboxDied', value: `the sandbox stopped during the run (exit code ${o.exitCode})` };
   } else if (o.exitCode === 0) {
     status = 'success';
   } else {
     status = 'error';
-    error = parsePythonError(stderr) ?? {
-      name: 'ExitError',
-      value: `the program exited with code ${o.exitCode}`,
-    };
+    error = o.error ?? { name: 'ExitError', value: `the program exited with code ${o.exitCode}` };
   }
+
+  let budget = MAX_RICH_BYTES;
+  let richTruncated = false;
+  const results: RichResult[] = [];
+  const artifacts: Artifact[] = [];
+  for (const r of o.results) {
+    const size = JSON.stringify(r.data).length;
+    if (size > budget) {
+      richTruncated = true;
+      continue;
+    }
+    budget -= size;
+    results.push(r);
+    const mime = Object.keys(EXTENSIONS).find((m) => m in r.data);
+    if (mime) {
+      const value = r.data[mime];
+      const content = typeof value === 'string' ? value : JSON.stringify(value);
+      const binary = BINARY.has(mime);
+      artifacts.push({
+        type: mime,
+        name: `${mime === 'image/png' || mime === 'image/jpeg' ? 'figure' : 'result'}-${artifacts.length + 1}.${EXTENSIONS[mime]}`,
+        content,
+        encoding: binary ? 'base64' : 'utf8',
+        size: binary ? Buffer.byteLength(content, 'base64') : Buffer.byteLength(content),
+      });
+    }
+  }
+  for (const f of o.files) {
+    if (f.b64.length > budget) {
+      richTruncated = true;
+      continue;
+    }
+    budget -= f.b64.length;
+    artifacts.push({ type: f.mime, name: f.name, content: f.b64, encoding: 'base64', size: f.size });
+  }
+
   return {
     status,
     execution_id: cmd.execution_id,
@@ -157,18 +213,19 @@ function toResult(cmd: RunnerExecuteCommand, o: RawOutcome): ExecutionResult {
     stdout,
     stderr,
     execution_time: Math.round(o.durationMs) / 1000,
-    artifacts: [],
+    results,
+    artifacts,
     ...(error ? { error } : {}),
     timed_out: o.timedOut,
     oom_killed: o.oomKilled,
-    truncated: o.stdout.truncated || o.stderr.truncated,
+    truncated: o.stdout.truncated || o.stderr.truncated || richTruncated,
   };
 }
 
 function finishedEvent(
   cmd: RunnerExecuteCommand,
   r: ExecutionResult | null,
-  o: RawOutcome | null,
+  o: KernelOutcome | null,
   sandboxError?: string,
 ) {
   return {

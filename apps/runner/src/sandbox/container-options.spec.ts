@@ -13,6 +13,8 @@ const template: TemplateSpec = {
   pids_limit: 64,
   env: { A: '1' },
   packages: {},
+  kernel: 'python',
+  preload: [],
 };
 
 describe('sandboxContainerOptions', () => {

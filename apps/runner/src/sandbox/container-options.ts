@@ -67,6 +67,8 @@ export function sandboxContainerOptions(req: SandboxRequest): ContainerCreateOpt
       ShmSize: 16 * 1024 * 1024,
       IpcMode: 'private',
       Privileged: false,
+      // A tiny init as PID 1 reaps whatever the user's code leaves behind.
+      Init: true,
       AutoRemove: false,
       RestartPolicy: { Name: 'no' },
       Binds: [],

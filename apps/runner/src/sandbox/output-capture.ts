@@ -7,12 +7,23 @@ import { Writable } from 'node:stream';
 export class OutputCapture {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
+  private cut = false;
   total = 0;
 
   constructor(private readonly limit: number) {}
 
   get truncated(): boolean {
-    return this.total > this.kept;
+    return this.cut || this.total > this.kept;
+  }
+
+  /** The producer dropped output before it reached us. */
+  markTruncated(): void {
+    this.cut = true;
+  }
+
+  /** The producer counted `reported` bytes in all; more than we saw means some were dropped. */
+  reportTotal(reported: number): void {
+    if (reported > this.total) this.total = reported;
   }
 
   push(chunk: Buffer): void {

@@ -25,7 +25,13 @@ describe('parseManifest', () => {
   });
 
   it('fills defaults for pids, env and packages', () => {
-    expect(parseManifest(valid)).toMatchObject({ pids_limit: 128, env: {}, packages: {} });
+    expect(parseManifest(valid)).toMatchObject({
+      pids_limit: 128,
+      env: {},
+      packages: {},
+      kernel: 'python',
+      preload: [],
+    });
   });
 
   it.each([
@@ -40,6 +46,9 @@ describe('parseManifest', () => {
     [{ env: { A: 1 } }, 'env'],
     [{ packages: { apt: 'python3' } }, 'packages'],
     [{ runtime: 'kata' }, 'runtime'],
+    [{ kernel: 'ruby' }, 'kernel'],
+    [{ kernel: 'node', languages: ['python'] }, 'does not run python'],
+    [{ preload: ['os; rm'] }, 'preload'],
   ])('refuses %j naming %s', (patch, field) => {
     expect(() => parseManifest({ ...valid, ...patch })).toThrow(field);
   });

@@ -1,4 +1,11 @@
-import { NAME_PATTERN, parseMemory, type TemplateSpec } from '@executor/contracts';
+import {
+  KERNEL_KINDS,
+  KERNEL_LANGUAGES,
+  NAME_PATTERN,
+  parseMemory,
+  type KernelKind,
+  type TemplateSpec,
+} from '@executor/contracts';
 
 const KNOWN_LANGUAGES = ['python', 'javascript', 'bash'];
 
@@ -48,6 +55,19 @@ export function parseManifest(raw: unknown, imageRepository = 'executor'): Templ
   ) {
     problems.push('packages must map a source (apt, pip, npm) to a list of names');
   }
+  const kernel = m.kernel ?? 'python';
+  if (typeof kernel !== 'string' || !(KERNEL_KINDS as readonly string[]).includes(kernel)) {
+    problems.push(`kernel must be one of ${KERNEL_KINDS.join(', ')}`);
+  } else {
+    const runs = KERNEL_LANGUAGES[kernel as KernelKind];
+    const unsupported = languages.filter((l) => typeof l === 'string' && !runs.includes(l));
+    if (unsupported.length > 0)
+      problems.push(`languages: the ${kernel} kernel does not run ${unsupported.join(', ')}`);
+  }
+  const preload = m.preload ?? [];
+  if (!Array.isArray(preload) || preload.some((p) => typeof p !== 'string' || !/^[A-Za-z_][\w.]*$/.test(p))) {
+    problems.push('preload must be a list of module names');
+  }
   if (m.runtime !== undefined && m.runtime !== 'runsc' && m.runtime !== 'runc') {
     problems.push('runtime must be runc or runsc');
   }
@@ -64,6 +84,8 @@ export function parseManifest(raw: unknown, imageRepository = 'executor'): Templ
     pids_limit: pids as number,
     env: env as Record<string, string>,
     packages: packages as Record<string, string[]>,
+    kernel: kernel as KernelKind,
+    preload: preload as string[],
     ...(m.runtime === 'runsc' ? { runtime: 'runsc' } : {}),
   };
 }

@@ -1,0 +1,279 @@
+// Executor's in-sandbox kernel for JavaScript (and bash), passed as `node -e`.
+// Same protocol as python_kernel.py: requests as JSON lines on stdin, frames on stdout,
+// each line starting with \x1e. State persists across runs in one vm context.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const util = require('util');
+const vm = require('vm');
+const { spawn } = require('child_process');
+
+const MAX_OUTPUT = Number(process.env.EXECUTOR_MAX_OUTPUT_BYTES || 1024 * 1024);
+const MAX_ARTIFACT = 10 * 1024 * 1024;
+const WORKSPACE = '/workspace';
+const OUTPUTS = path.join(WORKSPACE, 'outputs');
+const MIME = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.csv': 'text/csv',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+  '.html': 'text/html',
+  '.md': 'text/markdown',
+};
+
+function send(frame) {
+  fs.writeSync(1, '\x1e' + JSON.stringify(frame) + '\n');
+}
+
+class Stream {
+  constructor(name) {
+    this.name = name;
+    this.reset();
+  }
+  reset() {
+    this.total = 0;
+    this.sent = 0;
+    this.truncated = false;
+  }
+  write(data) {
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(String(data));
+    if (buf.length === 0) return;
+    this.total += buf.length;
+    const room = MAX_OUTPUT - this.sent;
+    if (room > 0) {
+      const part = buf.subarray(0, room);
+      this.sent += part.length;
+      send({ t: 'out', n: this.name, b: part.toString('base64') });
+    }
+    if (buf.length > Math.max(room, 0) && !this.truncated) {
+      this.truncated = true;
+      send({ t: 'trunc', n: this.name });
+    }
+  }
+}
+
+const out = new Stream('stdout');
+const err = new Stream('stderr');
+const realExit = process.exit.bind(process);
+
+class ExitSignal {
+  constructor(code) {
+    this.code = code === undefined ? 0 : Number(code) || 0;
+  }
+}
+
+// User code writes through these; the protocol writes to fd 1 directly.
+process.stdout.write = (chunk, enc, cb) => {
+  out.write(typeof chunk === 'string' ? Buffer.from(chunk, typeof enc === 'string' ? enc : 'utf8') : chunk);
+  if (typeof enc === 'function') enc();
+  else if (typeof cb === 'function') cb();
+  return true;
+};
+process.stderr.write = (chunk, enc, cb) => {
+  err.write(typeof chunk === 'string' ? Buffer.from(chunk, typeof enc === 'string' ? enc : 'utf8') : chunk);
+  if (typeof enc === 'function') enc();
+  else if (typeof cb === 'function') cb();
+  return true;
+};
+process.exit = (code) => {
+  throw new ExitSignal(code);
+};
+
+const userConsole = new console.Console({ stdout: process.stdout, stderr: process.stderr });
+const sandbox = {
+  console: userConsole,
+  require,
+  process,
+  Buffer,
+  setTimeout,
+  clearTimeout,
+  setInterval,
+  clearInterval,
+  setImmediate,
+  clearImmediate,
+  queueMicrotask,
+  URL,
+  URLSearchParams,
+  TextEncoder,
+  TextDecoder,
+  structuredClone,
+  __dirname: WORKSPACE,
+  __filename: path.join(WORKSPACE, '<cell>'),
+};
+sandbox.global = sandbox;
+sandbox.globalThis = sandbox;
+const context = vm.createContext(sandbox);
+
+function bundle(value) {
+  const data = { 'text/plain': util.inspect(value, { depth: 4, colors: false }) };
+  if (value !== null && typeof value === 'object') {
+    try {
+      const json = JSON.parse(JSON.stringify(value));
+      if (json !== undefined) data['application/json'] = json;
+    } catch (_e) {
+      // not JSON-able: text only
+    }
+  }
+  return data;
+}
+
+function writeFiles(files) {
+  for (const f of files || []) {
+    const target = path.normalize(path.join(WORKSPACE, f.path));
+    if (!target.startsWith(WORKSPACE + '/')) throw new Error('file path outside /workspace: ' + f.path);
+    const parent = path.dirname(target);
+    fs.mkdirSync(parent, { recursive: true });
+    if (fs.realpathSync(parent) !== parent) throw new Error('file path goes through a link: ' + f.path);
+    const fd = fs.openSync(
+      target,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      fs.writeSync(fd, Buffer.from(f.content_b64, 'base64'));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+function snapshotOutputs() {
+  const found = new Map();
+  const walk = (dir) => {
+    let entries = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (_e) {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = fs.lstatSync(p);
+        found.set(p, `${st.mtimeMs}:${st.size}`);
+      }
+    }
+  };
+  if (fs.existsSync(OUTPUTS) && !fs.lstatSync(OUTPUTS).isSymbolicLink()) walk(OUTPUTS);
+  return found;
+}
+
+function sendNewOutputs(before) {
+  for (const [p, stamp] of [...snapshotOutputs()].sort()) {
+    if (before.get(p) === stamp) continue;
+    const name = path.relative(WORKSPACE, p);
+    const size = Number(stamp.split(':')[1]);
+    if (size > MAX_ARTIFACT) {
+      err.write(`executor: ${name} is too large to return (${size} bytes)\n`);
+      continue;
+    }
+    const content = fs.readFileSync(p);
+    const mime = MIME[path.extname(p).toLowerCase()] || 'application/octet-stream';
+    send({ t: 'file', name, mime, size: content.length, b: content.toString('base64') });
+  }
+}
+
+async function runJavascript(code) {
+  let value;
+  try {
+    let script;
+    try {
+      script = new vm.Script(code, { filename: '<cell>' });
+    } catch (e) {
+      // Top-level await: run as an async function body (no completion value then).
+      if (!(e instanceof SyntaxError) || !/await/.test(String(e.message))) throw e;
+      script = new vm.Script(`(async () => {\n${code}\n})()`, { filename: '<cell>', lineOffset: -1 });
+    }
+    value = script.runInContext(context, { displayErrors: false });
+    if (value && typeof value.then === 'function') value = await value;
+    if (value !== undefined) send({ t: 'result', data: bundle(value), main: true });
+    return { exitCode: 0 };
+  } catch (e) {
+    if (e instanceof ExitSignal) return { exitCode: e.code };
+    const name = (e && e.name) || 'Error';
+    const message = e && e.message !== undefined ? String(e.message) : String(e);
+    const traceback = (e && e.stack) || `${name}: ${message}`;
+    err.write(traceback + '\n');
+    return { exitCode: 1, error: { name, value: message, traceback } };
+  }
+}
+
+function runBash(code, env) {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', code], { cwd: WORKSPACE, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => out.write(d));
+    child.stderr.on('data', (d) => err.write(d));
+    child.on('error', (e) => {
+      err.write(String(e) + '\n');
+      resolve({ exitCode: 127 });
+    });
+    child.on('close', (code, signal) => resolve({ exitCode: code === null ? 128 + (signal ? 9 : 0) : code }));
+  });
+}
+
+async function handle(request) {
+  out.reset();
+  err.reset();
+  let outcome;
+  try {
+    writeFiles(request.files);
+    Object.assign(process.env, request.env || {});
+    const before = snapshotOutputs();
+    outcome =
+      request.language === 'bash'
+        ? await runBash(request.code, { ...process.env })
+        : await runJavascript(request.code);
+    sendNewOutputs(before);
+  } catch (e) {
+    outcome = {
+      exitCode: 1,
+      error: { name: e.name || 'Error', value: String(e.message), traceback: String(e.stack) },
+    };
+    err.write(String(e.stack) + '\n');
+  }
+  if (outcome.error) send({ t: 'error', ...outcome.error });
+  send({
+    t: 'done',
+    exit_code: outcome.exitCode,
+    stdout_bytes: out.total,
+    stderr_bytes: err.total,
+    stdout_truncated: out.truncated,
+    stderr_truncated: err.truncated,
+  });
+}
+
+for (const m of (process.env.EXECUTOR_PRELOAD || '').split(',').filter(Boolean)) {
+  try {
+    require(m);
+  } catch (e) {
+    err.write(`executor: could not preload ${m}: ${e}\n`);
+  }
+}
+process.chdir(WORKSPACE);
+process.on('uncaughtException', (e) => err.write(`${(e && e.stack) || e}\n`));
+process.on('unhandledRejection', (e) => err.write(`${(e && e.stack) || e}\n`));
+
+let buffered = '';
+const queue = [];
+let busy = false;
+async function drain() {
+  if (busy) return;
+  busy = true;
+  while (queue.length > 0) await handle(queue.shift());
+  busy = false;
+}
+process.stdin.on('data', (chunk) => {
+  buffered += chunk.toString('utf8');
+  let nl;
+  while ((nl = buffered.indexOf('\n')) >= 0) {
+    const line = buffered.slice(0, nl);
+    buffered = buffered.slice(nl + 1);
+    if (line.trim()) queue.push(JSON.parse(line));
+  }
+  void drain();
+});
+process.stdin.on('end', () => realExit(0));
+send({ t: 'ready' });

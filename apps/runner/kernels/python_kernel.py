@@ -1,0 +1,466 @@
+# Executor's in-sandbox kernel for Python (and bash). It runs as the sandbox's main
+# process, passed as `python3 -c`, so images need nothing of ours baked in.
+#
+# Protocol (docs in apps/runner/README.md):
+#   runner -> kernel, stdin, one JSON object per line:
+#     {"code", "language": "python"|"bash", "files": [{"path", "content_b64"}], "env": {}}
+#   kernel -> runner, the container's stdout, one frame per line, each line starting with
+#   the record separator \x1e followed by JSON:
+#     {"t":"ready"} once preloading is done
+#     {"t":"out","n":"stdout"|"stderr","b":<base64>} output as it happens (capped)
+#     {"t":"trunc","n":...} the cap was reached; the rest is read and dropped
+#     {"t":"result","data":{mime: value},"main":bool} rich results (value base64 for binary)
+#     {"t":"error","name","value","traceback"} the exception of the run
+#     {"t":"file","name","mime","b":<base64>,"size"} files written under /workspace/outputs
+#     {"t":"done","exit_code":n,"stdout_bytes":n,"stderr_bytes":n}
+# User output is captured at the file-descriptor level (fd 1 and 2 are pipes read by two
+# threads), so output of subprocesses and C extensions is captured too.
+import ast
+import base64
+import builtins
+import json
+import linecache
+import os
+import sys
+import threading
+import traceback
+
+MODE = os.environ.get('EXECUTOR_KERNEL', 'python')
+MAX_OUTPUT = int(os.environ.get('EXECUTOR_MAX_OUTPUT_BYTES', str(1024 * 1024)))
+MAX_ARTIFACT = int(os.environ.get('EXECUTOR_MAX_ARTIFACT_BYTES', str(10 * 1024 * 1024)))
+WORKSPACE = '/workspace'
+OUTPUTS = os.path.join(WORKSPACE, 'outputs')
+BINARY_MIMES = ('image/png', 'image/jpeg', 'image/gif', 'application/pdf')
+
+_proto = os.fdopen(os.dup(1), 'wb', buffering=0)
+_proto_lock = threading.Lock()
+
+
+def send(frame):
+    line = b'\x1e' + json.dumps(frame, separators=(',', ':'), default=str).encode() + b'\n'
+    with _proto_lock:
+        _proto.write(line)
+
+
+class Capture(threading.Thread):
+    """Reads one redirected file descriptor and forwards it as frames, within a byte budget."""
+
+    MARK = b'\x00\x1fEXECUTOR-SYNC:'
+
+    def __init__(self, fd, name):
+        super().__init__(daemon=True)
+        self.name_ = name
+        r, w = os.pipe()
+        os.dup2(w, fd)
+        os.close(w)
+        self.fd = fd
+        self.r = r
+        self.total = 0
+        self.sent = 0
+        self.truncated = False
+        self.synced = threading.Condition()
+        self.seen_tokens = set()
+
+    def reset(self):
+        self.total = 0
+        self.sent = 0
+        self.truncated = False
+
+    def forward(self, data):
+        if not data:
+            return
+        self.total += len(data)
+        room = MAX_OUTPUT - self.sent
+        if room > 0:
+            part = data[:room]
+            self.sent += len(part)
+            send({'t': 'out', 'n': self.name_, 'b': base64.b64encode(part).decode()})
+        if len(data) > max(room, 0) and not self.truncated:
+            self.truncated = True
+            send({'t': 'trunc', 'n': self.name_})
+
+    def run(self):
+        buf = b''
+        while True:
+            try:
+                data = os.read(self.r, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while True:
+                i = buf.find(self.MARK)
+                if i < 0:
+                    keep = 0
+                    for k in range(min(len(self.MARK) - 1, len(buf)), 0, -1):
+                        if self.MARK.startswith(buf[-k:]):
+                            keep = k
+                            break
+                    self.forward(buf[: len(buf) - keep])
+                    buf = buf[len(buf) - keep :]
+                    break
+                j = buf.find(b'\n', i)
+                if j < 0:
+                    self.forward(buf[:i])
+                    buf = buf[i:]
+                    break
+                self.forward(buf[:i])
+                token = buf[i + len(self.MARK) : j]
+                buf = buf[j + 1 :]
+                with self.synced:
+                    self.seen_tokens.add(token)
+                    self.synced.notify_all()
+
+    def sync(self, token, timeout=2.0):
+        """Waits until everything written to the fd before now has been forwarded."""
+        os.write(self.fd, self.MARK + token + b'\n')
+        with self.synced:
+            self.synced.wait_for(lambda: token in self.seen_tokens, timeout)
+            self.seen_tokens.discard(token)
+
+
+# ---------------------------------------------------------------- rich results
+
+_REPR_METHODS = (
+    ('_repr_html_', 'text/html'),
+    ('_repr_markdown_', 'text/markdown'),
+    ('_repr_svg_', 'image/svg+xml'),
+    ('_repr_png_', 'image/png'),
+    ('_repr_jpeg_', 'image/jpeg'),
+    ('_repr_latex_', 'text/latex'),
+    ('_repr_json_', 'application/json'),
+)
+
+
+def _encode(mime, value):
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if mime in BINARY_MIMES and isinstance(value, str):
+        return value  # already base64, as IPython's formatters give it
+    if mime == 'application/json':
+        return value
+    return str(value)
+
+
+def _figure_png(fig):
+    import io
+
+    out = io.BytesIO()
+    fig.savefig(out, format='png', bbox_inches='tight')
+    return out.getvalue()
+
+
+def mime_bundle(obj):
+    """The MIME bundle of an object, as Jupyter's display formatter would build it."""
+    data = {}
+    method = getattr(type(obj), '_repr_mimebundle_', None)
+    if callable(method):
+        try:
+            got = obj._repr_mimebundle_(include=None, exclude=None)
+            if isinstance(got, tuple):
+                got = got[0]
+            if isinstance(got, dict):
+                data.update(got)
+        except Exception:
+            pass
+    for name, mime in _REPR_METHODS:
+        if mime in data or not callable(getattr(type(obj), name, None)):
+            continue
+        try:
+            value = getattr(obj, name)()
+        except Exception:
+            continue
+        if isinstance(value, tuple):
+            value = value[0]
+        if value is not None:
+            data[mime] = value
+    if 'image/png' not in data and type(obj).__module__.startswith('matplotlib') and hasattr(obj, 'savefig'):
+        data['image/png'] = _figure_png(obj)
+    if 'text/plain' not in data:
+        try:
+            data['text/plain'] = repr(obj)
+        except Exception as e:
+            data['text/plain'] = '<unrepresentable object: %s>' % type(e).__name__
+    return {mime: _encode(mime, value) for mime, value in data.items()}
+
+
+def publish(data, main=False):
+    send({'t': 'result', 'data': data, 'main': main})
+
+
+def display(*objs, **_kwargs):
+    """Jupyter's display(): publishes each object's MIME bundle."""
+    for obj in objs:
+        publish(mime_bundle(obj))
+
+
+# ---------------------------------------------------------------- matplotlib
+
+def flush_figures():
+    """Publishes every open matplotlib figure as PNG and closes it (plt.show() and end of run)."""
+    pyplot = sys.modules.get('matplotlib.pyplot')
+    if pyplot is None:
+        return
+    try:
+        for num in pyplot.get_fignums():
+            fig = pyplot.figure(num)
+            publish({'image/png': base64.b64encode(_figure_png(fig)).decode(), 'text/plain': repr(fig)})
+        pyplot.close('all')
+    except Exception as e:  # a broken figure must not break the run
+        sys.stderr.write('executor: could not render a figure: %r\n' % (e,))
+
+
+_BACKEND_SOURCE = """
+import builtins
+from matplotlib.backend_bases import _Backend
+from matplotlib.backends.backend_agg import _BackendAgg
+
+
+@_Backend.export
+class _BackendExecutor(_BackendAgg):
+    # Agg draws; show() publishes every open figure as PNG, as Jupyter's inline backend does.
+    @classmethod
+    def show(cls, *args, **kwargs):
+        builtins.__executor_flush_figures__()
+"""
+
+
+def _install_matplotlib_backend():
+    """Writes a tiny matplotlib backend into the sandbox's tmpfs; matplotlib loads it lazily."""
+    folder = '/tmp/.executor'
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, 'executor_mpl_backend.py'), 'w') as fh:
+            fh.write(_BACKEND_SOURCE)
+    except OSError:
+        return
+    sys.path.append(folder)
+    builtins.__executor_flush_figures__ = flush_figures
+    os.environ['MPLBACKEND'] = 'module://executor_mpl_backend'
+
+
+# ---------------------------------------------------------------- running code
+
+class Runner:
+    def __init__(self):
+        self.count = 0
+        self.error = None
+        self.namespace = {'__name__': '__main__', '__builtins__': builtins, 'display': display}
+        self.shell = None
+        if MODE == 'ipython':
+            self._start_ipython()
+
+    def _start_ipython(self):
+        from IPython.core.displayhook import DisplayHook
+        from IPython.core.displaypub import DisplayPublisher
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        class Hook(DisplayHook):
+            def write_output_prompt(self):
+                pass
+
+            def write_format_data(self, format_dict, md_dict=None):
+                publish({m: _encode(m, v) for m, v in format_dict.items()}, main=True)
+
+        class Publisher(DisplayPublisher):
+            def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kw):
+                publish({m: _encode(m, v) for m, v in data.items()})
+
+        config = Config()
+        config.HistoryManager.enabled = False
+        shell = InteractiveShell.instance(config=config, colors='NoColor')
+        shell.displayhook = Hook(shell=shell, cache_size=1000)
+        shell.display_pub = Publisher(shell=shell)
+        shell.display_trap.hook = shell.displayhook
+
+        def show_traceback(etype, evalue, stb):
+            text = shell.InteractiveTB.stb2text(stb)
+            sys.stderr.write(text + '\n')
+            self.error = {'name': etype.__name__, 'value': str(evalue), 'traceback': text}
+
+        shell._showtraceback = show_traceback
+        self.shell = shell
+
+    def run_python(self, code):
+        """Returns the exit code: 0, 1 for an exception, or the code of a SystemExit."""
+        self.error = None
+        if self.shell is not None:
+            result = self.shell.run_cell(code, store_history=True)
+            err = result.error_in_exec or result.error_before_exec
+            if isinstance(err, SystemExit):
+                self.error = None
+                return _exit_code(err)
+            return 1 if err is not None else 0
+        self.count += 1
+        name = '<cell-%d>' % self.count
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        try:
+            tree = ast.parse(code, name, 'exec')
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, name, 'exec'), self.namespace)
+            if last is not None:
+                value = eval(compile(last, name, 'eval'), self.namespace)
+                if value is not None:
+                    self.namespace['_'] = value
+                    publish(mime_bundle(value), main=True)
+            return 0
+        except SystemExit as e:
+            return _exit_code(e)
+        except BaseException as e:
+            tb = e.__traceback__
+            while tb is not None and not tb.tb_frame.f_code.co_filename.startswith('<cell-'):
+                tb = tb.tb_next
+            text = ''.join(traceback.format_exception(type(e), e, tb))
+            sys.stderr.write(text)
+            self.error = {'name': type(e).__name__, 'value': str(e), 'traceback': text.rstrip('\n')}
+            return 1
+
+    def run_bash(self, code, env):
+        import subprocess
+
+        self.error = None
+        try:
+            return subprocess.run(['bash', '-c', code], cwd=WORKSPACE, env=env).returncode
+        except KeyboardInterrupt:
+            return 130
+
+
+def _exit_code(e):
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code
+    sys.stderr.write(str(e.code) + '\n')
+    return 1
+
+
+def write_files(files):
+    for f in files:
+        target = os.path.normpath(os.path.join(WORKSPACE, f['path']))
+        if not target.startswith(WORKSPACE + '/'):
+            raise ValueError('file path outside /workspace: ' + f['path'])
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        if os.path.realpath(parent) != parent:
+            raise ValueError('file path goes through a link: ' + f['path'])
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(base64.b64decode(f['content_b64']))
+
+
+def snapshot_outputs():
+    found = {}
+    if not os.path.isdir(OUTPUTS) or os.path.islink(OUTPUTS):
+        return found
+    for root, dirs, names in os.walk(OUTPUTS, followlinks=False):
+        for n in names:
+            p = os.path.join(root, n)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if not os.path.islink(p) and os.path.isfile(p):
+                found[p] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def send_new_outputs(before):
+    import mimetypes
+
+    budget = MAX_ARTIFACT * 5
+    for path, stamp in sorted(snapshot_outputs().items()):
+        if before.get(path) == stamp:
+            continue
+        size = stamp[1]
+        name = os.path.relpath(path, WORKSPACE)
+        if size > MAX_ARTIFACT or size > budget:
+            sys.stderr.write('executor: %s is too large to return (%d bytes)\n' % (name, size))
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, 'rb') as fh:
+                content = fh.read(MAX_ARTIFACT + 1)
+        except OSError:
+            continue
+        budget -= len(content)
+        mime = mimetypes.guess_type(name)[0] or 'application/octet-stream'
+        send({'t': 'file', 'name': name, 'mime': mime, 'size': len(content), 'b': base64.b64encode(content).decode()})
+
+
+def _seed_matplotlib_cache():
+    # Images may ship a built font cache; matplotlib wants it in a writable MPLCONFIGDIR.
+    seed = '/usr/local/share/executor/mplconfig'
+    target = os.environ.get('MPLCONFIGDIR')
+    if target and os.path.isdir(seed) and not os.path.exists(target):
+        import shutil
+
+        try:
+            shutil.copytree(seed, target)
+        except OSError:
+            pass
+
+
+def main():
+    _seed_matplotlib_cache()
+    _install_matplotlib_backend()
+    builtins.display = display
+    for module in filter(None, os.environ.get('EXECUTOR_PRELOAD', '').split(',')):
+        try:
+            __import__(module)
+        except Exception as e:
+            sys.stderr.write('executor: could not preload %s: %r\n' % (module, e))
+    runner = Runner()
+    out = Capture(1, 'stdout')
+    err = Capture(2, 'stderr')
+    out.start()
+    err.start()
+    sys.stdout = os.fdopen(1, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
+    sys.stderr = os.fdopen(2, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
+    os.chdir(WORKSPACE)
+    send({'t': 'ready'})
+    stdin = sys.stdin.buffer
+    serial = 0
+    while True:
+        line = stdin.readline()
+        if not line:
+            return
+        serial += 1
+        token = b'%d-%d' % (os.getpid(), serial)
+        request = json.loads(line)
+        out.reset()
+        err.reset()
+        exit_code = 0
+        error = None
+        try:
+            write_files(request.get('files') or [])
+            os.environ.update(request.get('env') or {})
+            before = snapshot_outputs()
+            if request.get('language', 'python') == 'bash':
+                exit_code = runner.run_bash(request['code'], dict(os.environ))
+            else:
+                exit_code = runner.run_python(request['code'])
+                error = runner.error
+            flush_figures()
+            send_new_outputs(before)
+        except BaseException as e:  # the kernel itself must survive anything the run does
+            exit_code = 1
+            error = {'name': type(e).__name__, 'value': str(e), 'traceback': traceback.format_exc()}
+            sys.stderr.write(error['traceback'])
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        out.sync(token)
+        err.sync(token)
+        if error is not None:
+            send(dict(error, t='error'))
+        send({'t': 'done', 'exit_code': exit_code, 'stdout_bytes': out.total, 'stderr_bytes': err.total,
+              'stdout_truncated': out.truncated, 'stderr_truncated': err.truncated})
+
+
+main()

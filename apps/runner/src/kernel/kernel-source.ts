@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KernelKind } from '@executor/contracts';
+import { findRepoRoot } from '@executor/common';
+
+const KERNELS_DIR = join(findRepoRoot(__dirname), 'apps', 'runner', 'kernels');
+
+let python: string | undefined;
+let node: string | undefined;
+
+/**
+ * The command that starts a kernel inside a sandbox. The kernel's source is passed on the
+ * command line, so template images need nothing of ours and a kernel change needs no rebuild.
+ */
+export function kernelCommand(kind: KernelKind): string[] {
+  if (kind === 'node') {
+    node ??= readFileSync(join(KERNELS_DIR, 'node_kernel.js'), 'utf8');
+    return ['node', '-e', node];
+  }
+  python ??= readFileSync(join(KERNELS_DIR, 'python_kernel.py'), 'utf8');
+  return ['python3', '-u', '-c', python];
+}

@@ -1,0 +1,198 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import Docker from 'dockerode';
+import { createHash, randomUUID } from 'node:crypto';
+import type { TemplateSpec } from '@executor/contracts';
+import { kernelCommand } from '../kernel/kernel-source';
+import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
+import { sandboxContainerOptions } from './container-options';
+import { DOCKER } from './docker.provider';
+import { ImageMissingError, Sandbox } from './sandbox';
+
+interface Waiter {
+  resolve: (s: Sandbox) => void;
+  reject: (e: Error) => void;
+}
+
+/** Warm sandboxes of one template (one exact spec). */
+class TemplatePool {
+  readonly ready: Sandbox[] = [];
+  readonly waiters: Waiter[] = [];
+  starting = 0;
+  failures = 0;
+  retryAt = 0;
+
+  constructor(
+    readonly spec: TemplateSpec,
+    readonly target: number,
+  ) {}
+
+  /** How many more sandboxes this pool wants started now. */
+  get deficit(): number {
+    return Math.max(0, this.target + this.waiters.length - this.ready.length - this.starting);
+  }
+}
+
+export function parsePoolSizes(value: string): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const part of value.split(',').map((p) => p.trim())) {
+    if (!part) continue;
+    const m = /^([a-z0-9][a-z0-9-]*)=(\d+)$/.exec(part);
+    if (!m) throw new Error(`POOL_SIZES: ${JSON.stringify(part)} is not name=size`);
+    sizes.set(m[1], Number(m[2]));
+  }
+  return sizes;
+}
+
+/**
+ * Per template, a number of started, never-used sandboxes whose kernels are ready. A run
+ * takes one and the pool refills in the background: every run gets a fresh container but
+ * does not wait for one. Starts are bounded so a burst cannot swamp the engine.
+ */
+@Injectable()
+export class SandboxPool implements OnApplicationShutdown {
+  private readonly logger = new Logger(SandboxPool.name);
+  private readonly pools = new Map<string, TemplatePool>();
+  private readonly live = new Set<Sandbox>();
+  private readonly sizes: Map<string, number>;
+  private startsInFlight = 0;
+  private closed = false;
+
+  constructor(
+    @Inject(DOCKER) private readonly docker: Docker,
+    @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+  ) {
+    this.sizes = parsePoolSizes(config.POOL_SIZES);
+  }
+
+  /** Templates that are kept warm from the start. */
+  get warmTemplates(): string[] {
+    return [...this.sizes].filter(([, n]) => n > 0).map(([name]) => name);
+  }
+
+  /** Container ids this process owns (warm, starting, running or being removed). */
+  ownedContainerIds(): Set<string> {
+    return new Set([...this.live].map((s) => s.id));
+  }
+
+  /** Starts filling the pool of a template without taking anything from it. */
+  warm(spec: TemplateSpec): void {
+    this.poolFor(spec);
+    this.fill();
+  }
+
+  /** A ready sandbox of this template: from the pool, or started now when the pool is empty. */
+  acquire(spec: TemplateSpec): Promise<Sandbox> {
+    if (this.closed) return Promise.reject(new Error('the runner is shutting down'));
+    const pool = this.poolFor(spec);
+    while (pool.ready.length > 0) {
+      const sandbox = pool.ready.shift()!;
+      if (sandbox.alive) {
+        this.fill();
+        return Promise.resolve(sandbox);
+      }
+      this.discard(sandbox);
+    }
+    const waiting = new Promise<Sandbox>((resolve, reject) => pool.waiters.push({ resolve, reject }));
+    this.fill();
+    return waiting;
+  }
+
+  /** Removes a used sandbox in the background; it is never handed out again. */
+  discard(sandbox: Sandbox): void {
+    void sandbox.destroy().finally(() => this.live.delete(sandbox));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    for (const pool of this.pools.values()) {
+      for (const w of pool.waiters.splice(0)) w.reject(new Error('the runner is shutting down'));
+    }
+    await Promise.all([...this.live].map((s) => s.destroy()));
+  }
+
+  private poolFor(spec: TemplateSpec): TemplatePool {
+    const key = spec.name;
+    const hash = specHash(spec);
+    let pool = this.pools.get(key);
+    if (pool && specHash(pool.spec) !== hash) {
+      // The template changed: its warm sandboxes are of the old spec.
+      for (const s of pool.ready.splice(0)) this.discard(s);
+      const waiters = pool.waiters.splice(0);
+      pool = undefined;
+      this.pools.delete(key);
+      const fresh = new TemplatePool(spec, this.sizes.get(spec.name) ?? 0);
+      fresh.waiters.push(...waiters);
+      this.pools.set(key, fresh);
+      return fresh;
+    }
+    if (!pool) {
+      pool = new TemplatePool(spec, this.sizes.get(spec.name) ?? 0);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Starts sandboxes where pools want them, within the bound on parallel starts. */
+  private fill(): void {
+    if (this.closed) return;
+    for (const pool of this.pools.values()) {
+      while (pool.deficit > 0 && this.startsInFlight < this.config.MAX_PARALLEL_STARTS) {
+        if (Date.now() < pool.retryAt && pool.waiters.length === 0) break;
+        this.startOne(pool);
+      }
+    }
+  }
+
+  private startOne(pool: TemplatePool): void {
+    pool.starting++;
+    this.startsInFlight++;
+    const spec = pool.spec;
+    const options = sandboxContainerOptions({
+      runnerId: this.config.RUNNER_ID,
+      executionId: randomUUID(),
+      template: spec,
+      env: {
+        EXECUTOR_KERNEL: spec.kernel,
+        EXECUTOR_PRELOAD: spec.preload.join(','),
+        EXECUTOR_MAX_OUTPUT_BYTES: String(this.config.MAX_OUTPUT_BYTES),
+      },
+      cmd: kernelCommand(spec.kernel),
+    });
+    Sandbox.start(
+      this.docker,
+      options,
+      spec,
+      this.config.MAX_OUTPUT_BYTES,
+      this.config.KERNEL_READY_TIMEOUT_S * 1000,
+    )
+      .then((sandbox) => {
+        this.live.add(sandbox);
+        pool.failures = 0;
+        const current = this.pools.get(spec.name) === pool;
+        const waiter = pool.waiters.shift();
+        if (waiter) waiter.resolve(sandbox);
+        else if (current && !this.closed) pool.ready.push(sandbox);
+        else this.discard(sandbox);
+      })
+      .catch((err: Error) => {
+        pool.failures++;
+        pool.retryAt = Date.now() + Math.min(30000, 500 * 2 ** pool.failures);
+        this.logger.warn(`could not start a ${spec.name} sandbox: ${err.message}`);
+        // A missing image fails every waiter at once; other errors fail one after a few tries.
+        if (err instanceof ImageMissingError) {
+          for (const w of pool.waiters.splice(0)) w.reject(err);
+        } else if (pool.failures >= 3) {
+          pool.waiters.shift()?.reject(err);
+        }
+      })
+      .finally(() => {
+        pool.starting--;
+        this.startsInFlight--;
+        this.fill();
+      });
+  }
+}
+
+function specHash(spec: TemplateSpec): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+}

@@ -1,0 +1,258 @@
+import { Logger } from '@nestjs/common';
+import Docker from 'dockerode';
+import { performance } from 'node:perf_hooks';
+import { Writable, type Duplex } from 'node:stream';
+import type { ExecutionError, FilePayload, RichResult, TemplateSpec } from '@executor/contracts';
+import { FrameParser, type KernelFrame } from '../kernel/frame-parser';
+import { OutputCapture } from './output-capture';
+
+export interface KernelRequest {
+  code: string;
+  language: string;
+  files: FilePayload[];
+  env: Record<string, string>;
+}
+
+export interface OutputFile {
+  name: string;
+  mime: string;
+  size: number;
+  b64: string;
+}
+
+/** What one run in a kernel produced, before it is turned into an ExecutionResult. */
+export interface KernelOutcome {
+  exitCode: number;
+  stdout: OutputCapture;
+  stderr: OutputCapture;
+  results: RichResult[];
+  files: OutputFile[];
+  error?: ExecutionError;
+  durationMs: number;
+  timedOut: boolean;
+  oomKilled: boolean;
+  /** The sandbox died during the run (killed, OOM, or the kernel itself was killed). */
+  died: boolean;
+}
+
+/** Thrown when the image of a template is not there. */
+export class ImageMissingError extends Error {
+  constructor(readonly image: string) {
+    super(`image ${image} is not built`);
+  }
+}
+
+export class SandboxStartError extends Error {}
+
+interface PendingRun {
+  outcome: KernelOutcome;
+  started: number;
+  resolve: (o: KernelOutcome) => void;
+  timer?: NodeJS.Timeout;
+}
+
+const KERNEL_LOG_BYTES = 16 * 1024;
+
+/**
+ * One container with a kernel in it, attached over its stdio. The kernel answers one run
+ * at a time; a run ends with the kernel's `done` frame, or with the container's death.
+ */
+export class Sandbox {
+  private readonly logger = new Logger(Sandbox.name);
+  private readonly kernelLog = new OutputCapture(KERNEL_LOG_BYTES);
+  private pending?: PendingRun;
+  private readyResolve?: () => void;
+  private deadResolve!: () => void;
+  /** Resolves when the container's stream has ended: the kernel is gone. */
+  readonly dead: Promise<void>;
+  private isDead = false;
+  private removed = false;
+  readonly createdAt = Date.now();
+
+  private constructor(
+    private readonly docker: Docker,
+    readonly container: Docker.Container,
+    readonly template: TemplateSpec,
+    private readonly stream: Duplex,
+    private readonly maxOutputBytes: number,
+  ) {
+    this.dead = new Promise((r) => (this.deadResolve = r));
+    const parser = new FrameParser(
+      (f) => this.onFrame(f),
+      (raw) => this.pending?.outcome.stdout.push(raw),
+    );
+    const stdout = new Writable({
+      write: (chunk: Buffer, _e, cb) => {
+        parser.push(chunk);
+        cb();
+      },
+    });
+    docker.modem.demuxStream(stream, stdout, this.kernelLog.writable());
+    const ended = () => this.onDeath();
+    stream.once('end', ended);
+    stream.once('close', ended);
+    stream.once('error', ended);
+  }
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  get alive(): boolean {
+    return !this.isDead;
+  }
+
+  /** Creates and starts a container and waits until its kernel says it is ready. */
+  static async start(
+    docker: Docker,
+    options: Docker.ContainerCreateOptions,
+    template: TemplateSpec,
+    maxOutputBytes: number,
+    readyTimeoutMs: number,
+  ): Promise<Sandbox> {
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer(options);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) throw new ImageMissingError(template.image);
+      throw err;
+    }
+    let sandbox: Sandbox | undefined;
+    try {
+      const stream = (await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as Duplex;
+      sandbox = new Sandbox(docker, container, template, stream, maxOutputBytes);
+      const ready = new Promise<void>((r) => (sandbox!.readyResolve = r));
+      await container.start();
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        ready.then(() => 'ready' as const),
+        sandbox.dead.then(() => 'dead' as const),
+        new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), readyTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (outcome !== 'ready') {
+        throw new SandboxStartError(
+          `the ${template.name} kernel did not become ready (${outcome}): ${sandbox.kernelLog.text().slice(-500)}`,
+        );
+      }
+      return sandbox;
+    } catch (err) {
+      if (sandbox) await sandbox.destroy();
+      else await container.remove({ force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Runs code in the kernel. A run past its timeout kills the sandbox and says `timedOut`. */
+  execute(request: KernelRequest, timeoutMs: number): Promise<KernelOutcome> {
+    if (this.pending) throw new Error('the sandbox is busy');
+    const outcome: KernelOutcome = {
+      exitCode: -1,
+      stdout: new OutputCapture(this.maxOutputBytes),
+      stderr: new OutputCapture(this.maxOutputBytes),
+      results: [],
+      files: [],
+      durationMs: 0,
+      timedOut: false,
+      oomKilled: false,
+      died: false,
+    };
+    return new Promise<KernelOutcome>((resolve) => {
+      const run: PendingRun = { outcome, started: performance.now(), resolve };
+      this.pending = run;
+      if (this.isDead) return void this.finishDead(run);
+      run.timer = setTimeout(() => {
+        outcome.timedOut = true;
+        void this.kill();
+      }, timeoutMs);
+      this.stream.write(JSON.stringify(request) + '\n');
+    });
+  }
+
+  private onFrame(frame: KernelFrame): void {
+    if (frame.t === 'ready') {
+      this.readyResolve?.();
+      return;
+    }
+    const run = this.pending;
+    if (!run) return;
+    const o = run.outcome;
+    switch (frame.t) {
+      case 'out':
+        (frame.n === 'stderr' ? o.stderr : o.stdout).push(Buffer.from(frame.b, 'base64'));
+        break;
+      case 'trunc':
+        (frame.n === 'stderr' ? o.stderr : o.stdout).markTruncated();
+        break;
+      case 'result':
+        o.results.push({ data: frame.data, is_main_result: Boolean(frame.main) });
+        break;
+      case 'file':
+        o.files.push({ name: frame.name, mime: frame.mime, size: frame.size, b64: frame.b });
+        break;
+      case 'error':
+        o.error = { name: frame.name, value: frame.value, traceback: frame.traceback };
+        break;
+      case 'done':
+        o.exitCode = frame.exit_code;
+        o.stdout.reportTotal(frame.stdout_bytes);
+        o.stderr.reportTotal(frame.stderr_bytes);
+        this.finish(run);
+        break;
+      default: {
+        const _never: never = frame;
+        return _never;
+      }
+    }
+  }
+
+  private finish(run: PendingRun): void {
+    clearTimeout(run.timer);
+    run.outcome.durationMs = performance.now() - run.started;
+    this.pending = undefined;
+    run.resolve(run.outcome);
+  }
+
+  private onDeath(): void {
+    if (this.isDead) return;
+    this.isDead = true;
+    this.deadResolve();
+    const run = this.pending;
+    if (run) void this.finishDead(run);
+  }
+
+  /** The kernel died during a run: learn why (timeout, OOM, killed) from the engine. */
+  private async finishDead(run: PendingRun): Promise<void> {
+    run.outcome.died = true;
+    try {
+      const { State } = await this.container.inspect();
+      run.outcome.exitCode = State.Running ? 137 : State.ExitCode;
+      run.outcome.oomKilled = Boolean(State.OOMKilled) && !run.outcome.timedOut;
+    } catch {
+      run.outcome.exitCode = 137;
+    }
+    this.finish(run);
+  }
+
+  async kill(): Promise<void> {
+    await this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+  }
+
+  /** Removes the container, whatever state it is in. */
+  async destroy(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    this.stream.destroy();
+    await this.container.remove({ force: true, v: true }).catch((err: unknown) => {
+      if ((err as { statusCode?: number }).statusCode !== 404) {
+        this.logger.warn(`could not remove container ${this.id.slice(0, 12)}: ${String(err)}`);
+      }
+    });
+  }
+}

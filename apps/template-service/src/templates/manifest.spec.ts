@@ -20,7 +20,8 @@ describe('parseManifest', () => {
     expect(parseManifest(raw)).toMatchObject({
       name: 'default',
       image: 'executor/default:latest',
-      languages: ['python'],
+      languages: ['python', 'bash'],
+      kernel: 'python',
     });
   });
 

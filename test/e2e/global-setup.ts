@@ -1,4 +1,20 @@
+import Docker from 'dockerode';
 import { Stack } from '../../scripts/lib/stack';
+
+/** Containers of e2e runners from runs that were killed: their runners will never sweep them. */
+async function removeContainersOfEarlierRuns(): Promise<void> {
+  const docker = new Docker();
+  const all = await docker.listContainers({ all: true, filters: { label: ['executor.managed=true'] } });
+  const stale = all.filter((c) => c.Labels['executor.runner']?.startsWith('e2e-'));
+  await Promise.all(
+    stale.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+}
 
 declare global {
   var __EXECUTOR_STACK__: Stack | undefined;
@@ -6,6 +22,7 @@ declare global {
 
 /** Starts one real stack for the whole e2e run; tests find it through E2E_* variables. */
 export default async function globalSetup(): Promise<void> {
+  await removeContainersOfEarlierRuns();
   const stack = await Stack.create();
   globalThis.__EXECUTOR_STACK__ = stack;
   try {

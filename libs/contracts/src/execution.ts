@@ -123,6 +123,11 @@ export class ExecuteRequestDto {
   @IsObject()
   @IsEnvMap()
   env?: Record<string, string>;
+
+  /** Run in gVisor (`runsc`) instead of the template's runtime, where the engine has it. */
+  @IsOptional()
+  @IsIn(['runsc'], { message: 'runtime must be runsc (gVisor) when given' })
+  runtime?: 'runsc';
 }
 
 /** A file as it travels to the runner: always base64. */
@@ -141,6 +146,7 @@ export interface ExecuteCommand {
   files: FilePayload[];
   timeout?: number;
   env: Record<string, string>;
+  runtime?: 'runsc';
   correlation_id: string;
 }
 

@@ -39,6 +39,7 @@ export class ExecuteController {
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
         env: body.env ?? {},
+        runtime: body.runtime,
         correlation_id: correlationId(req),
       },
       (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,

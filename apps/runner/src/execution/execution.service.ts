@@ -19,6 +19,8 @@ import { EventRecorder } from '@executor/event-store';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
+import { DOCKER } from '../sandbox/docker.provider';
+import Docker from 'dockerode';
 
 /** Runs one execution: records that it started, runs it in a fresh sandbox, records how it ended. */
 @Injectable()
@@ -27,15 +29,36 @@ export class ExecutionService {
 
   constructor(
     private readonly pool: SandboxPool,
+    @Inject(DOCKER) private readonly docker: Docker,
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
+
+  private knownRuntimes?: Promise<Set<string>>;
+
+  /** The OCI runtimes the engine offers (runc, runsc, …), asked once. */
+  private runtimes(): Promise<Set<string>> {
+    this.knownRuntimes ??= this.docker
+      .info()
+      .then((info: { Runtimes?: Record<string, unknown> }) => new Set(Object.keys(info.Runtimes ?? {})))
+      .catch((err: unknown) => {
+        this.knownRuntimes = undefined;
+        throw err;
+      });
+    return this.knownRuntimes;
+  }
 
   async execute(cmd: RunnerExecuteCommand): Promise<ExecutionResult> {
     if (!cmd.template.languages.includes(cmd.language)) {
       throw domainError(
         ErrorCodes.UnsupportedLanguage,
         `template ${cmd.template.name} does not run ${cmd.language}; it runs: ${cmd.template.languages.join(', ')}`,
+      );
+    }
+    if (cmd.template.runtime && !(await this.runtimes()).has(cmd.template.runtime)) {
+      throw domainError(
+        ErrorCodes.UnsupportedRuntime,
+        `the ${cmd.template.runtime} runtime is not installed on this runner's Docker engine`,
       );
     }
     if (cmd.template.network) {

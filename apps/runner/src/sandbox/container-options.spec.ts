@@ -20,7 +20,7 @@ const template: TemplateSpec = {
 describe('sandboxContainerOptions', () => {
   const opts = sandboxContainerOptions({
     runnerId: 'r1',
-    executionId: 'e1',
+    sandboxId: 'e1',
     template,
     env: { B: '2' },
     cmd: ['python3'],
@@ -52,7 +52,7 @@ describe('sandboxContainerOptions', () => {
     expect(opts.Labels).toMatchObject({
       'executor.managed': 'true',
       'executor.runner': 'r1',
-      'executor.execution': 'e1',
+      'executor.sandbox': 'e1',
     });
     expect(opts.Env).toEqual(['A=1', 'B=2']);
   });
@@ -61,7 +61,7 @@ describe('sandboxContainerOptions', () => {
     expect(host.Runtime).toBeUndefined();
     const gvisor = sandboxContainerOptions({
       runnerId: 'r',
-      executionId: 'e',
+      sandboxId: 'e',
       template: { ...template, runtime: 'runsc' },
       env: {},
       cmd: [],
@@ -73,7 +73,7 @@ describe('sandboxContainerOptions', () => {
     expect(() =>
       sandboxContainerOptions({
         runnerId: 'r',
-        executionId: 'e',
+        sandboxId: 'e',
         template: { ...template, memory_limit: 'lots' },
         env: {},
         cmd: [],

@@ -4,12 +4,12 @@ import { parseMemory, type TemplateSpec } from '@executor/contracts';
 export const SANDBOX_UID = 10001;
 export const LABEL_MANAGED = 'executor.managed';
 export const LABEL_RUNNER = 'executor.runner';
-export const LABEL_EXECUTION = 'executor.execution';
+export const LABEL_SANDBOX = 'executor.sandbox';
 export const LABEL_TEMPLATE = 'executor.template';
 
 export interface SandboxRequest {
   runnerId: string;
-  executionId: string;
+  sandboxId: string;
   template: TemplateSpec;
   env: Record<string, string>;
   cmd: string[];
@@ -43,7 +43,7 @@ export function sandboxContainerOptions(req: SandboxRequest): ContainerCreateOpt
     Labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_RUNNER]: req.runnerId,
-      [LABEL_EXECUTION]: req.executionId,
+      [LABEL_SANDBOX]: req.sandboxId,
       [LABEL_TEMPLATE]: t.name,
     },
     HostConfig: {

@@ -23,7 +23,7 @@ class TemplatePool {
 
   constructor(
     readonly spec: TemplateSpec,
-    readonly target: number,
+    public target: number,
   ) {}
 
   /** How many more sandboxes this pool wants started now. */
@@ -53,6 +53,8 @@ export class SandboxPool implements OnApplicationShutdown {
   private readonly logger = new Logger(SandboxPool.name);
   private readonly pools = new Map<string, TemplatePool>();
   private readonly live = new Set<Sandbox>();
+  /** Containers created by starts that have not finished yet. */
+  private readonly creating = new Set<string>();
   private readonly sizes: Map<string, number>;
   private startsInFlight = 0;
   private closed = false;
@@ -71,12 +73,12 @@ export class SandboxPool implements OnApplicationShutdown {
 
   /** Container ids this process owns (warm, starting, running or being removed). */
   ownedContainerIds(): Set<string> {
-    return new Set([...this.live].map((s) => s.id));
+    return new Set([...[...this.live].map((s) => s.id), ...this.creating]);
   }
 
   /** Starts filling the pool of a template without taking anything from it. */
   warm(spec: TemplateSpec): void {
-    this.poolFor(spec);
+    this.poolFor(spec).target = this.sizes.get(spec.name) ?? 0;
     this.fill();
   }
 
@@ -107,26 +109,32 @@ export class SandboxPool implements OnApplicationShutdown {
     for (const pool of this.pools.values()) {
       for (const w of pool.waiters.splice(0)) w.reject(new Error('the runner is shutting down'));
     }
-    await Promise.all([...this.live].map((s) => s.destroy()));
+    await Promise.all([
+      ...[...this.live].map((s) => s.destroy()),
+      ...[...this.creating].map((id) =>
+        this.docker
+          .getContainer(id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    ]);
   }
 
+  /**
+   * The pool of this exact spec. A template that changed gets a new pool and its old one
+   * stops being refilled; a request's gVisor variant gets a pool of its own, started on demand.
+   */
   private poolFor(spec: TemplateSpec): TemplatePool {
-    const key = spec.name;
-    const hash = specHash(spec);
+    const key = `${spec.name}@${specHash(spec)}`;
     let pool = this.pools.get(key);
-    if (pool && specHash(pool.spec) !== hash) {
-      // The template changed: its warm sandboxes are of the old spec.
-      for (const s of pool.ready.splice(0)) this.discard(s);
-      const waiters = pool.waiters.splice(0);
-      pool = undefined;
-      this.pools.delete(key);
-      const fresh = new TemplatePool(spec, this.sizes.get(spec.name) ?? 0);
-      fresh.waiters.push(...waiters);
-      this.pools.set(key, fresh);
-      return fresh;
-    }
     if (!pool) {
-      pool = new TemplatePool(spec, this.sizes.get(spec.name) ?? 0);
+      pool = new TemplatePool(spec, spec.runtime ? 0 : (this.sizes.get(spec.name) ?? 0));
+      for (const [otherKey, other] of this.pools) {
+        if (other.spec.name !== spec.name || other.spec.runtime !== spec.runtime) continue;
+        other.target = 0;
+        for (const s of other.ready.splice(0)) this.discard(s);
+        if (other.waiters.length === 0 && other.starting === 0) this.pools.delete(otherKey);
+      }
       this.pools.set(key, pool);
     }
     return pool;
@@ -149,7 +157,7 @@ export class SandboxPool implements OnApplicationShutdown {
     const spec = pool.spec;
     const options = sandboxContainerOptions({
       runnerId: this.config.RUNNER_ID,
-      executionId: randomUUID(),
+      sandboxId: randomUUID(),
       template: spec,
       env: {
         EXECUTOR_KERNEL: spec.kernel,
@@ -158,17 +166,22 @@ export class SandboxPool implements OnApplicationShutdown {
       },
       cmd: kernelCommand(spec.kernel),
     });
+    let containerId: string | undefined;
     Sandbox.start(
       this.docker,
       options,
       spec,
       this.config.MAX_OUTPUT_BYTES,
       this.config.KERNEL_READY_TIMEOUT_S * 1000,
+      (id) => {
+        containerId = id;
+        this.creating.add(id);
+      },
     )
       .then((sandbox) => {
         this.live.add(sandbox);
         pool.failures = 0;
-        const current = this.pools.get(spec.name) === pool;
+        const current = pool.target > 0;
         const waiter = pool.waiters.shift();
         if (waiter) waiter.resolve(sandbox);
         else if (current && !this.closed) pool.ready.push(sandbox);
@@ -186,6 +199,7 @@ export class SandboxPool implements OnApplicationShutdown {
         }
       })
       .finally(() => {
+        if (containerId) this.creating.delete(containerId);
         pool.starting--;
         this.startsInFlight--;
         this.fill();

@@ -109,6 +109,7 @@ export class Sandbox {
     template: TemplateSpec,
     maxOutputBytes: number,
     readyTimeoutMs: number,
+    onCreated: (containerId: string) => void = () => undefined,
   ): Promise<Sandbox> {
     let container: Docker.Container;
     try {
@@ -117,6 +118,7 @@ export class Sandbox {
       if ((err as { statusCode?: number }).statusCode === 404) throw new ImageMissingError(template.image);
       throw err;
     }
+    onCreated(container.id);
     let sandbox: Sandbox | undefined;
     try {
       const stream = (await container.attach({

@@ -15,11 +15,13 @@ export class OneOffExecutionService {
   ) {}
 
   async run(cmd: ExecuteCommand): Promise<ExecutionResult> {
-    const template = await this.rpc.send(
+    const found = await this.rpc.send(
       Subjects.TemplatesGet,
       { name: cmd.template ?? DEFAULT_TEMPLATE },
       this.config.RPC_TIMEOUT_MS,
     );
+    // A request may tighten the runtime to gVisor; it never loosens a template's.
+    const template = cmd.runtime ? { ...found, runtime: cmd.runtime } : found;
     const language = cmd.language ?? template.languages[0];
     if (!template.languages.includes(language)) {
       throw domainError(

@@ -119,6 +119,17 @@ describe('kernels and rich results', () => {
     expect(r.results[0]).toMatchObject({ is_main_result: true, data: { 'text/plain': 'array([0, 1, 2])' } });
   });
 
+  it('python-data: a plotly figure comes back as plotly JSON and HTML', async () => {
+    const r = await run({
+      template: 'python-data',
+      code: 'import plotly.express as px\npx.line(x=[1, 2, 3], y=[3, 1, 2])',
+    });
+    expect(r.status).toBe('success');
+    const fig = r.results.find((x) => 'application/vnd.plotly.v1+json' in x.data);
+    expect((fig?.data['application/vnd.plotly.v1+json'] as { data: unknown[] }).data).toHaveLength(1);
+    expect(String(fig?.data['text/html'])).toContain('Plotly.newPlot');
+  });
+
   it('node-basic: JavaScript with a last value, console output and errors', async () => {
     const ok = await run({
       template: 'node-basic',

@@ -138,8 +138,8 @@ def _encode(mime, value):
         return base64.b64encode(bytes(value)).decode()
     if mime in BINARY_MIMES and isinstance(value, str):
         return value  # already base64, as IPython's formatters give it
-    if mime == 'application/json':
-        return value
+    if mime == 'application/json' or mime.endswith('+json'):
+        return value  # kept as JSON, not as its Python repr
     return str(value)
 
 

@@ -23,7 +23,8 @@ declare global {
 /** Starts one real stack for the whole e2e run; tests find it through E2E_* variables. */
 export default async function globalSetup(): Promise<void> {
   await removeContainersOfEarlierRuns();
-  const stack = await Stack.create();
+  // Small limits and a quick sweeper so limits and expiry can be tested in seconds.
+  const stack = await Stack.create({ MAX_SESSIONS_PER_TENANT: '5', SESSION_SWEEP_INTERVAL_MS: '300' });
   globalThis.__EXECUTOR_STACK__ = stack;
   try {
     await stack.start();

@@ -4,6 +4,8 @@ import { ApiConfig } from './api.config';
 import { ExecuteController } from './execute/execute.controller';
 import { HealthController } from './health/health.controller';
 import { TemplatesController } from './templates/templates.controller';
+import { SessionFilesController } from './sessions/session-files.controller';
+import { SessionsController } from './sessions/sessions.controller';
 
 @Module({})
 export class ApiModule {
@@ -11,7 +13,13 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [NatsModule.forRoot({ url: config.NATS_URL, service: 'api' })],
-      controllers: [ExecuteController, HealthController, TemplatesController],
+      controllers: [
+        ExecuteController,
+        HealthController,
+        TemplatesController,
+        SessionsController,
+        SessionFilesController,
+      ],
       providers: [{ provide: ApiConfig, useValue: config }],
     };
   }

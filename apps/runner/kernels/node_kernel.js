@@ -187,7 +187,7 @@ async function runJavascript(code) {
       if (!(e instanceof SyntaxError) || !/await/.test(String(e.message))) throw e;
       script = new vm.Script(`(async () => {\n${code}\n})()`, { filename: '<cell>', lineOffset: -1 });
     }
-    value = script.runInContext(context, { displayErrors: false });
+    value = script.runInContext(context, { displayErrors: false, breakOnSigint: true });
     if (value && typeof value.then === 'function') value = await value;
     if (value !== undefined) send({ t: 'result', data: bundle(value), main: true });
     return { exitCode: 0 };
@@ -206,6 +206,9 @@ function runBash(code, env) {
     const child = spawn('bash', ['-c', code], { cwd: WORKSPACE, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => out.write(d));
     child.stderr.on('data', (d) => err.write(d));
+    const interrupt = () => child.kill('SIGKILL');
+    process.once('SIGINT', interrupt);
+    child.on('exit', () => process.removeListener('SIGINT', interrupt));
     child.on('error', (e) => {
       err.write(String(e) + '\n');
       resolve({ exitCode: 127 });
@@ -214,7 +217,107 @@ function runBash(code, env) {
   });
 }
 
+class FileRefused extends Error {
+  get name() {
+    return 'FileRefused';
+  }
+}
+class FileNotFound extends Error {
+  get name() {
+    return 'FileNotFound';
+  }
+}
+
+const inside = (p) => p === WORKSPACE || p.startsWith(WORKSPACE + '/');
+
+function entry(p) {
+  const st = fs.lstatSync(p);
+  const type = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  return {
+    name: path.basename(p),
+    path: path.relative(WORKSPACE, p),
+    type,
+    size: st.size,
+    modified: st.mtime.toISOString(),
+  };
+}
+
+/** Files of /workspace for the session API; links are never followed out of /workspace. */
+function fileOp(request) {
+  const target = path.normalize(path.join(WORKSPACE, request.path || '.'));
+  if (!inside(target)) throw new FileRefused('path outside /workspace');
+  const rel = path.relative(WORKSPACE, target) || '.';
+  let real = target;
+  try {
+    real = fs.realpathSync(target);
+  } catch (_e) {
+    // does not exist yet
+  }
+  if (!inside(real)) throw new FileRefused('path resolves outside /workspace');
+  switch (request.action) {
+    case 'write': {
+      const parent = path.dirname(target);
+      fs.mkdirSync(parent, { recursive: true });
+      if (fs.realpathSync(parent) !== parent) throw new FileRefused('path goes through a link');
+      const fd = fs.openSync(
+        target,
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
+        0o644,
+      );
+      try {
+        fs.writeSync(fd, Buffer.from(request.content_b64 || '', 'base64'));
+      } finally {
+        fs.closeSync(fd);
+      }
+      return { path: rel, size: fs.statSync(target).size };
+    }
+    case 'mkdir':
+      fs.mkdirSync(target, { recursive: true });
+      return { path: rel };
+  }
+  if (!fs.existsSync(target) && !fs.lstatSync(target, { throwIfNoEntry: false })) {
+    throw new FileNotFound('no such file or directory: ' + rel);
+  }
+  switch (request.action) {
+    case 'read': {
+      const st = fs.statSync(real);
+      if (!st.isFile()) throw new FileRefused('not a regular file: ' + rel);
+      if (st.size > MAX_ARTIFACT) throw new FileRefused(`file is larger than ${MAX_ARTIFACT} bytes`);
+      const content = fs.readFileSync(real);
+      const mime = MIME[path.extname(target).toLowerCase()] || 'application/octet-stream';
+      return { path: rel, size: content.length, mime, content_b64: content.toString('base64') };
+    }
+    case 'list':
+      if (!fs.statSync(real).isDirectory()) throw new FileRefused('not a directory: ' + rel);
+      return {
+        path: rel,
+        entries: fs
+          .readdirSync(target)
+          .sort()
+          .map((n) => entry(path.join(target, n))),
+      };
+    case 'delete':
+      if (target === WORKSPACE) throw new FileRefused('cannot delete /workspace itself');
+      fs.rmSync(target, { recursive: true, force: true });
+      return { path: rel };
+    default:
+      throw new FileRefused('unknown file operation');
+  }
+}
+
+function handleFiles(request) {
+  try {
+    send({ t: 'files', ...fileOp(request) });
+    send({ t: 'done', exit_code: 0, stdout_bytes: 0, stderr_bytes: 0 });
+  } catch (e) {
+    const name = e instanceof FileNotFound || e instanceof FileRefused ? e.name : 'FileRefused';
+    send({ t: 'error', name, value: String(e.message), traceback: '' });
+    send({ t: 'done', exit_code: 1, stdout_bytes: 0, stderr_bytes: 0 });
+  }
+}
+
 async function handle(request) {
+  if (request.op === 'files') return handleFiles(request);
   out.reset();
   err.reset();
   let outcome;
@@ -253,6 +356,8 @@ for (const m of (process.env.EXECUTOR_PRELOAD || '').split(',').filter(Boolean))
   }
 }
 process.chdir(WORKSPACE);
+// An interrupt stops the running code (breakOnSigint); when idle it must not end the kernel.
+process.on('SIGINT', () => undefined);
 process.on('uncaughtException', (e) => err.write(`${(e && e.stack) || e}\n`));
 process.on('unhandledRejection', (e) => err.write(`${(e && e.stack) || e}\n`));
 

@@ -281,6 +281,8 @@ class Runner:
             self.error = {'name': etype.__name__, 'value': str(evalue), 'traceback': text}
 
         shell._showtraceback = show_traceback
+        # A figure object as a value shows as PNG, as with Jupyter's inline backend.
+        shell.display_formatter.formatters['image/png'].for_type_by_name('matplotlib.figure', 'Figure', _figure_png)
         self.shell = shell
 
     def run_python(self, code):
@@ -404,6 +406,104 @@ def _seed_matplotlib_cache():
             pass
 
 
+class FileRefused(Exception):
+    pass
+
+
+class FileNotFound(Exception):
+    pass
+
+
+def _inside(path):
+    return path == WORKSPACE or path.startswith(WORKSPACE + '/')
+
+
+def _resolve(rel):
+    target = os.path.normpath(os.path.join(WORKSPACE, rel or '.'))
+    if not _inside(target):
+        raise FileRefused('path outside /workspace')
+    return target
+
+
+def _entry(path):
+    st = os.lstat(path)
+    import datetime
+    import stat as statmod
+
+    kind = 'link' if statmod.S_ISLNK(st.st_mode) else 'dir' if statmod.S_ISDIR(st.st_mode) else (
+        'file' if statmod.S_ISREG(st.st_mode) else 'other')
+    return {
+        'name': os.path.basename(path),
+        'path': os.path.relpath(path, WORKSPACE),
+        'type': kind,
+        'size': st.st_size,
+        'modified': datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc).isoformat(),
+    }
+
+
+def file_op(request):
+    """Files of /workspace for the session API. Links are never followed out of /workspace."""
+    import mimetypes
+    import shutil
+
+    action = request['action']
+    target = _resolve(request.get('path'))
+    real = os.path.realpath(target)
+    if not _inside(real):
+        raise FileRefused('path resolves outside /workspace')
+    rel = os.path.relpath(target, WORKSPACE)
+    if action == 'write':
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        if os.path.realpath(parent) != parent:
+            raise FileRefused('path goes through a link')
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(base64.b64decode(request.get('content_b64') or ''))
+        return {'path': rel, 'size': os.path.getsize(target)}
+    if action == 'mkdir':
+        os.makedirs(target, exist_ok=True)
+        return {'path': rel}
+    if not os.path.lexists(target):
+        raise FileNotFound('no such file or directory: ' + rel)
+    if action == 'read':
+        if not os.path.isfile(real):
+            raise FileRefused('not a regular file: ' + rel)
+        size = os.path.getsize(real)
+        if size > MAX_ARTIFACT:
+            raise FileRefused('file is larger than %d bytes' % MAX_ARTIFACT)
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, 'rb') as fh:
+            content = fh.read()
+        mime = mimetypes.guess_type(rel)[0] or 'application/octet-stream'
+        return {'path': rel, 'size': len(content), 'mime': mime, 'content_b64': base64.b64encode(content).decode()}
+    if action == 'list':
+        if not os.path.isdir(real):
+            raise FileRefused('not a directory: ' + rel)
+        return {'path': rel, 'entries': [_entry(os.path.join(target, n)) for n in sorted(os.listdir(target))]}
+    if action == 'delete':
+        if target == WORKSPACE:
+            raise FileRefused('cannot delete /workspace itself')
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        else:
+            os.unlink(target)
+        return {'path': rel}
+    raise FileRefused('unknown file operation')
+
+
+def handle_files(request):
+    try:
+        send(dict(file_op(request), t='files'))
+        send({'t': 'done', 'exit_code': 0, 'stdout_bytes': 0, 'stderr_bytes': 0})
+    except (FileRefused, FileNotFound) as e:
+        send({'t': 'error', 'name': type(e).__name__, 'value': str(e), 'traceback': ''})
+        send({'t': 'done', 'exit_code': 1, 'stdout_bytes': 0, 'stderr_bytes': 0})
+    except OSError as e:
+        send({'t': 'error', 'name': 'FileRefused', 'value': e.strerror or str(e), 'traceback': ''})
+        send({'t': 'done', 'exit_code': 1, 'stdout_bytes': 0, 'stderr_bytes': 0})
+
+
 def main():
     _seed_matplotlib_cache()
     _install_matplotlib_backend()
@@ -425,12 +525,18 @@ def main():
     stdin = sys.stdin.buffer
     serial = 0
     while True:
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:  # an interrupt that came after its run had ended
+            continue
         if not line:
             return
         serial += 1
         token = b'%d-%d' % (os.getpid(), serial)
         request = json.loads(line)
+        if request.get('op') == 'files':
+            handle_files(request)
+            continue
         out.reset()
         err.reset()
         exit_code = 0

@@ -9,6 +9,9 @@ import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { createDocker, DOCKER } from './sandbox/docker.provider';
 import { SandboxPool } from './sandbox/sandbox-pool';
 import { PoolWarmer } from './pool-warmer';
+import { RunnerLifecycle } from './runner-lifecycle';
+import { SessionSandboxController } from './session/session.controller';
+import { SessionSandboxes } from './session/session-sandboxes';
 
 @Module({})
 export class RunnerModule {
@@ -22,12 +25,14 @@ export class RunnerModule {
           synchronous: config.EVENT_STORE_SYNCHRONOUS,
         }),
       ],
-      controllers: [ExecutionController, HealthController],
+      controllers: [ExecutionController, HealthController, SessionSandboxController],
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
         SandboxPool,
         PoolWarmer,
+        SessionSandboxes,
+        RunnerLifecycle,
         ExecutionService,
         OrphanSweeper,
       ],

@@ -7,4 +7,32 @@ export class SessionServiceConfig extends BaseConfig {
   @Min(5)
   @Max(600)
   EXECUTION_OVERHEAD_S = 30;
+
+  /** Idle seconds before a session expires when the caller gives no ttl. */
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  SESSION_DEFAULT_TTL_S = 300;
+
+  /** The longest idle ttl a caller may ask for. */
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  SESSION_MAX_TTL_S = 3600;
+
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  MAX_SESSIONS = 200;
+
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  MAX_SESSIONS_PER_TENANT = 100;
+
+  /** How often idle sessions are looked for and expired. */
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  SESSION_SWEEP_INTERVAL_MS = 1000;
 }

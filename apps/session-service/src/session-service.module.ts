@@ -4,6 +4,10 @@ import { EventStoreModule } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { OneOffExecutionService } from './execution/one-off-execution.service';
 import { HealthController } from './health/health.controller';
+import { SessionController } from './session/session.controller';
+import { SessionRepository } from './session/session.repository';
+import { SessionService } from './session/session.service';
+import { SessionSupervisor } from './session/session-supervisor';
 import { SessionServiceConfig } from './session-service.config';
 
 @Module({})
@@ -18,8 +22,14 @@ export class SessionServiceModule {
           synchronous: config.EVENT_STORE_SYNCHRONOUS,
         }),
       ],
-      controllers: [ExecutionController, HealthController],
-      providers: [{ provide: SessionServiceConfig, useValue: config }, OneOffExecutionService],
+      controllers: [ExecutionController, HealthController, SessionController],
+      providers: [
+        { provide: SessionServiceConfig, useValue: config },
+        OneOffExecutionService,
+        SessionRepository,
+        SessionService,
+        SessionSupervisor,
+      ],
     };
   }
 }

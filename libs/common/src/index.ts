@@ -5,3 +5,4 @@ export * from './nats-rpc';
 export * from './rpc-errors';
 export * from './microservice';
 export * from './repo-root';
+export * from './keyed-lock';

@@ -6,6 +6,7 @@ export const StreamTypes = {
   Session: 'session',
   Template: 'template',
   Sandbox: 'sandbox',
+  Runner: 'runner',
 } as const;
 export type StreamType = (typeof StreamTypes)[keyof typeof StreamTypes];
 
@@ -41,6 +42,37 @@ export interface EventDataMap {
     /** Set when the sandbox itself failed (not the user's code). */
     sandbox_error?: string;
   };
+
+  SessionCreated: {
+    session_id: string;
+    tenant_id: string;
+    scope: string;
+    template: string;
+    ttl_s: number;
+    metadata: Record<string, string>;
+    runner_id: string;
+  };
+  SessionReused: { session_id: string };
+  SessionExecuted: {
+    session_id: string;
+    execution_id: string;
+    language: string;
+    code_bytes: number;
+    code_sha256: string;
+    status: ExecutionStatus;
+    exit_code: number;
+    duration_ms: number;
+    timed_out: boolean;
+    oom_killed: boolean;
+    truncated: boolean;
+    /** The sandbox was replaced during the run: variables and files are gone. */
+    state_lost: boolean;
+  };
+  SessionExpired: { session_id: string; idle_s: number };
+  SessionDestroyed: { session_id: string };
+  SessionLost: { session_id: string; reason: string };
+  /** A runner (re)started: sandboxes it held before are gone. */
+  RunnerStarted: { runner_id: string };
 }
 
 export type EventType = keyof EventDataMap;
@@ -48,7 +80,17 @@ export type EventType = keyof EventDataMap;
 export const EventTypes: { [K in EventType]: K } = {
   ExecutionStarted: 'ExecutionStarted',
   ExecutionFinished: 'ExecutionFinished',
+  SessionCreated: 'SessionCreated',
+  SessionReused: 'SessionReused',
+  SessionExecuted: 'SessionExecuted',
+  SessionExpired: 'SessionExpired',
+  SessionDestroyed: 'SessionDestroyed',
+  SessionLost: 'SessionLost',
+  RunnerStarted: 'RunnerStarted',
 };
+
+/** An event of one type as the decider and projections see it. */
+export type DomainEvent = { [K in EventType]: { type: K; data: EventDataMap[K] } }[EventType];
 
 /** The envelope stored and published for every event (DESIGN.md). */
 export interface EventEnvelope<T extends EventType = EventType> {

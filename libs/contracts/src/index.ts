@@ -6,3 +6,4 @@ export * from './health';
 export * from './rpc';
 export * from './templates';
 export * from './workspace-path';
+export * from './sessions';

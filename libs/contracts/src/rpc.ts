@@ -8,6 +8,19 @@ import type {
   TemplateSummary,
 } from './templates';
 import { Subjects } from './subjects';
+import type {
+  FileOpReply,
+  RunnerSessionExecute,
+  RunnerSessionFiles,
+  RunnerSessionOpen,
+  SessionCreateCommand,
+  SessionCreateReply,
+  SessionExecuteCommand,
+  SessionExecuteReply,
+  SessionFilesCommand,
+  SessionRefCommand,
+  SessionView,
+} from './sessions';
 
 type Empty = Record<string, never>;
 
@@ -18,6 +31,17 @@ export interface RpcMap {
   [Subjects.RunnerImageStatus]: { request: ImageStatusRequest; reply: ImageStatusReply };
   [Subjects.TemplatesList]: { request: Empty; reply: TemplateSummary[] };
   [Subjects.TemplatesGet]: { request: TemplateGetRequest; reply: TemplateSpec };
+  [Subjects.SessionCreate]: { request: SessionCreateCommand; reply: SessionCreateReply };
+  [Subjects.SessionExecute]: { request: SessionExecuteCommand; reply: SessionExecuteReply };
+  [Subjects.SessionDestroy]: { request: SessionRefCommand; reply: { status: 'success'; session_id: string } };
+  [Subjects.SessionGet]: { request: SessionRefCommand; reply: SessionView };
+  [Subjects.SessionList]: { request: { tenant_id: string }; reply: SessionView[] };
+  [Subjects.SessionFiles]: { request: SessionFilesCommand; reply: FileOpReply };
+  [Subjects.RunnerSessionOpen]: { request: RunnerSessionOpen; reply: { runner_id: string } };
+  [Subjects.RunnerSessionExecute]: { request: RunnerSessionExecute; reply: SessionExecuteReply };
+  [Subjects.RunnerSessionClose]: { request: { session_id: string }; reply: { closed: boolean } };
+  [Subjects.RunnerSessionList]: { request: Empty; reply: { runner_id: string; session_ids: string[] } };
+  [Subjects.RunnerSessionFiles]: { request: RunnerSessionFiles; reply: FileOpReply };
   [Subjects.RunnerHealth]: { request: Empty; reply: ServiceHealthReply };
   [Subjects.SessionHealth]: { request: Empty; reply: ServiceHealthReply };
   [Subjects.TemplateHealth]: { request: Empty; reply: ServiceHealthReply };

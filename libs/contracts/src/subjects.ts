@@ -9,6 +9,18 @@ export const Subjects = {
   RunnerExecute: 'executor.runner.execute',
   /** template-service -> runner: image status of template images. */
   RunnerImageStatus: 'executor.runner.image-status',
+  SessionCreate: 'executor.session.create',
+  SessionExecute: 'executor.session.execute',
+  SessionDestroy: 'executor.session.destroy',
+  SessionGet: 'executor.session.get',
+  SessionList: 'executor.session.list',
+  SessionFiles: 'executor.session.files',
+  /** session-service -> runner: a sandbox held for a session, its runs, files and end. */
+  RunnerSessionOpen: 'executor.runner.session.open',
+  RunnerSessionExecute: 'executor.runner.session.execute',
+  RunnerSessionClose: 'executor.runner.session.close',
+  RunnerSessionList: 'executor.runner.session.list',
+  RunnerSessionFiles: 'executor.runner.session.files',
   TemplatesList: 'executor.templates.list',
   TemplatesGet: 'executor.templates.get',
   RunnerHealth: 'executor.runner.health',

@@ -20,6 +20,8 @@ export function jsonBody(limit: string) {
   const parse = json({ limit, strict: true });
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') return next();
+    // File uploads may also come as multipart; multer reads those on their route.
+    if (req.path === '/session/files/upload' && req.is('multipart/form-data')) return next();
     if (!req.is('application/json')) {
       res
         .status(415)

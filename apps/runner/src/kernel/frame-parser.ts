@@ -1,3 +1,5 @@
+import type { FileOpReply } from '@executor/contracts';
+
 /** A frame sent by an in-sandbox kernel (see apps/runner/kernels/python_kernel.py). */
 export type KernelFrame =
   | { t: 'ready' }
@@ -6,6 +8,7 @@ export type KernelFrame =
   | { t: 'result'; data: Record<string, unknown>; main: boolean }
   | { t: 'error'; name: string; value: string; traceback: string }
   | { t: 'file'; name: string; mime: string; size: number; b: string }
+  | ({ t: 'files' } & FileOpReply)
   | {
       t: 'done';
       exit_code: number;

@@ -2,7 +2,14 @@ import { Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import { performance } from 'node:perf_hooks';
 import { Writable, type Duplex } from 'node:stream';
-import type { ExecutionError, FilePayload, RichResult, TemplateSpec } from '@executor/contracts';
+import type {
+  ExecutionError,
+  FileOp,
+  FileOpReply,
+  FilePayload,
+  RichResult,
+  TemplateSpec,
+} from '@executor/contracts';
 import { FrameParser, type KernelFrame } from '../kernel/frame-parser';
 import { OutputCapture } from './output-capture';
 
@@ -12,6 +19,22 @@ export interface KernelRequest {
   files: FilePayload[];
   env: Record<string, string>;
 }
+
+export interface KernelFileRequest {
+  op: 'files';
+  action: FileOp;
+  path: string;
+  content_b64?: string;
+}
+
+/** What to do when a run passes its timeout. */
+export type TimeoutPolicy =
+  /** Kill the sandbox (one-off runs: it is thrown away anyway). */
+  | 'kill'
+  /** Interrupt the code (SIGINT) and keep the kernel; kill only if it does not stop in time. */
+  | 'interrupt';
+
+const INTERRUPT_GRACE_MS = 2000;
 
 export interface OutputFile {
   name: string;
@@ -33,6 +56,8 @@ export interface KernelOutcome {
   oomKilled: boolean;
   /** The sandbox died during the run (killed, OOM, or the kernel itself was killed). */
   died: boolean;
+  /** The answer to a file operation. */
+  filesReply?: FileOpReply;
 }
 
 /** Thrown when the image of a template is not there. */
@@ -151,8 +176,12 @@ export class Sandbox {
     }
   }
 
-  /** Runs code in the kernel. A run past its timeout kills the sandbox and says `timedOut`. */
-  execute(request: KernelRequest, timeoutMs: number): Promise<KernelOutcome> {
+  /** Runs code (or a file operation) in the kernel; past the timeout, `policy` decides and `timedOut` says so. */
+  execute(
+    request: KernelRequest | KernelFileRequest,
+    timeoutMs: number,
+    policy: TimeoutPolicy = 'kill',
+  ): Promise<KernelOutcome> {
     if (this.pending) throw new Error('the sandbox is busy');
     const outcome: KernelOutcome = {
       exitCode: -1,
@@ -171,7 +200,9 @@ export class Sandbox {
       if (this.isDead) return void this.finishDead(run);
       run.timer = setTimeout(() => {
         outcome.timedOut = true;
-        void this.kill();
+        if (policy === 'kill') return void this.kill();
+        void this.container.kill({ signal: 'SIGINT' }).catch(() => undefined);
+        run.timer = setTimeout(() => void this.kill(), INTERRUPT_GRACE_MS);
       }, timeoutMs);
       this.stream.write(JSON.stringify(request) + '\n');
     });
@@ -198,6 +229,11 @@ export class Sandbox {
       case 'file':
         o.files.push({ name: frame.name, mime: frame.mime, size: frame.size, b64: frame.b });
         break;
+      case 'files': {
+        const { t: _t, ...reply } = frame;
+        o.filesReply = reply;
+        break;
+      }
       case 'error':
         o.error = { name: frame.name, value: frame.value, traceback: frame.traceback };
         break;

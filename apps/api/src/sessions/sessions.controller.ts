@@ -1,0 +1,95 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import {
+  ErrorCodes,
+  MAX_TIMEOUT_SECONDS,
+  OptionalTenantQueryDto,
+  SessionCreateDto,
+  SessionExecuteDto,
+  SessionListQueryDto,
+  SessionRefDto,
+  Subjects,
+} from '@executor/contracts';
+import { NatsRpc, RemoteError } from '@executor/common';
+import { ApiConfig } from '../api.config';
+import { toFilePayloads } from '../execute/execute.controller';
+import { correlationId } from '../http/body';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Controller()
+export class SessionsController {
+  constructor(
+    private readonly rpc: NatsRpc,
+    @Inject(ApiConfig) private readonly config: ApiConfig,
+  ) {}
+
+  @Post('session/create')
+  @HttpCode(200)
+  create(@Body() body: SessionCreateDto, @Req() req: Request) {
+    return this.rpc.send(
+      Subjects.SessionCreate,
+      {
+        tenant_id: body.tenant_id,
+        scope: body.scope,
+        template: body.template,
+        ttl: body.ttl,
+        metadata: body.metadata ?? {},
+        reuse: body.reuse ?? true,
+        correlation_id: correlationId(req),
+      },
+      // Creating may wait for a sandbox to start.
+      this.config.RPC_TIMEOUT_MS + 90000,
+    );
+  }
+
+  @Post('session/execute')
+  @HttpCode(200)
+  execute(@Body() body: SessionExecuteDto, @Req() req: Request) {
+    const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
+    return this.rpc.send(
+      Subjects.SessionExecute,
+      {
+        session_id: body.session_id,
+        tenant_id: body.tenant_id,
+        code: body.code,
+        language: body.language,
+        files: toFilePayloads(body.files ?? []),
+        timeout: body.timeout,
+        correlation_id: correlationId(req),
+      },
+      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+    );
+  }
+
+  @Post('session/destroy')
+  @HttpCode(200)
+  destroy(@Body() body: SessionRefDto, @Req() req: Request) {
+    return this.rpc.send(
+      Subjects.SessionDestroy,
+      { session_id: body.session_id, tenant_id: body.tenant_id, correlation_id: correlationId(req) },
+      this.config.RPC_TIMEOUT_MS * 2,
+    );
+  }
+
+  @Get('session/:id')
+  async get(@Param('id') id: string, @Query() query: OptionalTenantQueryDto, @Req() req: Request) {
+    if (!UUID.test(id)) throw new RemoteError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
+    const session = await this.rpc.send(
+      Subjects.SessionGet,
+      { session_id: id, tenant_id: query.tenant_id, correlation_id: correlationId(req) },
+      this.config.RPC_TIMEOUT_MS,
+    );
+    return { status: 'success', session };
+  }
+
+  @Get('sessions')
+  async list(@Query() query: SessionListQueryDto) {
+    const sessions = await this.rpc.send(
+      Subjects.SessionList,
+      { tenant_id: query.tenant_id },
+      this.config.RPC_TIMEOUT_MS,
+    );
+    return { status: 'success', sessions };
+  }
+}

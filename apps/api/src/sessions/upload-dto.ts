@@ -1,0 +1,23 @@
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { ErrorCodes, SessionFileUploadDto } from '@executor/contracts';
+import { RemoteError } from '@executor/common';
+
+/** Validates an upload body by hand: the route takes JSON and multipart, so no pipe can. */
+export class UploadDto extends SessionFileUploadDto {
+  static async parse(body: unknown): Promise<SessionFileUploadDto> {
+    const dto = plainToInstance(SessionFileUploadDto, body ?? {});
+    const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length > 0) {
+      const message = errors
+        .flatMap((e) =>
+          Object.values(e.constraints ?? {}).map((m) =>
+            m.startsWith(e.property) ? m : `${e.property}: ${m}`,
+          ),
+        )
+        .join('; ');
+      throw new RemoteError(ErrorCodes.ValidationError, message);
+    }
+    return dto;
+  }
+}

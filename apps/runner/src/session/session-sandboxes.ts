@@ -1,0 +1,147 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  ErrorCodes,
+  type FileOpReply,
+  type RunnerSessionExecute,
+  type RunnerSessionFiles,
+  type RunnerSessionOpen,
+  type SessionExecuteReply,
+  type TemplateSpec,
+} from '@executor/contracts';
+import { domainError, KeyedLock } from '@executor/common';
+import { toResult } from '../execution/execution-result';
+import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
+import { ImageMissingError, type Sandbox } from '../sandbox/sandbox';
+import { SandboxPool } from '../sandbox/sandbox-pool';
+
+interface Held {
+  sandbox: Sandbox;
+  template: TemplateSpec;
+}
+
+const FILE_OP_TIMEOUT_MS = 30000;
+
+/**
+ * The sandboxes this runner holds for sessions. Runs in one session are serialized; a run
+ * past its timeout is interrupted, and when that fails (or the sandbox dies) the sandbox is
+ * replaced and the reply says the state was lost.
+ */
+@Injectable()
+export class SessionSandboxes implements OnApplicationShutdown {
+  private readonly logger = new Logger(SessionSandboxes.name);
+  private readonly held = new Map<string, Held>();
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly pool: SandboxPool,
+    @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+  ) {}
+
+  open(req: RunnerSessionOpen): Promise<{ runner_id: string }> {
+    return this.lock.run(req.session_id, async () => {
+      if (!this.held.has(req.session_id)) {
+        const sandbox = await this.acquire(req.template);
+        this.held.set(req.session_id, { sandbox, template: req.template });
+      }
+      return { runner_id: this.config.RUNNER_ID };
+    });
+  }
+
+  execute(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
+    return this.lock.run(req.session_id, async () => {
+      const held = this.live(req.session_id);
+      const outcome = await held.sandbox.execute(
+        { code: req.code, language: req.language, files: req.files, env: req.env },
+        req.timeout * 1000,
+        'interrupt',
+      );
+      let stateLost = false;
+      if (outcome.died) {
+        // Killed after an interrupt that did not work, OOM-killed, or the kernel died:
+        // the session goes on in a fresh sandbox, and says its state is gone.
+        stateLost = true;
+        this.pool.discard(held.sandbox);
+        try {
+          held.sandbox = await this.acquire(held.template);
+        } catch (err) {
+          this.held.delete(req.session_id);
+          this.logger.warn(`could not replace the sandbox of ${req.session_id}: ${String(err)}`);
+        }
+      }
+      const result = toResult(
+        {
+          execution_id: req.execution_id,
+          template: held.template,
+          language: req.language,
+          timeout: req.timeout,
+        },
+        outcome,
+      );
+      if (outcome.timedOut && !outcome.died && result.error) {
+        result.error.value = `execution exceeded the timeout of ${req.timeout} s and was interrupted; the session's state is kept`;
+      }
+      return { ...result, session_id: req.session_id, state_lost: stateLost };
+    });
+  }
+
+  files(req: RunnerSessionFiles): Promise<FileOpReply> {
+    return this.lock.run(req.session_id, async () => {
+      const held = this.live(req.session_id);
+      const outcome = await held.sandbox.execute(
+        { op: 'files', action: req.op, path: req.path, content_b64: req.content_b64 },
+        FILE_OP_TIMEOUT_MS,
+        'interrupt',
+      );
+      if (outcome.error) {
+        const code = outcome.error.name === 'FileNotFound' ? ErrorCodes.FileNotFound : ErrorCodes.FileRefused;
+        throw domainError(code, outcome.error.value);
+      }
+      if (!outcome.filesReply)
+        throw domainError(ErrorCodes.SandboxError, 'the sandbox did not answer the file operation');
+      return outcome.filesReply;
+    });
+  }
+
+  close(sessionId: string): Promise<{ closed: boolean }> {
+    return this.lock.run(sessionId, () => {
+      const held = this.held.get(sessionId);
+      this.held.delete(sessionId);
+      if (held) this.pool.discard(held.sandbox);
+      return Promise.resolve({ closed: Boolean(held) });
+    });
+  }
+
+  list(): { runner_id: string; session_ids: string[] } {
+    return { runner_id: this.config.RUNNER_ID, session_ids: [...this.held.keys()] };
+  }
+
+  onApplicationShutdown(): void {
+    this.held.clear();
+  }
+
+  private live(sessionId: string): Held {
+    const held = this.held.get(sessionId);
+    if (!held || !held.sandbox.alive) {
+      if (held) {
+        this.held.delete(sessionId);
+        this.pool.discard(held.sandbox);
+      }
+      throw domainError(ErrorCodes.SessionNotFound, 'this runner holds no sandbox for the session');
+    }
+    return held;
+  }
+
+  private async acquire(template: TemplateSpec): Promise<Sandbox> {
+    try {
+      return await this.pool.acquire(template);
+    } catch (err) {
+      if (err instanceof ImageMissingError) {
+        throw domainError(
+          ErrorCodes.ImageNotReady,
+          `the image of template ${template.name} is not built yet`,
+        );
+      }
+      throw domainError(ErrorCodes.SandboxError, 'could not start a sandbox for the session; try again');
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import type { DomainEvent } from '@executor/contracts';
+import {
+  decide,
+  evolve,
+  expiresAt,
+  initialState,
+  SessionRejected,
+  type SessionCommand,
+  type SessionState,
+} from './session.decider';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+const at = (s: number) => new Date(Date.parse(T0) + s * 1000);
+
+/** Given events (each at a second offset), when a command, then events or a rejection code. */
+function given(...events: Array<[DomainEvent, number]>): SessionState {
+  return events.reduce((s, [e, sec]) => evolve(s, e, at(sec).toISOString()), initialState);
+}
+
+const created: DomainEvent = {
+  type: 'SessionCreated',
+  data: {
+    session_id: 's1',
+    tenant_id: 't1',
+    scope: 'chat',
+    template: 'default',
+    ttl_s: 60,
+    metadata: {},
+    runner_id: 'r1',
+  },
+};
+
+const executedData = (status: 'success' | 'error' = 'success') => ({
+  session_id: 's1',
+  execution_id: 'e1',
+  language: 'python',
+  code_bytes: 5,
+  code_sha256: 'h',
+  status,
+  exit_code: status === 'success' ? 0 : 1,
+  duration_ms: 3,
+  timed_out: false,
+  oom_killed: false,
+  truncated: false,
+  state_lost: false,
+});
+
+const executed = (status: 'success' | 'error' = 'success'): DomainEvent => ({
+  type: 'SessionExecuted',
+  data: executedData(status),
+});
+
+function rejection(cmd: SessionCommand, state: SessionState): string {
+  try {
+    decide(cmd, state);
+  } catch (e) {
+    if (e instanceof SessionRejected) return e.code;
+    throw e;
+  }
+  throw new Error('not rejected');
+}
+
+describe('Session decider', () => {
+  it('creates a session from nothing', () => {
+    const [event] = decide({ type: 'CreateSession', ...created.data }, initialState);
+    expect(event).toEqual(created);
+    const state = evolve(initialState, event, T0);
+    expect(state).toMatchObject({
+      exists: true,
+      status: 'active',
+      version: 1,
+      last_used_at: T0,
+      executions: 0,
+    });
+    expect(expiresAt(state).toISOString()).toBe(at(60).toISOString());
+  });
+
+  it('refuses to create a session twice', () => {
+    expect(rejection({ type: 'CreateSession', ...created.data }, given([created, 0]))).toBe(
+      'CONCURRENCY_CONFLICT',
+    );
+  });
+
+  it('records executions and slides the ttl', () => {
+    const state = given([created, 0], [executed(), 50]);
+    expect(state.executions).toBe(1);
+    expect(expiresAt(state).toISOString()).toBe(at(110).toISOString());
+    const events = decide({ type: 'RecordExecution', now: at(100), result: executedData('error') }, state);
+    expect(events.map((e) => e.type)).toEqual(['SessionExecuted']);
+  });
+
+  it('reuses a live session and refuses to reuse an idle one past its ttl', () => {
+    expect(decide({ type: 'ReuseSession', now: at(30) }, given([created, 0]))).toEqual([
+      { type: 'SessionReused', data: { session_id: 's1' } },
+    ]);
+    expect(rejection({ type: 'ReuseSession', now: at(61) }, given([created, 0]))).toBe('SESSION_EXPIRED');
+  });
+
+  it('expires only once the ttl has passed since the last use', () => {
+    const state = given([created, 0], [executed(), 30]);
+    expect(decide({ type: 'ExpireSession', now: at(60) }, state)).toEqual([]);
+    expect(decide({ type: 'ExpireSession', now: at(95) }, state)).toEqual([
+      { type: 'SessionExpired', data: { session_id: 's1', idle_s: 65 } },
+    ]);
+  });
+
+  it('refuses everything but reads on an ended session, with the reason', () => {
+    const expired = given(
+      [created, 0],
+      [{ type: 'SessionExpired', data: { session_id: 's1', idle_s: 61 } }, 61],
+    );
+    const destroyed = given([created, 0], [{ type: 'SessionDestroyed', data: { session_id: 's1' } }, 1]);
+    const lost = given(
+      [created, 0],
+      [{ type: 'SessionLost', data: { session_id: 's1', reason: 'runner restarted' } }, 1],
+    );
+    expect(rejection({ type: 'DestroySession', now: at(70) }, expired)).toBe('SESSION_EXPIRED');
+    expect(rejection({ type: 'ReuseSession', now: at(2) }, destroyed)).toBe('SESSION_DESTROYED');
+    expect(rejection({ type: 'RecordExecution', now: at(2), result: executedData() }, lost)).toBe(
+      'SESSION_LOST',
+    );
+    expect(rejection({ type: 'DestroySession', now: at(2) }, initialState)).toBe('SESSION_NOT_FOUND');
+  });
+
+  it('marks a live session lost once; an ended one stays as it is', () => {
+    const live = given([created, 0]);
+    expect(decide({ type: 'MarkSessionLost', reason: 'x' }, live)).toHaveLength(1);
+    const destroyed = given([created, 0], [{ type: 'SessionDestroyed', data: { session_id: 's1' } }, 1]);
+    expect(decide({ type: 'MarkSessionLost', reason: 'x' }, destroyed)).toEqual([]);
+  });
+});

@@ -1,0 +1,382 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  ErrorCodes,
+  StreamTypes,
+  Subjects,
+  type DomainEvent,
+  type FileOpReply,
+  type SessionCreateCommand,
+  type SessionCreateReply,
+  type SessionExecuteCommand,
+  type SessionExecuteReply,
+  type SessionFilesCommand,
+  type SessionRefCommand,
+  type SessionView,
+} from '@executor/contracts';
+import { domainError, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
+import { ConcurrencyError, EventRecorder } from '@executor/event-store';
+import { SessionServiceConfig } from '../session-service.config';
+import { DEFAULT_TEMPLATE } from '../execution/one-off-execution.service';
+import {
+  decide,
+  evolve,
+  expiresAt,
+  isExpired,
+  requireLive,
+  SessionRejected,
+  type SessionCommand,
+  type SessionState,
+} from './session.decider';
+
+import { SessionRepository, sessionStream } from './session.repository';
+
+/**
+ * The Session aggregate's command side: load the state, decide, append with the expected
+ * version, publish, then talk to the runner that holds the sandbox. Commands on one session
+ * run one after the other, so its executions are never interleaved.
+ */
+@Injectable()
+export class SessionService {
+  private readonly logger = new Logger(SessionService.name);
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly repo: SessionRepository,
+    private readonly recorder: EventRecorder,
+    private readonly rpc: NatsRpc,
+    @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
+  ) {}
+
+  async create(cmd: SessionCreateCommand): Promise<SessionCreateReply> {
+    const templateName = cmd.template ?? DEFAULT_TEMPLATE;
+    const template = await this.rpc.send(
+      Subjects.TemplatesGet,
+      { name: templateName },
+      this.config.RPC_TIMEOUT_MS,
+    );
+    const ttl = cmd.ttl ?? this.config.SESSION_DEFAULT_TTL_S;
+    if (ttl > this.config.SESSION_MAX_TTL_S) {
+      throw domainError(
+        ErrorCodes.ValidationError,
+        `ttl must be at most ${this.config.SESSION_MAX_TTL_S} seconds`,
+      );
+    }
+    // One create at a time per tenant: reuse and limits are decided on settled state.
+    return this.lock.run(`create:${cmd.tenant_id}`, async () => {
+      const now = new Date();
+      if (cmd.reuse) {
+        const match = this.repo
+          .all()
+          .find(
+            (s) =>
+              s.status === 'active' &&
+              s.tenant_id === cmd.tenant_id &&
+              s.scope === cmd.scope &&
+              s.template === template.name &&
+              !isExpired(s, now),
+          );
+        if (match) {
+          const state = await this.command(match.session_id, { type: 'ReuseSession', now }, cmd);
+          return this.createReply(state, true);
+        }
+      }
+      const active = this.repo.all().filter((s) => s.status === 'active' && !isExpired(s, now));
+      if (active.length >= this.config.MAX_SESSIONS) {
+        throw domainError(
+          ErrorCodes.SessionLimit,
+          `the service holds its maximum of ${this.config.MAX_SESSIONS} sessions`,
+        );
+      }
+      const mine = active.filter((s) => s.tenant_id === cmd.tenant_id).length;
+      if (mine >= this.config.MAX_SESSIONS_PER_TENANT) {
+        throw domainError(
+          ErrorCodes.SessionLimit,
+          `tenant ${cmd.tenant_id} has its maximum of ${this.config.MAX_SESSIONS_PER_TENANT} live sessions; destroy one first`,
+        );
+      }
+      const sessionId = randomUUID();
+      const { runner_id } = await this.rpc.send(
+        Subjects.RunnerSessionOpen,
+        { session_id: sessionId, template },
+        this.config.RPC_TIMEOUT_MS + 60000,
+      );
+      try {
+        const state = await this.command(
+          sessionId,
+          {
+            type: 'CreateSession',
+            session_id: sessionId,
+            tenant_id: cmd.tenant_id,
+            scope: cmd.scope,
+            template: template.name,
+            ttl_s: ttl,
+            metadata: cmd.metadata,
+            runner_id,
+          },
+          cmd,
+        );
+        return this.createReply(state, false);
+      } catch (err) {
+        await this.closeSandbox(sessionId);
+        throw err;
+      }
+    });
+  }
+
+  execute(cmd: SessionExecuteCommand): Promise<SessionExecuteReply> {
+    return this.lock.run(cmd.session_id, async () => {
+      const state = await this.liveSession(cmd);
+      const template = await this.rpc.send(
+        Subjects.TemplatesGet,
+        { name: state.template },
+        this.config.RPC_TIMEOUT_MS,
+      );
+      const language = cmd.language ?? template.languages[0];
+      if (!template.languages.includes(language)) {
+        throw domainError(
+          ErrorCodes.UnsupportedLanguage,
+          `template ${template.name} does not run ${language}; it runs: ${template.languages.join(', ')}`,
+        );
+      }
+      const timeout = cmd.timeout ?? template.timeout;
+      let reply: SessionExecuteReply;
+      try {
+        reply = await this.rpc.send(
+          Subjects.RunnerSessionExecute,
+          {
+            session_id: cmd.session_id,
+            execution_id: randomUUID(),
+            code: cmd.code,
+            language,
+            files: cmd.files,
+            env: {},
+            timeout,
+          },
+          (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+        );
+      } catch (err) {
+        if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
+          await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
+          throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
+        }
+        throw err;
+      }
+      await this.command(
+        cmd.session_id,
+        {
+          type: 'RecordExecution',
+          now: new Date(),
+          result: {
+            execution_id: reply.execution_id,
+            language,
+            code_bytes: Buffer.byteLength(cmd.code),
+            code_sha256: createHash('sha256').update(cmd.code).digest('hex'),
+            status: reply.status,
+            exit_code: reply.exit_code,
+            duration_ms: Math.round(reply.execution_time * 1000),
+            timed_out: reply.timed_out,
+            oom_killed: reply.oom_killed,
+            truncated: reply.truncated,
+            state_lost: reply.state_lost,
+          },
+        },
+        cmd,
+      );
+      return reply;
+    });
+  }
+
+  destroy(cmd: SessionRefCommand): Promise<{ status: 'success'; session_id: string }> {
+    return this.lock.run(cmd.session_id, async () => {
+      this.visible(cmd);
+      await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);
+      await this.closeSandbox(cmd.session_id);
+      return { status: 'success', session_id: cmd.session_id };
+    });
+  }
+
+  get(cmd: SessionRefCommand): SessionView {
+    return view(this.visible(cmd));
+  }
+
+  list(tenantId: string): SessionView[] {
+    return this.repo
+      .all()
+      .filter((s) => s.tenant_id === tenantId)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .map(view);
+  }
+
+  files(cmd: SessionFilesCommand): Promise<FileOpReply> {
+    return this.lock.run(cmd.session_id, async () => {
+      await this.liveSession(cmd);
+      try {
+        return await this.rpc.send(
+          Subjects.RunnerSessionFiles,
+          { session_id: cmd.session_id, op: cmd.op, path: cmd.path, content_b64: cmd.content_b64 },
+          this.config.RPC_TIMEOUT_MS * 4,
+        );
+      } catch (err) {
+        if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
+          await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
+          throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** Expires every live session idle past its ttl and releases its sandbox. */
+  async expireIdle(now = new Date()): Promise<number> {
+    const due = this.repo.all().filter((s) => s.status === 'active' && isExpired(s, now));
+    for (const s of due) {
+      await this.lock.run(s.session_id, async () => {
+        const events = await this.command(s.session_id, { type: 'ExpireSession', now }, {});
+        if (events.status === 'expired') await this.closeSandbox(s.session_id);
+      });
+    }
+    return due.length;
+  }
+
+  /** A runner started at `startedAt`: the sandboxes it held before are gone. */
+  async markLostOnRunner(runnerId: string, startedAt: string, reason: string): Promise<number> {
+    const affected = this.repo
+      .all()
+      .filter((s) => s.status === 'active' && s.runner_id === runnerId && s.created_at < startedAt);
+    for (const s of affected) {
+      await this.lock.run(s.session_id, () =>
+        this.command(s.session_id, { type: 'MarkSessionLost', reason }, {}),
+      );
+    }
+    if (affected.length > 0)
+      this.logger.warn(`marked ${affected.length} session(s) of ${runnerId} lost: ${reason}`);
+    return affected.length;
+  }
+
+  /** Sessions the runner no longer holds are lost (after a restart of either side). */
+  async reconcile(): Promise<void> {
+    const { runner_id, session_ids } = await this.rpc.send(
+      Subjects.RunnerSessionList,
+      {},
+      this.config.RPC_TIMEOUT_MS,
+    );
+    const held = new Set(session_ids);
+    const missing = this.repo
+      .all()
+      .filter((s) => s.status === 'active' && s.runner_id === runner_id && !held.has(s.session_id));
+    for (const s of missing) {
+      await this.lock.run(s.session_id, () =>
+        this.command(
+          s.session_id,
+          { type: 'MarkSessionLost', reason: 'the runner does not hold its sandbox' },
+          {},
+        ),
+      );
+    }
+    if (missing.length > 0) this.logger.warn(`marked ${missing.length} session(s) lost after reconciling`);
+  }
+
+  /** Decides, appends with the expected version and applies; retries once after a concurrent append. */
+  private async command(
+    sessionId: string,
+    command: SessionCommand,
+    meta: { tenant_id?: string; correlation_id?: string },
+  ): Promise<SessionState> {
+    for (let attempt = 0; ; attempt++) {
+      const state = this.repo.get(sessionId);
+      let events;
+      try {
+        events = decide(command, state);
+      } catch (err) {
+        if (err instanceof SessionRejected) throw domainError(err.code, err.message);
+        throw err;
+      }
+      if (events.length === 0) return state;
+      try {
+        const stored = await this.recorder.record(
+          sessionStream(sessionId),
+          StreamTypes.Session,
+          state.version,
+          events,
+          {
+            tenantId: state.tenant_id || meta.tenant_id || null,
+            correlationId: meta.correlation_id ?? null,
+          },
+        );
+        for (const e of stored) this.repo.apply(e);
+        return stored.reduce((s, e) => evolve(s, e as DomainEvent, e.occurred_at), state);
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt === 0) {
+          await this.repo.catchUp();
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** The session as its tenant may see it; another tenant's session does not exist. */
+  private visible(cmd: { session_id: string; tenant_id?: string }): SessionState {
+    const state = this.repo.get(cmd.session_id);
+    if (!state.exists || (cmd.tenant_id !== undefined && cmd.tenant_id !== state.tenant_id)) {
+      throw domainError(ErrorCodes.SessionNotFound, `no session ${cmd.session_id}`);
+    }
+    return state;
+  }
+
+  /** A session that can take a call now; one idle past its ttl is expired on the spot. */
+  private async liveSession(cmd: SessionRefCommand): Promise<SessionState> {
+    const state = this.visible(cmd);
+    if (state.status === 'active' && isExpired(state, new Date())) {
+      await this.command(cmd.session_id, { type: 'ExpireSession', now: new Date() }, cmd);
+      await this.closeSandbox(cmd.session_id);
+    }
+    const current = this.repo.get(cmd.session_id);
+    try {
+      requireLive(current);
+    } catch (err) {
+      if (err instanceof SessionRejected) throw domainError(err.code, err.message);
+      throw err;
+    }
+    return current;
+  }
+
+  private async closeSandbox(sessionId: string): Promise<void> {
+    try {
+      await this.rpc.send(Subjects.RunnerSessionClose, { session_id: sessionId }, this.config.RPC_TIMEOUT_MS);
+    } catch (err) {
+      // The runner's orphan sweep removes what it could not close now.
+      this.logger.warn(
+        `could not close the sandbox of ${sessionId}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  private createReply(state: SessionState, reused: boolean): SessionCreateReply {
+    return {
+      status: 'success',
+      session_id: state.session_id,
+      template: state.template,
+      ttl: state.ttl_s,
+      reused,
+      expires_at: expiresAt(state).toISOString(),
+    };
+  }
+}
+
+function view(s: SessionState): SessionView {
+  return {
+    session_id: s.session_id,
+    tenant_id: s.tenant_id,
+    scope: s.scope,
+    template: s.template,
+    state: s.status,
+    ttl: s.ttl_s,
+    metadata: s.metadata,
+    created_at: s.created_at,
+    last_used_at: s.last_used_at,
+    expires_at: expiresAt(s).toISOString(),
+    executions: s.executions,
+  };
+}

@@ -1,0 +1,303 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
+import {
+  FileInputDto,
+  MAX_CODE_CHARS,
+  MAX_FILES_PER_REQUEST,
+  MAX_TIMEOUT_SECONDS,
+  NAME_PATTERN,
+  SCOPE_PATTERN,
+  TENANT_PATTERN,
+  type ExecutionResult,
+  type FilePayload,
+} from './execution';
+import type { TemplateSpec } from './templates';
+import { workspacePathError } from './workspace-path';
+
+const TENANT_MESSAGE = 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)';
+export const MAX_SESSION_TTL_SECONDS = 86400;
+
+/** Small string labels a caller attaches to a session. */
+function IsMetadata(): PropertyDecorator {
+  const problem = (value: unknown): string | null => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
+    const entries = Object.entries(value);
+    if (entries.length > 32) return 'must have at most 32 entries';
+    for (const [k, v] of entries) {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(k)) return `has an invalid key ${JSON.stringify(k.slice(0, 40))}`;
+      if (typeof v !== 'string' || v.length > 256)
+        return `value of ${k} must be a string of at most 256 characters`;
+    }
+    return null;
+  };
+  return ValidateBy({
+    name: 'isMetadata',
+    validator: {
+      validate: (value) => problem(value) === null,
+      defaultMessage: (args) => `${args?.property} ${problem(args?.value)}`,
+    },
+  });
+}
+
+function IsPath(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isWorkspacePath',
+    validator: {
+      validate: (value) => workspacePathError(value) === null,
+      defaultMessage: (args) => `${args?.property}: ${workspacePathError(args?.value)}`,
+    },
+  });
+}
+
+/** A directory path in /workspace; `""` or `.` is /workspace itself. */
+function IsDirPath(): PropertyDecorator {
+  const ok = (value: unknown) => value === '' || value === '.' || workspacePathError(value) === null;
+  return ValidateBy({
+    name: 'isWorkspaceDir',
+    validator: {
+      validate: ok,
+      defaultMessage: (args) => `${args?.property}: ${workspacePathError(args?.value)}`,
+    },
+  });
+}
+
+export class SessionCreateDto {
+  @IsString()
+  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  tenant_id: string;
+
+  @IsString()
+  @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
+  scope: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
+  template?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'ttl must be a whole number of seconds' })
+  @Min(1)
+  @Max(MAX_SESSION_TTL_SECONDS)
+  ttl?: number;
+
+  @IsOptional()
+  @IsObject()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+
+  /** `false` always makes a new session, even when a live one matches. */
+  @IsOptional()
+  @IsBoolean()
+  reuse?: boolean;
+}
+
+class SessionRef {
+  @IsUUID('4', { message: 'session_id must be a session id (UUID)' })
+  session_id: string;
+
+  /** Until API keys bind a tenant, a caller names its tenant; another tenant's session is a 404. */
+  @IsOptional()
+  @IsString()
+  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  tenant_id?: string;
+}
+
+export class SessionRefDto extends SessionRef {}
+
+export class SessionExecuteDto extends SessionRef {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MAX_CODE_CHARS, { message: `code must be at most ${MAX_CODE_CHARS} characters` })
+  code: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  language?: string;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_FILES_PER_REQUEST)
+  @ValidateNested({ each: true })
+  @Type(() => FileInputDto)
+  files?: FileInputDto[];
+
+  @IsOptional()
+  @IsInt({ message: 'timeout must be a whole number of seconds' })
+  @Min(1)
+  @Max(MAX_TIMEOUT_SECONDS)
+  timeout?: number;
+}
+
+export class SessionFileUploadDto extends SessionRef {
+  @IsString()
+  @IsPath()
+  path: string;
+
+  @IsString()
+  content: string;
+
+  @IsOptional()
+  @IsIn(['utf8', 'base64'])
+  encoding?: 'utf8' | 'base64';
+}
+
+export class SessionFilePathDto extends SessionRef {
+  @IsString()
+  @IsPath()
+  path: string;
+}
+
+export class SessionDirDto extends SessionRef {
+  @IsOptional()
+  @IsString()
+  @IsDirPath()
+  path?: string;
+}
+
+export class OptionalTenantQueryDto {
+  @IsOptional()
+  @IsString()
+  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  tenant_id?: string;
+}
+
+export class SessionDownloadQueryDto extends SessionRef {
+  @IsString()
+  @IsPath()
+  path: string;
+
+  /** `raw` (default): the bytes with their content type; `json`: base64 in a JSON body. */
+  @IsOptional()
+  @IsIn(['raw', 'json'])
+  format?: 'raw' | 'json';
+}
+
+export class SessionListQueryDto {
+  @IsString()
+  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  tenant_id: string;
+}
+
+export type SessionStatus = 'active' | 'expired' | 'destroyed' | 'lost';
+
+/** What `GET /session/{id}` shows. */
+export interface SessionView {
+  session_id: string;
+  tenant_id: string;
+  scope: string;
+  template: string;
+  state: SessionStatus;
+  ttl: number;
+  metadata: Record<string, string>;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  executions: number;
+}
+
+// ---- api -> session-service
+
+export interface SessionCreateCommand {
+  tenant_id: string;
+  scope: string;
+  template?: string;
+  ttl?: number;
+  metadata: Record<string, string>;
+  reuse: boolean;
+  correlation_id: string;
+}
+
+export interface SessionCreateReply {
+  status: 'success';
+  session_id: string;
+  template: string;
+  ttl: number;
+  reused: boolean;
+  expires_at: string;
+}
+
+export interface SessionRefCommand {
+  session_id: string;
+  tenant_id?: string;
+  correlation_id: string;
+}
+
+export interface SessionExecuteCommand extends SessionRefCommand {
+  code: string;
+  language?: string;
+  files: FilePayload[];
+  timeout?: number;
+}
+
+export interface SessionExecuteReply extends ExecutionResult {
+  session_id: string;
+  /** The sandbox had to be replaced (a timeout that could not be interrupted, an OOM kill). */
+  state_lost: boolean;
+}
+
+export type FileOp = 'write' | 'read' | 'list' | 'delete' | 'mkdir';
+
+export interface SessionFilesCommand extends SessionRefCommand {
+  op: FileOp;
+  path: string;
+  content_b64?: string;
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'link' | 'other';
+  size: number;
+  modified: string;
+}
+
+export interface FileOpReply {
+  path: string;
+  entries?: FileEntry[];
+  content_b64?: string;
+  mime?: string;
+  size?: number;
+}
+
+// ---- session-service -> runner
+
+export interface RunnerSessionOpen {
+  session_id: string;
+  template: TemplateSpec;
+}
+
+export interface RunnerSessionExecute {
+  session_id: string;
+  execution_id: string;
+  code: string;
+  language: string;
+  files: FilePayload[];
+  env: Record<string, string>;
+  timeout: number;
+}
+
+export interface RunnerSessionFiles {
+  session_id: string;
+  op: FileOp;
+  path: string;
+  content_b64?: string;
+}

@@ -1,0 +1,121 @@
+import Database from 'better-sqlite3';
+import Docker from 'dockerode';
+import { Stack, waitFor } from '../../scripts/lib/stack';
+
+/** A stack of its own, whose session-service and runner are killed and restarted. */
+describe('session recovery', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.create({ SESSION_SWEEP_INTERVAL_MS: '300' });
+    await stack.start();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${stack.info.apiUrl}${path}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
+  const sessionTypes = (id: string) => {
+    const db = new Database(stack.info.dbPath, { readonly: true });
+    try {
+      return (
+        db
+          .prepare('SELECT type FROM events WHERE stream_id = ? ORDER BY version')
+          .all(`session-${id}`) as Array<{
+          type: string;
+        }>
+      ).map((r) => r.type);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('rebuilds every live session from the log after the session-service is killed', async () => {
+    const created = await call<{ session_id: string }>('POST', '/session/create', {
+      tenant_id: 'rt',
+      scope: 'a',
+    });
+    const id = created.body.session_id;
+    await call('POST', '/session/execute', { session_id: id, code: 'x = 41' });
+
+    await stack.stopProcess('session-service', 'SIGKILL');
+    stack.startApp('session-service');
+    await stack.waitHealthy(30000);
+
+    const after = await call<{ stdout: string }>('POST', '/session/execute', {
+      session_id: id,
+      code: 'print(x + 1)',
+    });
+    expect(after.status).toBe(200);
+    expect(after.body.stdout).toBe('42\n');
+    const view = await call<{ session: { state: string; executions: number } }>('GET', `/session/${id}`);
+    expect(view.body.session).toMatchObject({ state: 'active', executions: 2 });
+  });
+
+  it('marks the sessions of a restarted runner lost, and leaves no container behind', async () => {
+    const created = await call<{ session_id: string }>('POST', '/session/create', {
+      tenant_id: 'rt',
+      scope: 'b',
+    });
+    const id = created.body.session_id;
+    await call('POST', '/session/execute', { session_id: id, code: 'y = 1' });
+
+    await stack.stopProcess('runner', 'SIGKILL');
+    stack.startApp('runner');
+    await stack.waitHealthy(30000);
+
+    await waitFor(
+      async () =>
+        (await call<{ session: { state: string } }>('GET', `/session/${id}`)).body.session.state === 'lost',
+      10000,
+      'the session to be marked lost',
+    );
+    const res = await call<{ error: { code: string } }>('POST', '/session/execute', {
+      session_id: id,
+      code: 'y',
+    });
+    expect(res.status).toBe(410);
+    expect(res.body.error.code).toBe('SESSION_LOST');
+    expect(sessionTypes(id)).toEqual(['SessionCreated', 'SessionExecuted', 'SessionLost']);
+
+    // The killed runner's containers were swept by its successor; what is left is its warm pool.
+    const docker = new Docker();
+    await waitFor(
+      async () => {
+        const mine = await docker.listContainers({
+          all: true,
+          filters: { label: [`executor.runner=${stack.info.runnerId}`] },
+        });
+        return mine.every((c) => c.State === 'running');
+      },
+      10000,
+      'no stopped containers of the runner',
+    );
+    const fresh = await call<{ session_id: string; reused: boolean }>('POST', '/session/create', {
+      tenant_id: 'rt',
+      scope: 'b',
+    });
+    expect(fresh.body.reused).toBe(false);
+    expect(
+      (
+        await call<{ stdout: string }>('POST', '/session/execute', {
+          session_id: fresh.body.session_id,
+          code: 'print(2)',
+        })
+      ).body.stdout,
+    ).toBe('2\n');
+  });
+});

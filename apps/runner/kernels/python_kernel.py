@@ -112,9 +112,11 @@ class Capture(threading.Thread):
                     self.seen_tokens.add(token)
                     self.synced.notify_all()
 
-    def sync(self, token, timeout=2.0):
-        """Waits until everything written to the fd before now has been forwarded."""
+    def mark(self, token):
         os.write(self.fd, self.MARK + token + b'\n')
+
+    def wait(self, token, timeout=2.0):
+        """Waits until everything written to the fd before the mark has been forwarded."""
         with self.synced:
             self.synced.wait_for(lambda: token in self.seen_tokens, timeout)
             self.seen_tokens.discard(token)
@@ -561,8 +563,10 @@ def main():
             sys.stderr.flush()
         except Exception:
             pass
-        out.sync(token)
-        err.sync(token)
+        out.mark(token)
+        err.mark(token)
+        out.wait(token)
+        err.wait(token)
         if error is not None:
             send(dict(error, t='error'))
         send({'t': 'done', 'exit_code': exit_code, 'stdout_bytes': out.total, 'stderr_bytes': err.total,

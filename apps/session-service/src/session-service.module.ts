@@ -3,6 +3,7 @@ import { NatsModule } from '@executor/common';
 import { EventStoreModule } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { OneOffExecutionService } from './execution/one-off-execution.service';
+import { TemplateLookup } from './execution/template-lookup';
 import { HealthController } from './health/health.controller';
 import { SessionController } from './session/session.controller';
 import { SessionRepository } from './session/session.repository';
@@ -26,6 +27,7 @@ export class SessionServiceModule {
       providers: [
         { provide: SessionServiceConfig, useValue: config },
         OneOffExecutionService,
+        TemplateLookup,
         SessionRepository,
         SessionService,
         SessionSupervisor,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCodes, Subjects, type ExecuteCommand, type ExecutionResult } from '@executor/contracts';
 import { domainError, NatsRpc } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
+import { TemplateLookup } from './template-lookup';
 
 export const DEFAULT_TEMPLATE = 'default';
 
@@ -11,15 +12,12 @@ export const DEFAULT_TEMPLATE = 'default';
 export class OneOffExecutionService {
   constructor(
     private readonly rpc: NatsRpc,
+    private readonly templates: TemplateLookup,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
   ) {}
 
   async run(cmd: ExecuteCommand): Promise<ExecutionResult> {
-    const found = await this.rpc.send(
-      Subjects.TemplatesGet,
-      { name: cmd.template ?? DEFAULT_TEMPLATE },
-      this.config.RPC_TIMEOUT_MS,
-    );
+    const found = await this.templates.get(cmd.template ?? DEFAULT_TEMPLATE);
     // A request may tighten the runtime to gVisor; it never loosens a template's.
     const template = cmd.runtime ? { ...found, runtime: cmd.runtime } : found;
     const language = cmd.language ?? template.languages[0];

@@ -17,6 +17,7 @@ import {
 import { domainError, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
 import { ConcurrencyError, EventRecorder } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
+import { TemplateLookup } from '../execution/template-lookup';
 import { DEFAULT_TEMPLATE } from '../execution/one-off-execution.service';
 import {
   decide,
@@ -45,16 +46,13 @@ export class SessionService {
     private readonly repo: SessionRepository,
     private readonly recorder: EventRecorder,
     private readonly rpc: NatsRpc,
+    private readonly templates: TemplateLookup,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
   ) {}
 
   async create(cmd: SessionCreateCommand): Promise<SessionCreateReply> {
     const templateName = cmd.template ?? DEFAULT_TEMPLATE;
-    const template = await this.rpc.send(
-      Subjects.TemplatesGet,
-      { name: templateName },
-      this.config.RPC_TIMEOUT_MS,
-    );
+    const template = await this.templates.get(templateName);
     const ttl = cmd.ttl ?? this.config.SESSION_DEFAULT_TTL_S;
     if (ttl > this.config.SESSION_MAX_TTL_S) {
       throw domainError(
@@ -127,11 +125,7 @@ export class SessionService {
   execute(cmd: SessionExecuteCommand): Promise<SessionExecuteReply> {
     return this.lock.run(cmd.session_id, async () => {
       const state = await this.liveSession(cmd);
-      const template = await this.rpc.send(
-        Subjects.TemplatesGet,
-        { name: state.template },
-        this.config.RPC_TIMEOUT_MS,
-      );
+      const template = await this.templates.get(state.template);
       const language = cmd.language ?? template.languages[0];
       if (!template.languages.includes(language)) {
         throw domainError(

@@ -3,7 +3,7 @@
 # unless asked. The base is pulled only when EXECUTOR_BASE_PULL names an image
 # (where a registry is reachable); otherwise it is bootstrapped with debootstrap.
 # A template image is rebuilt only when the content hash of its folder changes.
-#   scripts/build-images.sh            # templates in EXECUTOR_TEMPLATES (default: default python-data node-basic)
+#   scripts/build-images.sh            # templates in EXECUTOR_TEMPLATES (default: all but the heavy python-ml and python-nlp)
 #   scripts/build-images.sh default    # the named templates
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,5 +57,5 @@ build_template() {
 }
 
 build_base
-if [ "$#" -gt 0 ]; then templates=("$@"); else read -r -a templates <<<"${EXECUTOR_TEMPLATES:-default python-data node-basic}"; fi
+if [ "$#" -gt 0 ]; then templates=("$@"); else read -r -a templates <<<"${EXECUTOR_TEMPLATES:-default minimal python-data node-basic python-web}"; fi
 for t in "${templates[@]}"; do build_template "$t"; done

@@ -65,6 +65,23 @@ describe('session recovery', () => {
     expect(view.body.session).toMatchObject({ state: 'active', executions: 2 });
   });
 
+  it('keeps custom templates across a restart of the template-service', async () => {
+    const reg = await call<{ template: { name: string } }>('POST', '/templates', {
+      name: 'kept-template',
+      base: 'default',
+    });
+    expect(reg.status).toBe(201);
+    await stack.stopProcess('template-service', 'SIGKILL');
+    stack.startApp('template-service');
+    await stack.waitHealthy(30000);
+    const after = await call<{ template: { name: string; builtin: boolean } }>(
+      'GET',
+      '/templates/kept-template',
+    );
+    expect(after.status).toBe(200);
+    expect(after.body.template).toMatchObject({ name: 'kept-template', builtin: false });
+  });
+
   it('marks the sessions of a restarted runner lost, and leaves no container behind', async () => {
     const created = await call<{ session_id: string }>('POST', '/session/create', {
       tenant_id: 'rt',

@@ -34,6 +34,16 @@ export class RunnerConfig extends BaseConfig {
   @Max(600)
   KERNEL_READY_TIMEOUT_S = 60;
 
+  /** The local base image template images are built on. */
+  @IsString()
+  BASE_IMAGE = 'executor/base:bookworm';
+
+  /** Seconds a run waits for its template's image to be built before it gets a 503 with retry_after. */
+  @IsInt()
+  @Min(0)
+  @Max(600)
+  IMAGE_WAIT_S = 20;
+
   /** Seconds between sweeps for containers of this runner that nothing owns. */
   @IsInt()
   @Min(5)

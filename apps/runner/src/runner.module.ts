@@ -8,6 +8,9 @@ import { OrphanSweeper } from './orphan-sweeper';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { createDocker, DOCKER } from './sandbox/docker.provider';
 import { SandboxPool } from './sandbox/sandbox-pool';
+import { SandboxNetwork } from './sandbox/sandbox-network';
+import { ImageBuilder } from './images/image-builder';
+import { ReadySandboxes } from './images/ready-sandboxes';
 import { PoolWarmer } from './pool-warmer';
 import { RunnerLifecycle } from './runner-lifecycle';
 import { SessionSandboxController } from './session/session.controller';
@@ -30,6 +33,9 @@ export class RunnerModule {
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
         SandboxPool,
+        SandboxNetwork,
+        ImageBuilder,
+        ReadySandboxes,
         PoolWarmer,
         SessionSandboxes,
         RunnerLifecycle,

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
+import { EventRecorder, EventStore, EventStoreModule } from '@executor/event-store';
 import { TemplateServiceConfig } from './template-service.config';
 import { TemplateCatalog } from './templates/template-catalog';
 import { TemplatesController } from './templates/templates.controller';
@@ -9,15 +10,23 @@ export class TemplateServiceModule {
   static forRoot(config: TemplateServiceConfig): DynamicModule {
     return {
       module: TemplateServiceModule,
-      imports: [NatsModule.forRoot({ url: config.NATS_URL, service: 'template-service' })],
+      imports: [
+        NatsModule.forRoot({ url: config.NATS_URL, service: 'template-service' }),
+        EventStoreModule.forRoot({
+          path: config.EVENT_STORE_PATH,
+          synchronous: config.EVENT_STORE_SYNCHRONOUS,
+        }),
+      ],
       controllers: [TemplatesController],
       providers: [
         { provide: TemplateServiceConfig, useValue: config },
         {
           provide: TemplateCatalog,
-          useFactory: () => {
-            const catalog = new TemplateCatalog();
-            catalog.load(config.TEMPLATES_DIR);
+          inject: [EventStore, EventRecorder],
+          useFactory: async (store: EventStore, recorder: EventRecorder) => {
+            const catalog = new TemplateCatalog(store, recorder);
+            catalog.loadBuiltins(config.TEMPLATES_DIR);
+            await catalog.loadCustom();
             return catalog;
           },
         },

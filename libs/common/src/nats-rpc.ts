@@ -33,7 +33,7 @@ export class NatsRpc {
 
 export function toRemoteError(subject: string, timeoutMs: number, err: unknown): RemoteError {
   if (err instanceof RemoteError) return err;
-  if (isErrorPayload(err)) return new RemoteError(err.code, err.message);
+  if (isErrorPayload(err)) return new RemoteError(err.code, err.message, err.retry_after);
   const service = subject.split('.')[1] ?? subject;
   if (err instanceof TimeoutError) {
     return new RemoteError(

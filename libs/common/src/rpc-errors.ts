@@ -14,13 +14,18 @@ export class RemoteError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'RemoteError';
   }
 
   toPayload(): ErrorPayload {
-    return { code: this.code, message: this.message };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.retryAfter ? { retry_after: this.retryAfter } : {}),
+    };
   }
 }
 

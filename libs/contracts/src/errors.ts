@@ -5,6 +5,9 @@ export const ErrorCodes = {
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   UnknownTemplate: 'UNKNOWN_TEMPLATE',
+  TemplateExists: 'TEMPLATE_EXISTS',
+  BuiltinTemplate: 'BUILTIN_TEMPLATE',
+  NetworkNotAllowed: 'NETWORK_NOT_ALLOWED',
   UnsupportedLanguage: 'UNSUPPORTED_LANGUAGE',
   UnsupportedRuntime: 'UNSUPPORTED_RUNTIME',
   NotFound: 'NOT_FOUND',
@@ -29,6 +32,8 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 export interface ErrorPayload {
   code: ErrorCode;
   message: string;
+  /** Seconds after which the same request may succeed (503 while an image builds, 429). */
+  retry_after?: number;
 }
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -37,6 +42,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
   UNKNOWN_TEMPLATE: 400,
+  TEMPLATE_EXISTS: 409,
+  BUILTIN_TEMPLATE: 400,
+  NETWORK_NOT_ALLOWED: 403,
   UNSUPPORTED_LANGUAGE: 400,
   UNSUPPORTED_RUNTIME: 400,
   NOT_FOUND: 404,

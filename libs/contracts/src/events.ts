@@ -71,6 +71,25 @@ export interface EventDataMap {
   SessionExpired: { session_id: string; idle_s: number };
   SessionDestroyed: { session_id: string };
   SessionLost: { session_id: string; reason: string };
+  TemplateRegistered: {
+    name: string;
+    description: string;
+    base: string;
+    packages: { apt: string[]; pip: string[]; npm: string[] };
+    memory_limit: string;
+    cpu_limit: number;
+    timeout: number;
+    network: boolean;
+    /** Template definitions are configuration, kept whole so they survive restarts: no secrets in them. */
+    env: Record<string, string>;
+    setup_commands: string[];
+    hash: string;
+    image: string;
+  };
+  TemplateDeleted: { name: string };
+  TemplateBuildStarted: { hash: string; image: string; template: string };
+  TemplateBuilt: { hash: string; image: string; template: string; size_bytes: number; duration_ms: number };
+  TemplateBuildFailed: { hash: string; image: string; template: string; error: string };
   /** A runner (re)started: sandboxes it held before are gone. */
   RunnerStarted: { runner_id: string };
 }
@@ -87,6 +106,11 @@ export const EventTypes: { [K in EventType]: K } = {
   SessionDestroyed: 'SessionDestroyed',
   SessionLost: 'SessionLost',
   RunnerStarted: 'RunnerStarted',
+  TemplateRegistered: 'TemplateRegistered',
+  TemplateDeleted: 'TemplateDeleted',
+  TemplateBuildStarted: 'TemplateBuildStarted',
+  TemplateBuilt: 'TemplateBuilt',
+  TemplateBuildFailed: 'TemplateBuildFailed',
 };
 
 /** An event of one type as the decider and projections see it. */

@@ -1,6 +1,9 @@
 import type { ExecuteCommand, ExecutionResult, RunnerExecuteCommand } from './execution';
 import type { ServiceHealthReply } from './health';
 import type {
+  ImageBuildRequest,
+  ImageStatusInfo,
+  RegisterTemplateCommand,
   ImageStatusReply,
   ImageStatusRequest,
   TemplateGetRequest,
@@ -31,6 +34,13 @@ export interface RpcMap {
   [Subjects.RunnerImageStatus]: { request: ImageStatusRequest; reply: ImageStatusReply };
   [Subjects.TemplatesList]: { request: Empty; reply: TemplateSummary[] };
   [Subjects.TemplatesGet]: { request: TemplateGetRequest; reply: TemplateSpec };
+  [Subjects.TemplatesDescribe]: { request: TemplateGetRequest; reply: TemplateSummary };
+  [Subjects.TemplatesRegister]: { request: RegisterTemplateCommand; reply: TemplateSummary };
+  [Subjects.TemplatesDelete]: {
+    request: TemplateGetRequest & { correlation_id: string };
+    reply: { name: string };
+  };
+  [Subjects.RunnerImageBuild]: { request: ImageBuildRequest; reply: ImageStatusInfo };
   [Subjects.SessionCreate]: { request: SessionCreateCommand; reply: SessionCreateReply };
   [Subjects.SessionExecute]: { request: SessionExecuteCommand; reply: SessionExecuteReply };
   [Subjects.SessionDestroy]: { request: SessionRefCommand; reply: { status: 'success'; session_id: string } };

@@ -22,6 +22,11 @@ export const Subjects = {
   RunnerSessionList: 'executor.runner.session.list',
   RunnerSessionFiles: 'executor.runner.session.files',
   TemplatesList: 'executor.templates.list',
+  TemplatesDescribe: 'executor.templates.describe',
+  TemplatesRegister: 'executor.templates.register',
+  TemplatesDelete: 'executor.templates.delete',
+  /** template-service / runner itself -> runner: build a template's image in the background. */
+  RunnerImageBuild: 'executor.runner.image-build',
   TemplatesGet: 'executor.templates.get',
   RunnerHealth: 'executor.runner.health',
   SessionHealth: 'executor.session.health',

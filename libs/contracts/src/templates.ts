@@ -1,3 +1,21 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
 export type ImageStatus = 'missing' | 'building' | 'ready' | 'failed' | 'unknown';
 
 /** A template as the runner needs it to start a sandbox. */
@@ -22,6 +40,38 @@ export interface TemplateSpec {
   kernel: KernelKind;
   /** Modules the kernel imports before a sandbox joins the pool. */
   preload: string[];
+  /** Packages the template wants but this installation cannot provide, each with the reason. */
+  packages_missing: string[];
+  /** How the runner builds the image when it is missing. */
+  build: ImageBuildSpec;
+  /** A built-in (from templates/) or one registered over the API. */
+  builtin: boolean;
+}
+
+/** What the runner needs to build a template's image (it owns Docker). */
+export type ImageBuildSpec =
+  | { kind: 'builtin'; template: string }
+  | {
+      kind: 'custom';
+      /** Content hash of base and packages: identical sets share one image. */
+      hash: string;
+      base_image: string;
+      packages: { apt: string[]; pip: string[]; npm: string[] };
+      setup_commands: string[];
+    };
+
+export interface ImageStatusInfo {
+  status: ImageStatus;
+  size_bytes?: number;
+  /** Why the last build failed, and the last lines of its log. */
+  error?: string;
+  log_tail?: string[];
+}
+
+export interface ImageBuildRequest {
+  image: string;
+  template: string;
+  build: ImageBuildSpec;
 }
 
 export const KERNEL_KINDS = ['python', 'ipython', 'node'] as const;
@@ -44,6 +94,15 @@ export interface TemplateSummary {
   languages: string[];
   package_count: number;
   image_status: ImageStatus;
+  image: string;
+  image_size?: number;
+  kernel: KernelKind;
+  builtin: boolean;
+  packages: Record<string, string[]>;
+  packages_missing: string[];
+  /** For a failed build: why, and the last lines of its log. */
+  build_error?: string;
+  build_log?: string[];
 }
 
 export interface TemplateGetRequest {
@@ -54,7 +113,7 @@ export interface ImageStatusRequest {
   images: string[];
 }
 
-export type ImageStatusReply = Record<string, ImageStatus>;
+export type ImageStatusReply = Record<string, ImageStatusInfo>;
 
 /** Parses a Docker memory string (`512m`, `2g`, `65536k`, `1048576`) into bytes; null when malformed. */
 export function parseMemory(value: string): number | null {
@@ -66,3 +125,93 @@ export function parseMemory(value: string): number | null {
   const bytes = n * factor;
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
 }
+
+export const TEMPLATE_NAME_PATTERN = /^[a-z][a-z0-9-]{1,39}$/;
+const APT_NAME = /^[a-z0-9][a-z0-9+.-]{0,99}$/;
+const PIP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}([<>=!~]=?[A-Za-z0-9.*+!-]{1,40})?$/;
+const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]{0,213}(@[A-Za-z0-9.^~<>=*|-]{1,40})?$/;
+
+export class TemplatePackagesDto {
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(APT_NAME, { each: true, message: 'packages.apt must hold Debian package names' })
+  apt?: string[];
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(PIP_NAME, {
+    each: true,
+    message: 'packages.pip must hold Python package names (optionally ==version)',
+  })
+  pip?: string[];
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(NPM_NAME, {
+    each: true,
+    message: 'packages.npm must hold npm package names (optionally @version)',
+  })
+  npm?: string[];
+}
+
+/** `POST /templates`: a custom template on top of a built-in one. */
+export class RegisterTemplateDto {
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, {
+    message: 'name must be 2-40 lowercase letters, digits and -, starting with a letter',
+  })
+  name: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(300)
+  description?: string;
+
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, { message: 'base must be the name of a built-in template' })
+  base: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TemplatePackagesDto)
+  packages?: TemplatePackagesDto;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,5}[mg]$/, { message: 'memory_limit must look like 512m or 2g' })
+  memory_limit?: string;
+
+  @IsOptional()
+  @IsNumber({}, { message: 'cpu_limit must be a number of CPUs' })
+  @Min(0.1)
+  @Max(8)
+  cpu_limit?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'timeout must be a whole number of seconds' })
+  @Min(1)
+  @Max(3600)
+  timeout?: number;
+
+  @IsOptional()
+  @IsBoolean()
+  network?: boolean;
+
+  @IsOptional()
+  @IsObject()
+  env?: Record<string, string>;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(1000, { each: true })
+  setup_commands?: string[];
+}
+
+/** api -> template-service. */
+export type RegisterTemplateCommand = RegisterTemplateDto & { correlation_id: string };

@@ -31,7 +31,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const { status, payload } = this.toPayload(exception);
     if (res.headersSent) return;
-    res.status(status).json(errorBody(payload.code, payload.message));
+    if (payload.retry_after) res.setHeader('Retry-After', String(payload.retry_after));
+    res.status(status).json({ status: 'error', error: payload });
   }
 
   private toPayload(exception: unknown): { status: number; payload: ErrorPayload } {

@@ -1,7 +1,9 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { Subjects } from '@executor/contracts';
-import { NatsRpc } from '@executor/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { ErrorCodes, RegisterTemplateDto, Subjects, TEMPLATE_NAME_PATTERN } from '@executor/contracts';
+import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
+import { correlationId } from '../http/body';
 
 @Controller('templates')
 export class TemplatesController {
@@ -15,4 +17,54 @@ export class TemplatesController {
     const templates = await this.rpc.send(Subjects.TemplatesList, {}, this.config.RPC_TIMEOUT_MS * 2);
     return { status: 'success', templates };
   }
+
+  @Get(':name')
+  async describe(@Param('name') name: string) {
+    try {
+      const template = await this.rpc.send(
+        Subjects.TemplatesDescribe,
+        { name: checkName(name) },
+        this.config.RPC_TIMEOUT_MS * 2,
+      );
+      return { status: 'success', template };
+    } catch (err) {
+      // On this route an unknown name is a missing resource, not bad input.
+      if (err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate) {
+        throw new RemoteError(ErrorCodes.NotFound, err.message);
+      }
+      throw err;
+    }
+  }
+
+  /** Registers a custom template; its image builds in the background (see image_status). */
+  @Post()
+  @HttpCode(201)
+  async register(@Body() body: RegisterTemplateDto, @Req() req: Request) {
+    const template = await this.rpc.send(
+      Subjects.TemplatesRegister,
+      { ...body, correlation_id: correlationId(req) },
+      this.config.RPC_TIMEOUT_MS * 2,
+    );
+    return { status: 'success', template };
+  }
+
+  @Delete(':name')
+  async remove(@Param('name') name: string, @Req() req: Request) {
+    await this.rpc.send(
+      Subjects.TemplatesDelete,
+      { name: checkName(name), correlation_id: correlationId(req) },
+      this.config.RPC_TIMEOUT_MS,
+    );
+    return { status: 'success', name };
+  }
+}
+
+function checkName(name: string): string {
+  if (!TEMPLATE_NAME_PATTERN.test(name)) {
+    throw new RemoteError(
+      ErrorCodes.UnknownTemplate,
+      `unknown template ${JSON.stringify(name.slice(0, 64))}`,
+    );
+  }
+  return name;
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
 import { createHash } from 'node:crypto';
 import {
   ErrorCodes,
@@ -16,6 +17,7 @@ import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { toResult } from './execution-result';
+import { ReadySandboxes } from '../images/ready-sandboxes';
 import { DOCKER } from '../sandbox/docker.provider';
 import Docker from 'dockerode';
 
@@ -26,6 +28,7 @@ export class ExecutionService {
 
   constructor(
     private readonly pool: SandboxPool,
+    private readonly sandboxes: ReadySandboxes,
     @Inject(DOCKER) private readonly docker: Docker,
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
@@ -58,12 +61,6 @@ export class ExecutionService {
         `the ${cmd.template.runtime} runtime is not installed on this runner's Docker engine`,
       );
     }
-    if (cmd.template.network) {
-      throw domainError(
-        ErrorCodes.SandboxError,
-        `template ${cmd.template.name} needs network, not supported yet`,
-      );
-    }
     const filesBytes = checkFiles(cmd);
     const streamId = `execution-${cmd.execution_id}`;
     const meta = { tenantId: cmd.tenant_id, correlationId: cmd.correlation_id };
@@ -94,7 +91,7 @@ export class ExecutionService {
 
     let outcome: KernelOutcome;
     try {
-      const sandbox = await this.pool.acquire(cmd.template);
+      const sandbox = await this.sandboxes.acquire(cmd.template);
       try {
         outcome = await sandbox.execute(
           { code: cmd.code, language: cmd.language, files: cmd.files, env: cmd.env },
@@ -104,6 +101,16 @@ export class ExecutionService {
         this.pool.discard(sandbox);
       }
     } catch (err) {
+      if (err instanceof RpcException) {
+        await this.recorder.record(
+          streamId,
+          StreamTypes.Execution,
+          1,
+          [finishedEvent(cmd, null, null, 'image_not_ready')],
+          meta,
+        );
+        throw err;
+      }
       const missing = err instanceof ImageMissingError;
       const reason = missing ? 'image_missing' : 'sandbox_failed';
       if (!missing) this.logger.error(`sandbox failure in ${cmd.execution_id}: ${String(err)}`);

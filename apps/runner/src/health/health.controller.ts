@@ -5,16 +5,21 @@ import { performance } from 'node:perf_hooks';
 import {
   Subjects,
   type CheckResult,
-  type ImageStatus,
+  type ImageBuildRequest,
+  type ImageStatusInfo,
   type ImageStatusReply,
   type ImageStatusRequest,
   type ServiceHealthReply,
 } from '@executor/contracts';
 import { DOCKER } from '../sandbox/docker.provider';
+import { ImageBuilder } from '../images/image-builder';
 
 @Controller()
 export class HealthController {
-  constructor(@Inject(DOCKER) private readonly docker: Docker) {}
+  constructor(
+    @Inject(DOCKER) private readonly docker: Docker,
+    private readonly builder: ImageBuilder,
+  ) {}
 
   @MessagePattern(Subjects.RunnerHealth)
   async health(): Promise<ServiceHealthReply> {
@@ -23,17 +28,19 @@ export class HealthController {
 
   @MessagePattern(Subjects.RunnerImageStatus)
   async imageStatus(@Payload() req: ImageStatusRequest): Promise<ImageStatusReply> {
-    const entries = await Promise.all(
-      (req.images ?? []).map(async (image): Promise<[string, ImageStatus]> => {
-        try {
-          await this.docker.getImage(image).inspect();
-          return [image, 'ready'];
-        } catch (err) {
-          return [image, (err as { statusCode?: number }).statusCode === 404 ? 'missing' : 'unknown'];
-        }
-      }),
+    const images = Array.isArray(req?.images) ? req.images.filter((i) => typeof i === 'string') : [];
+    return Object.fromEntries(
+      await Promise.all(images.map(async (i) => [i, await this.builder.status(i)] as const)),
     );
-    return Object.fromEntries(entries);
+  }
+
+  /** Starts a build in the background and answers with the image's status now. */
+  @MessagePattern(Subjects.RunnerImageBuild)
+  async build(@Payload() req: ImageBuildRequest): Promise<ImageStatusInfo> {
+    const now = await this.builder.status(req.image);
+    if (now.status === 'ready' || now.status === 'building') return now;
+    void this.builder.ensure(req);
+    return { status: 'building' };
   }
 
   private async pingDocker(): Promise<CheckResult> {

@@ -15,6 +15,9 @@ const template: TemplateSpec = {
   packages: {},
   kernel: 'python',
   preload: [],
+  packages_missing: [],
+  build: { kind: 'builtin', template: 'default' },
+  builtin: true,
 };
 
 describe('sandboxContainerOptions', () => {

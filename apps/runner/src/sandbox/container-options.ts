@@ -6,6 +6,8 @@ export const LABEL_MANAGED = 'executor.managed';
 export const LABEL_RUNNER = 'executor.runner';
 export const LABEL_SANDBOX = 'executor.sandbox';
 export const LABEL_TEMPLATE = 'executor.template';
+/** The Docker network of sandboxes whose template has network access: no traffic between containers. */
+export const SANDBOX_NETWORK = 'executor-sandboxes';
 
 export interface SandboxRequest {
   runnerId: string;
@@ -38,7 +40,7 @@ export function sandboxContainerOptions(req: SandboxRequest): ContainerCreateOpt
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
-    NetworkDisabled: true,
+    NetworkDisabled: !t.network,
     StopTimeout: 1,
     Labels: {
       [LABEL_MANAGED]: 'true',
@@ -47,7 +49,7 @@ export function sandboxContainerOptions(req: SandboxRequest): ContainerCreateOpt
       [LABEL_TEMPLATE]: t.name,
     },
     HostConfig: {
-      NetworkMode: 'none',
+      NetworkMode: t.network ? SANDBOX_NETWORK : 'none',
       ReadonlyRootfs: true,
       Tmpfs: {
         '/tmp': 'rw,nosuid,nodev,size=100m,mode=1777',

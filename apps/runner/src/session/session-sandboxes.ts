@@ -11,7 +11,9 @@ import {
 import { domainError, KeyedLock } from '@executor/common';
 import { toResult } from '../execution/execution-result';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
-import { ImageMissingError, type Sandbox } from '../sandbox/sandbox';
+import type { Sandbox } from '../sandbox/sandbox';
+import { ReadySandboxes } from '../images/ready-sandboxes';
+import { RpcException } from '@nestjs/microservices';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 
 interface Held {
@@ -34,6 +36,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
 
   constructor(
     private readonly pool: SandboxPool,
+    private readonly sandboxes: ReadySandboxes,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
 
@@ -133,14 +136,9 @@ export class SessionSandboxes implements OnApplicationShutdown {
 
   private async acquire(template: TemplateSpec): Promise<Sandbox> {
     try {
-      return await this.pool.acquire(template);
+      return await this.sandboxes.acquire(template);
     } catch (err) {
-      if (err instanceof ImageMissingError) {
-        throw domainError(
-          ErrorCodes.ImageNotReady,
-          `the image of template ${template.name} is not built yet`,
-        );
-      }
+      if (err instanceof RpcException) throw err;
       throw domainError(ErrorCodes.SandboxError, 'could not start a sandbox for the session; try again');
     }
   }

@@ -68,6 +68,13 @@ export function parseManifest(raw: unknown, imageRepository = 'executor'): Templ
   if (!Array.isArray(preload) || preload.some((p) => typeof p !== 'string' || !/^[A-Za-z_][\w.]*$/.test(p))) {
     problems.push('preload must be a list of module names');
   }
+  const missing = m.packages_missing ?? [];
+  if (!Array.isArray(missing) || missing.some((p) => typeof p !== 'string')) {
+    problems.push('packages_missing must be a list of strings');
+  }
+  if (m.build !== undefined && m.build !== 'always' && m.build !== 'on-demand') {
+    problems.push('build must be always or on-demand');
+  }
   if (m.runtime !== undefined && m.runtime !== 'runsc' && m.runtime !== 'runc') {
     problems.push('runtime must be runc or runsc');
   }
@@ -86,6 +93,9 @@ export function parseManifest(raw: unknown, imageRepository = 'executor'): Templ
     packages: packages as Record<string, string[]>,
     kernel: kernel as KernelKind,
     preload: preload as string[],
+    packages_missing: missing as string[],
+    build: { kind: 'builtin', template: name },
+    builtin: true,
     ...(m.runtime === 'runsc' ? { runtime: 'runsc' } : {}),
   };
 }

@@ -1,16 +1,57 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { TemplateSpec } from '@executor/contracts';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import {
+  ErrorCodes,
+  EventTypes,
+  StreamTypes,
+  type EventDataMap,
+  type EventEnvelope,
+  type RegisterTemplateDto,
+  type TemplateSpec,
+} from '@executor/contracts';
+import { domainError } from '@executor/common';
+import { EventRecorder, EventStore } from '@executor/event-store';
 import { parseManifest } from './manifest';
 
-/** The built-in templates, read from `templates/<name>/manifest.json` at start. */
+type Registered = EventDataMap['TemplateRegistered'];
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** Content hash of a template folder: a change to a built-in changes the hash of what builds on it. */
+function folderHash(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) hash.update(`${relative(dir, p)}\0`).update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
+const sortedUnique = (list: string[] | undefined) => [...new Set(list ?? [])].sort();
+
+/**
+ * The Template aggregate: built-ins read from `templates/<name>/manifest.json`, custom
+ * templates rebuilt from TemplateRegistered/TemplateDeleted events at start.
+ */
 @Injectable()
 export class TemplateCatalog {
   private readonly logger = new Logger(TemplateCatalog.name);
-  private readonly templates = new Map<string, TemplateSpec>();
+  private readonly builtins = new Map<string, TemplateSpec>();
+  private readonly builtinHashes = new Map<string, string>();
+  private readonly custom = new Map<string, { spec: TemplateSpec; version: number }>();
+  private readonly versions = new Map<string, number>();
 
-  load(dir: string): void {
+  constructor(
+    private readonly store: EventStore,
+    private readonly recorder: EventRecorder,
+  ) {}
+
+  loadBuiltins(dir: string): void {
     const root = resolve(dir);
     for (const entry of readdirSync(root, { withFileTypes: true })) {
       const file = join(root, entry.name, 'manifest.json');
@@ -19,7 +60,8 @@ export class TemplateCatalog {
         const spec = parseManifest(JSON.parse(readFileSync(file, 'utf8')));
         if (spec.name !== entry.name)
           throw new Error(`name ${spec.name} differs from its folder ${entry.name}`);
-        this.templates.set(spec.name, spec);
+        this.builtins.set(spec.name, spec);
+        this.builtinHashes.set(spec.name, folderHash(join(root, entry.name)));
       } catch (err) {
         // One bad manifest must not take the others down; it is named in the log.
         this.logger.error(
@@ -27,14 +69,170 @@ export class TemplateCatalog {
         );
       }
     }
-    this.logger.log(`loaded ${this.templates.size} template(s): ${[...this.templates.keys()].join(', ')}`);
+    this.logger.log(
+      `loaded ${this.builtins.size} built-in template(s): ${[...this.builtins.keys()].join(', ')}`,
+    );
+  }
+
+  /** Rebuilds the custom templates from the log. */
+  async loadCustom(): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const page = await this.store.query({
+        stream_type: StreamTypes.Template,
+        after_position: after,
+        limit: 1000,
+      });
+      for (const e of page.events) this.apply(e);
+      if (page.next === null) break;
+      after = page.next;
+    }
+    this.logger.log(`rebuilt ${this.custom.size} custom template(s) from the log`);
   }
 
   get(name: string): TemplateSpec | undefined {
-    return this.templates.get(name);
+    return this.builtins.get(name) ?? this.custom.get(name)?.spec;
   }
 
   all(): TemplateSpec[] {
-    return [...this.templates.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.builtins.values(), ...[...this.custom.values()].map((c) => c.spec)].sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
+  }
+
+  async register(
+    dto: RegisterTemplateDto,
+    allowNetwork: boolean,
+    correlationId: string,
+  ): Promise<TemplateSpec> {
+    if (this.builtins.has(dto.name)) {
+      throw domainError(
+        ErrorCodes.BuiltinTemplate,
+        `name: ${dto.name} is a built-in template and cannot be shadowed`,
+      );
+    }
+    if (this.custom.has(dto.name)) {
+      throw domainError(
+        ErrorCodes.TemplateExists,
+        `name: a template named ${dto.name} exists; delete it first`,
+      );
+    }
+    const base = this.builtins.get(dto.base);
+    if (!base) {
+      throw domainError(
+        ErrorCodes.ValidationError,
+        `base: ${dto.base} is not a built-in template; one of ${[...this.builtins.keys()].join(', ')}`,
+      );
+    }
+    if (dto.network && !allowNetwork) {
+      throw domainError(
+        ErrorCodes.NetworkNotAllowed,
+        'network: custom templates with network access need ALLOW_NETWORK_TEMPLATES set by an operator',
+      );
+    }
+    const env = dto.env ?? {};
+    for (const [k, v] of Object.entries(env)) {
+      if (!ENV_KEY.test(k) || typeof v !== 'string' || v.length > 4096) {
+        throw domainError(
+          ErrorCodes.ValidationError,
+          `env: ${k.slice(0, 40)} must be a variable name with a string value`,
+        );
+      }
+    }
+    const packages = {
+      apt: sortedUnique(dto.packages?.apt),
+      pip: sortedUnique(dto.packages?.pip),
+      npm: sortedUnique(dto.packages?.npm),
+    };
+    const setup = dto.setup_commands ?? [];
+    const hash = createHash('sha256')
+      .update(
+        JSON.stringify({ base: base.name, base_hash: this.builtinHashes.get(base.name), packages, setup }),
+      )
+      .digest('hex')
+      .slice(0, 16);
+    const data: Registered = {
+      name: dto.name,
+      description:
+        dto.description ??
+        `${base.description}, with ${[...packages.apt, ...packages.pip, ...packages.npm].join(', ') || 'nothing added'}`,
+      base: base.name,
+      packages,
+      memory_limit: dto.memory_limit ?? base.memory_limit,
+      cpu_limit: dto.cpu_limit ?? base.cpu_limit,
+      timeout: dto.timeout ?? base.timeout,
+      network: dto.network ?? false,
+      env,
+      setup_commands: setup,
+      hash,
+      image: `executor/custom:${hash}`,
+    };
+    const stored = await this.recorder.record(
+      `template-${dto.name}`,
+      StreamTypes.Template,
+      this.versions.get(dto.name) ?? 0,
+      [{ type: EventTypes.TemplateRegistered, data }],
+      { correlationId },
+    );
+    stored.forEach((e) => this.apply(e));
+    return this.custom.get(dto.name)!.spec;
+  }
+
+  async delete(name: string, correlationId: string): Promise<void> {
+    if (this.builtins.has(name)) {
+      throw domainError(ErrorCodes.BuiltinTemplate, `${name} is a built-in template and cannot be removed`);
+    }
+    if (!this.custom.has(name))
+      throw domainError(ErrorCodes.UnknownTemplate, `unknown template ${JSON.stringify(name)}`);
+    const stored = await this.recorder.record(
+      `template-${name}`,
+      StreamTypes.Template,
+      this.versions.get(name) ?? 0,
+      [{ type: EventTypes.TemplateDeleted, data: { name } }],
+      { correlationId },
+    );
+    stored.forEach((e) => this.apply(e));
+  }
+
+  private apply(e: EventEnvelope): void {
+    if (!e.stream_id.startsWith('template-')) return; // build events live on image-<hash> streams
+    this.versions.set(e.stream_id.slice('template-'.length), e.version);
+    if (e.type === 'TemplateRegistered') {
+      const d = e.data as Registered;
+      const base = this.builtins.get(d.base);
+      if (!base) {
+        this.logger.warn(`custom template ${d.name} skipped: its base ${d.base} is gone`);
+        return;
+      }
+      this.custom.set(d.name, {
+        version: e.version,
+        spec: {
+          name: d.name,
+          description: d.description,
+          image: d.image,
+          languages: base.languages,
+          memory_limit: d.memory_limit,
+          cpu_limit: d.cpu_limit,
+          timeout: d.timeout,
+          network: d.network,
+          pids_limit: base.pids_limit,
+          env: { ...base.env, ...d.env },
+          packages: d.packages,
+          kernel: base.kernel,
+          preload: base.preload,
+          packages_missing: [],
+          build: {
+            kind: 'custom',
+            hash: d.hash,
+            base_image: base.image,
+            packages: d.packages,
+            setup_commands: d.setup_commands,
+          },
+          builtin: false,
+        },
+      });
+    } else if (e.type === 'TemplateDeleted') {
+      this.custom.delete((e.data as EventDataMap['TemplateDeleted']).name);
+    }
   }
 }

@@ -3,7 +3,9 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ErrorCodes,
   Subjects,
+  type ImageStatusInfo,
   type ImageStatusReply,
+  type RegisterTemplateCommand,
   type ServiceHealthReply,
   type TemplateGetRequest,
   type TemplateSpec,
@@ -25,45 +27,48 @@ export class TemplatesController {
 
   @MessagePattern(Subjects.TemplatesGet)
   get(@Payload() req: TemplateGetRequest): TemplateSpec {
-    const spec = typeof req?.name === 'string' ? this.catalog.get(req.name) : undefined;
-    if (!spec) {
-      const known = this.catalog
-        .all()
-        .map((t) => t.name)
-        .join(', ');
-      throw domainError(
-        ErrorCodes.UnknownTemplate,
-        `unknown template ${JSON.stringify(req?.name)}; known: ${known}`,
-      );
-    }
-    return spec;
+    return this.find(req?.name);
+  }
+
+  @MessagePattern(Subjects.TemplatesDescribe)
+  async describe(@Payload() req: TemplateGetRequest): Promise<TemplateSummary> {
+    const spec = this.find(req?.name);
+    const status = await this.imageStatus([spec]);
+    return summary(spec, status[spec.image]);
   }
 
   @MessagePattern(Subjects.TemplatesList)
   async list(): Promise<TemplateSummary[]> {
     const templates = this.catalog.all();
-    let status: ImageStatusReply = {};
+    const status = await this.imageStatus(templates);
+    return templates.map((t) => summary(t, status[t.image]));
+  }
+
+  /** Registers a custom template and starts building its image (or finds it built). */
+  @MessagePattern(Subjects.TemplatesRegister)
+  async register(@Payload() cmd: RegisterTemplateCommand): Promise<TemplateSummary> {
+    const { correlation_id, ...dto } = cmd;
+    const spec = await this.catalog.register(dto, this.config.ALLOW_NETWORK_TEMPLATES, correlation_id);
+    let status: ImageStatusInfo = { status: 'unknown' };
     try {
       status = await this.rpc.send(
-        Subjects.RunnerImageStatus,
-        { images: templates.map((t) => t.image) },
+        Subjects.RunnerImageBuild,
+        { image: spec.image, template: spec.name, build: spec.build },
         this.config.RPC_TIMEOUT_MS,
       );
     } catch (err) {
-      // The list is still useful without the runner; image status is then unknown.
-      this.logger.warn(`image status unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      // Registered all the same: the image is built on first use.
+      this.logger.warn(
+        `could not start the build of ${spec.name}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
-    return templates.map((t) => ({
-      name: t.name,
-      description: t.description,
-      memory_limit: t.memory_limit,
-      cpu_limit: t.cpu_limit,
-      timeout: t.timeout,
-      network: t.network,
-      languages: t.languages,
-      package_count: Object.values(t.packages).reduce((n, list) => n + list.length, 0),
-      image_status: status[t.image] ?? 'unknown',
-    }));
+    return summary(spec, status);
+  }
+
+  @MessagePattern(Subjects.TemplatesDelete)
+  async delete(@Payload() req: TemplateGetRequest & { correlation_id: string }): Promise<{ name: string }> {
+    await this.catalog.delete(req.name, req.correlation_id);
+    return { name: req.name };
   }
 
   @MessagePattern(Subjects.TemplateHealth)
@@ -76,4 +81,54 @@ export class TemplatesController {
       },
     };
   }
+
+  private find(name: unknown): TemplateSpec {
+    const spec = typeof name === 'string' ? this.catalog.get(name) : undefined;
+    if (!spec) {
+      const known = this.catalog
+        .all()
+        .map((t) => t.name)
+        .join(', ');
+      throw domainError(
+        ErrorCodes.UnknownTemplate,
+        `unknown template ${JSON.stringify(name)}; known: ${known}`,
+      );
+    }
+    return spec;
+  }
+
+  /** Image status from the runner; without it the list is still useful, with status unknown. */
+  private async imageStatus(templates: TemplateSpec[]): Promise<ImageStatusReply> {
+    try {
+      return await this.rpc.send(
+        Subjects.RunnerImageStatus,
+        { images: templates.map((t) => t.image) },
+        this.config.RPC_TIMEOUT_MS,
+      );
+    } catch (err) {
+      this.logger.warn(`image status unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      return {};
+    }
+  }
+}
+
+function summary(t: TemplateSpec, image: ImageStatusInfo | undefined): TemplateSummary {
+  return {
+    name: t.name,
+    description: t.description,
+    memory_limit: t.memory_limit,
+    cpu_limit: t.cpu_limit,
+    timeout: t.timeout,
+    network: t.network,
+    languages: t.languages,
+    kernel: t.kernel,
+    builtin: t.builtin,
+    packages: t.packages,
+    package_count: Object.values(t.packages).reduce((n, list) => n + list.length, 0),
+    packages_missing: t.packages_missing,
+    image: t.image,
+    image_status: image?.status ?? 'unknown',
+    ...(image?.size_bytes !== undefined ? { image_size: image.size_bytes } : {}),
+    ...(image?.error ? { build_error: image.error, build_log: image.log_tail ?? [] } : {}),
+  };
 }

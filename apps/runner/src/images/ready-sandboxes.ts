@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { ErrorCodes, type ErrorPayload, type TemplateSpec } from '@executor/contracts';
+import { domainError } from '@executor/common';
+import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
+import { ImageMissingError, type Sandbox } from '../sandbox/sandbox';
+import { SandboxPool } from '../sandbox/sandbox-pool';
+import { ImageBuilder } from './image-builder';
+
+const RETRY_AFTER_S = 30;
+
+/**
+ * A sandbox of a template whose image may not be built yet: the build starts on first
+ * use, the caller waits up to IMAGE_WAIT_S, then gets a 503 with retry_after.
+ */
+@Injectable()
+export class ReadySandboxes {
+  constructor(
+    private readonly pool: SandboxPool,
+    private readonly builder: ImageBuilder,
+    @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+  ) {}
+
+  async acquire(spec: TemplateSpec): Promise<Sandbox> {
+    try {
+      return await this.pool.acquire(spec);
+    } catch (err) {
+      if (!(err instanceof ImageMissingError)) throw err;
+    }
+    const build = this.builder.ensure({ image: spec.image, template: spec.name, build: spec.build });
+    const status = await Promise.race([
+      build,
+      new Promise<null>((r) => setTimeout(() => r(null), this.config.IMAGE_WAIT_S * 1000).unref()),
+    ]);
+    if (status?.status === 'ready') return this.pool.acquire(spec);
+    if (status?.status === 'failed') {
+      throw domainError(
+        ErrorCodes.ImageNotReady,
+        `the image of template ${spec.name} failed to build: ${status.error}`,
+      );
+    }
+    throw new RpcException({
+      code: ErrorCodes.ImageNotReady,
+      message: `the image of template ${spec.name} is being built; try again in a moment`,
+      retry_after: RETRY_AFTER_S,
+    } satisfies ErrorPayload);
+  }
+}

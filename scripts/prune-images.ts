@@ -1,0 +1,55 @@
+/**
+ * Removes template images nothing uses any more: custom images (executor/custom:<hash>) of
+ * no registered template, and built-in images tagged by an old content hash.
+ *
+ *   npm run images:prune                 # EVENT_STORE_PATH names the store (default .executor/events.sqlite)
+ *   npm run images:prune -- --dry-run    # only list them
+ */
+import Docker from 'dockerode';
+import { EventStore } from '../libs/event-store/src/event-store';
+
+async function main(): Promise<void> {
+  const dryRun = process.argv.includes('--dry-run');
+  const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
+  const live = new Map<string, string>();
+  try {
+    let after = 0;
+    for (;;) {
+      const page = await store.query({ stream_type: 'template', after_position: after, limit: 1000 });
+      for (const e of page.events) {
+        const data = e.data as { name?: string; image?: string };
+        if (e.type === 'TemplateRegistered' && data.name && data.image) live.set(data.name, data.image);
+        if (e.type === 'TemplateDeleted' && data.name) live.delete(data.name);
+      }
+      if (page.next === null) break;
+      after = page.next;
+    }
+  } finally {
+    await store.close();
+  }
+  const used = new Set(live.values());
+  const docker = new Docker();
+  const images = await docker.listImages({ filters: { label: ['executor.template.hash'] } });
+  const unused: string[] = [];
+  for (const image of images) {
+    const tags = image.RepoTags ?? [];
+    const custom = tags.filter((t) => t.startsWith('executor/custom:'));
+    if (custom.length > 0 && !custom.some((t) => used.has(t))) unused.push(...custom);
+    // A built-in image no longer tagged :latest was replaced by a newer build.
+    if (custom.length === 0 && !tags.some((t) => t.endsWith(':latest'))) unused.push(...tags);
+  }
+  for (const tag of unused) {
+    console.log(`${dryRun ? 'would remove' : 'removing'} ${tag}`);
+    if (!dryRun)
+      await docker
+        .getImage(tag)
+        .remove()
+        .catch((err: Error) => console.warn(`  kept: ${err.message}`));
+  }
+  console.log(`${unused.length} unused image tag(s); ${used.size} custom template image(s) in use`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

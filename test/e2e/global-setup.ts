@@ -24,7 +24,11 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   await removeContainersOfEarlierRuns();
   // Small limits and a quick sweeper so limits and expiry can be tested in seconds.
-  const stack = await Stack.create({ MAX_SESSIONS_PER_TENANT: '5', SESSION_SWEEP_INTERVAL_MS: '300' });
+  const stack = await Stack.create({
+    MAX_SESSIONS_PER_TENANT: '5',
+    SESSION_SWEEP_INTERVAL_MS: '300',
+    IMAGE_WAIT_S: '2',
+  });
   globalThis.__EXECUTOR_STACK__ = stack;
   try {
     await stack.start();

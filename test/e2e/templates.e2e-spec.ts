@@ -102,6 +102,42 @@ describe('templates', () => {
     await new Docker().getImage(image).remove({ force: true });
   }, 240000);
 
+  it('answers 503 with retry_after while an image builds, instead of hanging', async () => {
+    const token = randomUUID().slice(0, 8);
+    const name = `slow-${token}`;
+    await post('/templates', { name, base: 'minimal', setup_commands: [`sleep 20 && echo ${token}`] });
+    const res = await fetch(`${stackInfo().apiUrl}/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant_id: 't-templates', template: name, code: 'print(1)' }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    const body = (await res.json()) as { error: { code: string; retry_after: number } };
+    expect(body.error).toMatchObject({ code: 'IMAGE_NOT_READY', retry_after: 30 });
+    expect(await remove(`/templates/${name}`)).toBe(200);
+  });
+
+  it('reports a failed build with its reason and the end of its log', async () => {
+    const name = `broken-${randomUUID().slice(0, 8)}`;
+    await post('/templates', { name, base: 'minimal', setup_commands: ['echo about to fail && exit 3'] });
+    let template: Summary & { build_error?: string; build_log?: string[] } = {} as never;
+    await waitFor(
+      async () => {
+        template = (await get<{ template: typeof template }>(`/templates/${name}`)).body.template;
+        return template.image_status === 'failed';
+      },
+      120000,
+      'the build to fail',
+    );
+    expect(template.build_error).toMatch(/returned a non-zero code: 3/);
+    expect(template.build_log?.join('\n')).toContain('about to fail');
+    const run = await post<ErrorBody>('/execute', { tenant_id: 't', template: name, code: 'print(1)' });
+    expect(run.status).toBe(503);
+    expect(run.body.error.message).toContain('failed to build');
+    expect(await remove(`/templates/${name}`)).toBe(200);
+  }, 150000);
+
   it.each([
     [{ name: 'Bad_Name', base: 'default' }, 'name'],
     [{ name: 'x', base: 'default' }, 'name'],

@@ -6,6 +6,8 @@ import { HealthController } from './health/health.controller';
 import { TemplatesController } from './templates/templates.controller';
 import { SessionFilesController } from './sessions/session-files.controller';
 import { SessionsController } from './sessions/sessions.controller';
+import { AdminController } from './admin/admin.controller';
+import { MetricsController } from './metrics/metrics.controller';
 
 @Module({})
 export class ApiModule {
@@ -19,6 +21,8 @@ export class ApiModule {
         TemplatesController,
         SessionsController,
         SessionFilesController,
+        MetricsController,
+        AdminController,
       ],
       providers: [{ provide: ApiConfig, useValue: config }],
     };

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { QueueGroups } from '@executor/contracts';
-import { BaseConfig, loadConfig, runService, startMicroservice } from '@executor/common';
+import { loadConfig, runService, startMicroservice } from '@executor/common';
+import { MetricsConfig } from './metrics.config';
 import { MetricsModule } from './metrics.module';
 
 runService('metrics', async () => {
-  const config = loadConfig(BaseConfig);
+  const config = loadConfig(MetricsConfig);
   await startMicroservice(MetricsModule.forRoot(config), {
     service: 'metrics',
     url: config.NATS_URL,

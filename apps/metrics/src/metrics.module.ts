@@ -1,23 +1,14 @@
-import { Controller, DynamicModule, Module } from '@nestjs/common';
-import { MessagePattern } from '@nestjs/microservices';
-import { BaseConfig, NatsModule } from '@executor/common';
-import { Subjects, type ServiceHealthReply } from '@executor/contracts';
-import { checkEventStore, EventStore, EventStoreModule } from '@executor/event-store';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NatsModule } from '@executor/common';
+import { EventStoreModule } from '@executor/event-store';
+import { MetricsConfig } from './metrics.config';
+import { MetricsController } from './metrics.controller';
+import { MetricsProjector } from './projection/metrics-projector';
 
-/** The read side. For now it answers health; projections come with the metrics issue. */
-@Controller()
-export class MetricsHealthController {
-  constructor(private readonly store: EventStore) {}
-
-  @MessagePattern(Subjects.MetricsHealth)
-  health(): ServiceHealthReply {
-    return { service: 'metrics', checks: { event_store: checkEventStore(this.store) } };
-  }
-}
-
+/** The read side: a projection of the event log into metrics, and admin queries of the log. */
 @Module({})
 export class MetricsModule {
-  static forRoot(config: BaseConfig): DynamicModule {
+  static forRoot(config: MetricsConfig): DynamicModule {
     return {
       module: MetricsModule,
       imports: [
@@ -27,7 +18,8 @@ export class MetricsModule {
           synchronous: config.EVENT_STORE_SYNCHRONOUS,
         }),
       ],
-      controllers: [MetricsHealthController],
+      controllers: [MetricsController],
+      providers: [{ provide: MetricsConfig, useValue: config }, MetricsProjector],
     };
   }
 }

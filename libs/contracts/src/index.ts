@@ -7,3 +7,4 @@ export * from './rpc';
 export * from './templates';
 export * from './workspace-path';
 export * from './sessions';
+export * from './admin';

@@ -11,6 +11,7 @@ import type {
   TemplateSummary,
 } from './templates';
 import { Subjects } from './subjects';
+import type { AdminEventsQueryDto, AdminEventsReply } from './admin';
 import type {
   FileOpReply,
   RunnerSessionExecute,
@@ -52,6 +53,11 @@ export interface RpcMap {
   [Subjects.RunnerSessionClose]: { request: { session_id: string }; reply: { closed: boolean } };
   [Subjects.RunnerSessionList]: { request: Empty; reply: { runner_id: string; session_ids: string[] } };
   [Subjects.RunnerSessionFiles]: { request: RunnerSessionFiles; reply: FileOpReply };
+  [Subjects.MetricsGet]: { request: Empty; reply: Record<string, unknown> };
+  [Subjects.MetricsPrometheus]: { request: Empty; reply: { text: string } };
+  [Subjects.MetricsRebuild]: { request: Empty; reply: { position: number } };
+  [Subjects.AdminEvents]: { request: AdminEventsQueryDto; reply: AdminEventsReply };
+  [Subjects.AdminStream]: { request: { stream_id: string }; reply: AdminEventsReply };
   [Subjects.RunnerHealth]: { request: Empty; reply: ServiceHealthReply };
   [Subjects.SessionHealth]: { request: Empty; reply: ServiceHealthReply };
   [Subjects.TemplateHealth]: { request: Empty; reply: ServiceHealthReply };

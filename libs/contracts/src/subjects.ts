@@ -28,6 +28,12 @@ export const Subjects = {
   /** template-service / runner itself -> runner: build a template's image in the background. */
   RunnerImageBuild: 'executor.runner.image-build',
   TemplatesGet: 'executor.templates.get',
+  /** The read side: metrics, the Prometheus text, a rebuild, and admin queries of the store. */
+  MetricsGet: 'executor.metrics.get',
+  MetricsPrometheus: 'executor.metrics.prometheus',
+  MetricsRebuild: 'executor.metrics.rebuild',
+  AdminEvents: 'executor.admin.events',
+  AdminStream: 'executor.admin.stream',
   RunnerHealth: 'executor.runner.health',
   SessionHealth: 'executor.session.health',
   TemplateHealth: 'executor.templates.health',

@@ -1,0 +1,67 @@
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  Subjects,
+  type AdminEventsQueryDto,
+  type AdminEventsReply,
+  type ServiceHealthReply,
+} from '@executor/contracts';
+import { checkEventStore, EventStore } from '@executor/event-store';
+import { MetricsConfig } from './metrics.config';
+import { MetricsProjector } from './projection/metrics-projector';
+import { metricsView, prometheusText } from './projection/metrics-view';
+
+@Controller()
+export class MetricsController {
+  constructor(
+    private readonly projector: MetricsProjector,
+    private readonly store: EventStore,
+    @Inject(MetricsConfig) private readonly config: MetricsConfig,
+  ) {}
+
+  @MessagePattern(Subjects.MetricsGet)
+  async metrics() {
+    return {
+      ...metricsView(this.projector.state, await this.store.headPosition(), this.config.MAX_SESSIONS),
+    };
+  }
+
+  @MessagePattern(Subjects.MetricsPrometheus)
+  async prometheus(): Promise<{ text: string }> {
+    return {
+      text: prometheusText(this.projector.state, await this.store.headPosition(), this.config.MAX_SESSIONS),
+    };
+  }
+
+  @MessagePattern(Subjects.MetricsRebuild)
+  async rebuild(): Promise<{ position: number }> {
+    return { position: await this.projector.rebuild() };
+  }
+
+  /** Admin queries of the event store: filtered, ordered, paged without gaps or repeats. */
+  @MessagePattern(Subjects.AdminEvents)
+  events(@Payload() q: AdminEventsQueryDto): Promise<AdminEventsReply> {
+    return this.store.query({
+      stream_id: q.stream,
+      stream_type: q.stream_type,
+      type: q.type,
+      tenant_id: q.tenant,
+      from: q.from,
+      to: q.to,
+      after_position: q.after_position,
+      before_position: q.before_position,
+      limit: q.limit ?? 100,
+      order: q.order,
+    });
+  }
+
+  @MessagePattern(Subjects.AdminStream)
+  async stream(@Payload() req: { stream_id: string }): Promise<AdminEventsReply> {
+    return { events: await this.store.readStream(String(req.stream_id)), next: null };
+  }
+
+  @MessagePattern(Subjects.MetricsHealth)
+  health(): ServiceHealthReply {
+    return { service: 'metrics', checks: { event_store: checkEventStore(this.store) } };
+  }
+}

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EventEnvelope, EventType } from '@executor/contracts';
+import { applyEvent, emptyState } from './metrics-projection';
+import { metricsView, prometheusText } from './metrics-view';
+
+let position = 0;
+function ev(type: EventType, data: object, tenant = 't1'): EventEnvelope {
+  position++;
+  return {
+    id: `id-${position}`,
+    stream_id: 's',
+    stream_type: 'execution',
+    type,
+    version: 1,
+    position,
+    tenant_id: tenant,
+    occurred_at: new Date(0).toISOString(),
+    correlation_id: null,
+    data: data as never,
+  };
+}
+
+const finished = (id: string, status: string, ms: number, extra: object = {}) =>
+  ev('ExecutionFinished', {
+    execution_id: id,
+    status,
+    exit_code: status === 'success' ? 0 : 1,
+    duration_ms: ms,
+    timed_out: status === 'timeout',
+    oom_killed: false,
+    truncated: false,
+    stdout_bytes: 0,
+    stderr_bytes: 0,
+    artifacts_count: 0,
+    ...extra,
+  });
+
+describe('metrics projection', () => {
+  beforeEach(() => (position = 0));
+
+  it('counts sessions, executions by label, timeouts and latency', () => {
+    const s = emptyState();
+    const events = [
+      ev('SessionCreated', {
+        session_id: 'a',
+        tenant_id: 't1',
+        template: 'default',
+        scope: 'x',
+        ttl_s: 60,
+        metadata: {},
+        runner_id: 'r',
+      }),
+      ev('SessionReused', { session_id: 'a' }),
+      ev('SessionExecuted', {
+        session_id: 'a',
+        execution_id: 'e0',
+        language: 'python',
+        status: 'success',
+        exit_code: 0,
+        duration_ms: 4,
+        timed_out: false,
+        oom_killed: false,
+        truncated: true,
+        state_lost: false,
+        code_bytes: 1,
+        code_sha256: 'h',
+      }),
+      ev('ExecutionStarted', {
+        execution_id: 'e1',
+        tenant_id: 't2',
+        template: 'python-data',
+        language: 'python',
+      }),
+      finished('e1', 'success', 20),
+      ev('ExecutionStarted', { execution_id: 'e2', tenant_id: 't2', template: 'default', language: 'bash' }),
+      finished('e2', 'timeout', 2000),
+      ev('SessionExpired', { session_id: 'a', idle_s: 61 }),
+      ev('TemplateBuildStarted', { hash: 'h', image: 'i', template: 'c' }),
+      ev('TemplateBuilt', { hash: 'h', image: 'i', template: 'c', size_bytes: 1, duration_ms: 1 }),
+    ];
+    events.forEach((e) => applyEvent(s, e));
+    const v = metricsView(s, 12, 200);
+    expect(v).toMatchObject({
+      sessions_created: 1,
+      sessions_reused: 1,
+      active_sessions: 0,
+      sessions_expired: 1,
+      max_sessions: 200,
+      executions_total: 3,
+      executions_by_status: { success: 2, timeout: 1 },
+      executions_by_template: { default: 2, 'python-data': 1 },
+      executions_by_language: { python: 2, bash: 1 },
+      executions_by_tenant: { t1: 1, t2: 2 },
+      timeouts: 1,
+      truncations: 1,
+      template_builds: { started: 1, succeeded: 1, failed: 0 },
+      projection: { position: 10, head: 12, lag: 2 },
+    });
+    expect(v.latency_ms).toEqual({ p50: 20, p95: 2000, p99: 2000, window: 3 });
+  });
+
+  it('applies each event once: a replay or an older event changes nothing', () => {
+    const s = emptyState();
+    const e = ev('SessionCreated', { session_id: 'b', tenant_id: 't', template: 'default' });
+    expect(applyEvent(s, e)).toBe(true);
+    expect(applyEvent(s, e)).toBe(false);
+    expect(metricsView(s, 1, 1).sessions_created).toBe(1);
+  });
+
+  it('writes a Prometheus exposition with cumulative buckets', () => {
+    const s = emptyState();
+    applyEvent(
+      s,
+      ev('ExecutionStarted', { execution_id: 'x', tenant_id: 't', template: 'default', language: 'python' }),
+    );
+    applyEvent(s, finished('x', 'success', 30));
+    const text = prometheusText(s, 2, 10);
+    expect(text).toContain(
+      'executor_executions_total{kind="oneoff",template="default",language="python",status="success"} 1',
+    );
+    expect(text).toContain('executor_execution_duration_seconds_bucket{le="0.025"} 0');
+    expect(text).toContain('executor_execution_duration_seconds_bucket{le="0.05"} 1');
+    expect(text).toContain('executor_execution_duration_seconds_bucket{le="+Inf"} 1');
+    expect(text).toContain('executor_projection_lag_events 0');
+  });
+});
+
+describe('the Grafana dashboard in docs/', () => {
+  it('reads only metrics the exposition has', () => {
+    const dashboard = readFileSync(join(__dirname, '../../../../docs/grafana-dashboard.json'), 'utf8');
+    const used = new Set(dashboard.match(/executor_[a-z_]+/g));
+    const exposed = prometheusText(emptyState(), 0, 1);
+    expect(used.size).toBeGreaterThan(5);
+    for (const name of used) expect(exposed).toContain(name);
+  });
+});

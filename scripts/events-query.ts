@@ -1,0 +1,49 @@
+/**
+ * Admin query of the event store from the command line, as GET /admin/events does it.
+ * Prints JSON lines, then `{"next": <position|null>}` on stderr for the next page.
+ *
+ *   npm run events:query -- --type SessionCreated --tenant t1 --limit 50 --order desc
+ *   npm run events:query -- --stream session-<id>
+ */
+import { EventStore } from '../libs/event-store/src/event-store';
+import { parseArgs } from './lib/cli-args';
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2), [
+    'stream',
+    'type',
+    'tenant',
+    'stream-type',
+    'from',
+    'to',
+    'after',
+    'before',
+    'limit',
+    'order',
+  ]);
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
+  try {
+    const page = await store.query({
+      stream_id: a.stream,
+      type: a.type,
+      tenant_id: a.tenant,
+      stream_type: a['stream-type'],
+      from: a.from,
+      to: a.to,
+      after_position: num(a.after),
+      before_position: num(a.before),
+      limit: num(a.limit) ?? 100,
+      order: a.order === 'desc' ? 'desc' : 'asc',
+    });
+    for (const e of page.events) process.stdout.write(JSON.stringify(e) + '\n');
+    process.stderr.write(JSON.stringify({ next: page.next }) + '\n');
+  } finally {
+    await store.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+/**
+ * Prints the events published on `executor.events.>` as JSON lines, filtered. With
+ * `--from <position>` it first prints what the store holds from there on, so an auditor who was
+ * offline misses nothing; live events are then printed once each, in order of position.
+ *
+ *   npm run events:tail -- --type SessionCreated --tenant t1 [--stream session-<id>] [--from 0]
+ *
+ * NATS_URL and EVENT_STORE_PATH say where (defaults: nats://127.0.0.1:4222, .executor/events.sqlite).
+ */
+import { connect } from 'nats';
+import type { EventEnvelope } from '../libs/contracts/src/events';
+import { EventStore } from '../libs/event-store/src/event-store';
+import { parseArgs } from './lib/cli-args';
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), ['type', 'tenant', 'stream', 'from']);
+  const matches = (e: EventEnvelope) =>
+    (!args.type || e.type === args.type) &&
+    (!args.tenant || e.tenant_id === args.tenant) &&
+    (!args.stream || e.stream_id === args.stream);
+  let last = args.from !== undefined ? Number(args.from) : Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(last) || last < 0) throw new Error('--from takes a position (a whole number)');
+  const print = (e: EventEnvelope) => {
+    if (matches(e)) process.stdout.write(JSON.stringify(e) + '\n');
+  };
+
+  const nc = await connect({
+    servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(','),
+    maxReconnectAttempts: -1,
+  });
+  const sub = nc.subscribe('executor.events.>');
+  const buffered: EventEnvelope[] = [];
+  let live = args.from === undefined;
+  const store =
+    args.from !== undefined
+      ? await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' })
+      : null;
+
+  const catchUp = async () => {
+    if (!store) return;
+    for (;;) {
+      const events = await store.readAll(last, 1000);
+      for (const e of events) {
+        print(e);
+        last = e.position;
+      }
+      if (events.length < 1000) return;
+    }
+  };
+
+  void (async () => {
+    for await (const m of sub) {
+      const e = JSON.parse(new TextDecoder().decode(m.data)) as EventEnvelope;
+      if (!live) buffered.push(e);
+      else if (store && e.position > last + 1) {
+        await catchUp(); // a gap: the store has the exact sequence
+      } else if (!store || e.position > last) {
+        print(e);
+        if (store) last = e.position;
+      }
+    }
+  })();
+
+  await catchUp();
+  for (const e of buffered.sort((a, b) => a.position - b.position)) {
+    if (e.position > last) {
+      print(e);
+      last = e.position;
+    }
+  }
+  live = true;
+  const stop = () => {
+    void nc
+      .close()
+      .then(() => store?.close())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

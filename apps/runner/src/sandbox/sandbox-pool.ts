@@ -155,11 +155,14 @@ export class SandboxPool implements OnApplicationShutdown {
     pool.starting++;
     this.startsInFlight++;
     const spec = pool.spec;
+    const sandboxId = randomUUID();
     const options = sandboxContainerOptions({
       runnerId: this.config.RUNNER_ID,
-      sandboxId: randomUUID(),
+      sandboxId,
       template: spec,
       env: {
+        // Lets a run (and a test) name its own sandbox; it says nothing about the host.
+        EXECUTOR_SANDBOX_ID: sandboxId,
         EXECUTOR_KERNEL: spec.kernel,
         EXECUTOR_PRELOAD: spec.preload.join(','),
         EXECUTOR_MAX_OUTPUT_BYTES: String(this.config.MAX_OUTPUT_BYTES),

@@ -66,6 +66,7 @@ export class Stack {
     const env: Record<string, string> = {
       NATS_URL: natsUrl,
       EVENT_STORE_PATH: dbPath,
+      METRICS_STORE_PATH: join(dir, 'metrics.sqlite'),
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
       RUNNER_ID: runnerId,

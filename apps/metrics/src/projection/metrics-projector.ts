@@ -39,6 +39,13 @@ export class MetricsProjector implements OnApplicationBootstrap, OnApplicationSh
     // Subscribe first, so nothing published during the catch-up is missed.
     this.subscription = this.nc.subscribe(`${EVENTS_PREFIX}.>`);
     void this.listen(this.subscription);
+    const head = await this.store.headPosition();
+    if (this.state.position > head) {
+      // A checkpoint ahead of the store belongs to another store (or a restored backup): start over.
+      this.logger.warn(`checkpoint at ${this.state.position} is ahead of the store (${head}); rebuilding`);
+      this.state = emptyState();
+      this.dirty = true;
+    }
     await this.catchUp();
     this.logger.log(`projection at position ${this.state.position}`);
     this.timer = setInterval(() => void this.catchUp(), this.config.CATCH_UP_INTERVAL_MS);

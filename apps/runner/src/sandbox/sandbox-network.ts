@@ -26,13 +26,19 @@ export class SandboxNetwork implements OnApplicationBootstrap {
       await this.docker.getNetwork(SANDBOX_NETWORK).inspect();
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-      await this.docker.createNetwork({
-        Name: SANDBOX_NETWORK,
-        Driver: 'bridge',
-        Options: SANDBOX_NETWORK_OPTIONS,
-        Labels: { [LABEL_MANAGED]: 'true' },
-      });
-      this.logger.log(`created the ${SANDBOX_NETWORK} network (no inter-container traffic)`);
+      try {
+        await this.docker.createNetwork({
+          Name: SANDBOX_NETWORK,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Options: SANDBOX_NETWORK_OPTIONS,
+          Labels: { [LABEL_MANAGED]: 'true' },
+        });
+        this.logger.log(`created the ${SANDBOX_NETWORK} network (no inter-container traffic)`);
+      } catch (createErr) {
+        // Another runner on this engine created it first.
+        if ((createErr as { statusCode?: number }).statusCode !== 409) throw createErr;
+      }
     }
   }
 }

@@ -20,4 +20,38 @@ export class ApiConfig extends BaseConfig {
   @Min(5)
   @Max(600)
   EXECUTION_OVERHEAD_S = 60;
+
+  /** A JSON file of hashed API keys (`npm run keys:create` writes it). Empty: no keys from a file. */
+  @IsString()
+  API_KEYS_FILE = '';
+
+  /** API keys as `tenant:role:key,…`; hashed when read, never logged. */
+  @IsString()
+  EXECUTOR_API_KEYS = '';
+
+  /** Default per-tenant limits; a key may carry its own. */
+  @IsInt()
+  @Min(1)
+  @Max(1000000)
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  /** Seconds of the rate limit's window. */
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  RATE_LIMIT_WINDOW_S = 60;
+
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  MAX_CONCURRENT_EXECUTIONS = 16;
+
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  MAX_TIMEOUT_S = 300;
+
+  /** Origins allowed by CORS, comma-separated; empty: CORS off. */
+  @IsString()
+  CORS_ORIGINS = '';
 }

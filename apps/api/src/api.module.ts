@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
 import { ApiConfig } from './api.config';
+import { ExecutionQuota } from './auth/execution-quota';
 import { ExecuteController } from './execute/execute.controller';
 import { HealthController } from './health/health.controller';
 import { TemplatesController } from './templates/templates.controller';
@@ -24,7 +25,7 @@ export class ApiModule {
         MetricsController,
         AdminController,
       ],
-      providers: [{ provide: ApiConfig, useValue: config }],
+      providers: [{ provide: ApiConfig, useValue: config }, ExecutionQuota],
     };
   }
 }

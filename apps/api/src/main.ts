@@ -2,25 +2,43 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { jsonLogger, loadConfig, runService } from '@executor/common';
+import helmet from 'helmet';
+import { ConfigError, jsonLogger, loadConfig, runService } from '@executor/common';
+import { ApiKeys } from './auth/api-keys';
+import { AuthGuard } from './auth/auth.guard';
 import { ApiConfig } from './api.config';
 import { ApiModule } from './api.module';
-import { jsonBody, requestId } from './http/body';
+import { jsonBody, requestId, requestLog } from './http/body';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { validationPipe } from './http/validation';
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
+
 runService('api', async () => {
   const config = loadConfig(ApiConfig);
+  const keys = ApiKeys.load(config.API_KEYS_FILE, config.EXECUTOR_API_KEYS);
+  if (!keys.enabled && !LOOPBACK.test(config.API_HOST)) {
+    throw new ConfigError(
+      `no API keys are configured: refusing to serve on ${config.API_HOST}; configure keys or bind 127.0.0.1`,
+    );
+  }
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
     bodyParser: false,
     logger: jsonLogger('api'),
   });
   app.disable('x-powered-by');
+  app.use(helmet());
+  if (config.CORS_ORIGINS) app.enableCors({ origin: config.CORS_ORIGINS.split(',').map((o) => o.trim()) });
   app.use(requestId);
+  app.use(requestLog(new Logger('http')));
   app.use(jsonBody(config.BODY_LIMIT));
   app.useGlobalPipes(validationPipe());
+  app.useGlobalGuards(new AuthGuard(keys));
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();
   await app.listen(config.API_PORT, config.API_HOST);
-  new Logger('api').log(`listening on http://${config.API_HOST}:${config.API_PORT}`);
+  new Logger('api').log(
+    `listening on http://${config.API_HOST}:${config.API_PORT}` +
+      (keys.enabled ? ' with API keys' : ' without API keys: loopback only, anyone on this host may call it'),
+  );
 });

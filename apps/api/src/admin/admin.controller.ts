@@ -1,31 +1,10 @@
-import {
-  CanActivate,
-  Controller,
-  ExecutionContext,
-  Get,
-  Inject,
-  Injectable,
-  Param,
-  Query,
-  UseGuards,
-} from '@nestjs/common';
-import type { Request } from 'express';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { AdminEventsQueryDto, ErrorCodes, Subjects } from '@executor/contracts';
 import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 
-/** Until the API has admin credentials, admin routes answer callers on loopback only. */
-@Injectable()
-export class LoopbackOnly implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const address = context.switchToHttp().getRequest<Request>().socket.remoteAddress ?? '';
-    if (/^(127\.|::1$|::ffff:127\.)/.test(address)) return true;
-    throw new RemoteError(ErrorCodes.Forbidden, 'admin routes answer on loopback only');
-  }
-}
-
+/** Admin routes: an admin key where keys are configured, loopback callers where not (AuthGuard). */
 @Controller('admin')
-@UseGuards(LoopbackOnly)
 export class AdminController {
   constructor(
     private readonly rpc: NatsRpc,

@@ -1,3 +1,5 @@
+import { UseInterceptors } from '@nestjs/common';
+import { ExecutionQuota } from '../auth/execution-quota';
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import {
@@ -26,6 +28,7 @@ export class ExecuteController {
 
   @Post('execute')
   @HttpCode(200)
+  @UseInterceptors(ExecutionQuota)
   execute(@Body() body: ExecuteRequestDto, @Req() req: Request): Promise<ExecutionResult> {
     const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
     return this.rpc.send(

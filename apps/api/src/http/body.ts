@@ -15,6 +15,33 @@ export function requestId(req: Request, res: Response, next: NextFunction): void
   next();
 }
 
+/**
+ * One structured line per request: id, tenant, route, status, duration. Never the body:
+ * no code, files or outputs in logs.
+ */
+export function requestLog(logger: { log: (message: string) => void }) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const r = req as Request & { requestId?: string; principal?: { tenant: string } };
+      const body = req.body as { tenant_id?: unknown } | undefined;
+      const tenant =
+        r.principal?.tenant ?? (typeof body?.tenant_id === 'string' ? body.tenant_id : undefined);
+      logger.log(
+        JSON.stringify({
+          request_id: r.requestId,
+          tenant,
+          method: req.method,
+          route: req.path.slice(0, 200),
+          status: res.statusCode,
+          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        }),
+      );
+    });
+    next();
+  };
+}
+
 /** Bodies of POST requests must be JSON objects. */
 export function jsonBody(limit: string) {
   const parse = json({ limit, strict: true });

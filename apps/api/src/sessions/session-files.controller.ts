@@ -29,6 +29,7 @@ import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
 import { UploadDto } from './upload-dto';
+import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
 
 interface UploadedPart {
   originalname: string;
@@ -54,6 +55,8 @@ export class SessionFilesController {
     if (part) {
       const path = typeof body.path === 'string' && body.path !== '' ? body.path : part.originalname;
       const ref = await validateRef({ ...body, path });
+      // Multipart fields are read after the auth guard: bind the key's tenant here.
+      ref.tenant_id = tenantOf(req as AuthedRequest, ref.tenant_id);
       command = {
         ...ref,
         op: 'write',

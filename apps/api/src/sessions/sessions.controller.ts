@@ -1,3 +1,5 @@
+import { UseInterceptors } from '@nestjs/common';
+import { ExecutionQuota } from '../auth/execution-quota';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import {
@@ -45,6 +47,7 @@ export class SessionsController {
 
   @Post('session/execute')
   @HttpCode(200)
+  @UseInterceptors(ExecutionQuota)
   execute(@Body() body: SessionExecuteDto, @Req() req: Request) {
     const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
     return this.rpc.send(

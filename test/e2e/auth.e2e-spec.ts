@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, ROOT, Stack } from '../../scripts/lib/stack';
+
+interface Reply {
+  error: { code: string };
+  stdout: string;
+  session_id: string;
+  session: { tenant_id: string };
+  sessions: unknown[];
+  events: unknown[];
+}
+
+const sha = (k: string) => createHash('sha256').update(k).digest('hex');
+
+/** A stack of its own with API keys, per-tenant limits and a short rate-limit window. */
+describe('API keys, tenants and limits', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.create({
+      EXECUTOR_API_KEYS: 't1:tenant:key-one,t2:tenant:key-two,ops:admin:key-admin',
+      RATE_LIMIT_WINDOW_S: '4',
+    });
+    const file = join(stack.info.dir, 'keys.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          key_sha256: sha('key-limited'),
+          tenant: 'tl',
+          role: 'tenant',
+          limits: { executions_per_minute: 3, concurrent_executions: 1, max_timeout_s: 5 },
+        },
+      ]),
+    );
+    stack.info.env.API_KEYS_FILE = file;
+    await stack.start();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function call(
+    path: string,
+    init: { key?: string; header?: 'bearer' | 'x-api-key'; body?: unknown; method?: string } = {},
+  ) {
+    const headers: Record<string, string> = {};
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    if (init.key) {
+      if (init.header === 'x-api-key') headers['x-api-key'] = init.key;
+      else headers.authorization = `Bearer ${init.key}`;
+    }
+    const res = await fetch(`${stack.info.apiUrl}${path}`, {
+      method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+      headers,
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Reply };
+  }
+
+  it('answers 401 without a key or with a bad one, and accepts Bearer and X-API-Key', async () => {
+    expect((await call('/health')).status).toBe(200);
+    const none = await call('/execute', { body: { tenant_id: 't1', code: 'print(1)' } });
+    expect(none.status).toBe(401);
+    expect(none.body.error.code).toBe('UNAUTHENTICATED');
+    expect((await call('/execute', { key: 'nope', body: { code: 'print(1)' } })).status).toBe(401);
+    expect((await call('/templates', { key: 'key-one' })).status).toBe(200);
+    expect((await call('/templates', { key: 'key-one', header: 'x-api-key' })).status).toBe(200);
+  });
+
+  it('binds a tenant key to its tenant: another tenant_id is a 403, a missing one is filled in', async () => {
+    const foreign = await call('/execute', { key: 'key-one', body: { tenant_id: 't2', code: 'print(1)' } });
+    expect(foreign.status).toBe(403);
+    const own = await call('/execute', { key: 'key-one', body: { code: 'print(1)' } });
+    expect(own.status).toBe(200);
+    expect(own.body.stdout).toBe('1\n');
+    const session = await call('/session/create', { key: 'key-one', body: { scope: 's' } });
+    expect(session.status).toBe(200);
+    const id = session.body.session_id;
+    // Another tenant's key sees no such session, anywhere.
+    expect(
+      (await call('/session/execute', { key: 'key-two', body: { session_id: id, code: '1' } })).status,
+    ).toBe(404);
+    expect((await call(`/session/${id}`, { key: 'key-two' })).status).toBe(404);
+    expect((await call(`/session/files/list?session_id=${id}`, { key: 'key-two' })).status).toBe(404);
+    expect((await call(`/session/${id}`, { key: 'key-one' })).body.session.tenant_id).toBe('t1');
+    const listed = await call('/sessions', { key: 'key-two' });
+    expect(listed.body.sessions).toEqual([]);
+  });
+
+  it('keeps admin routes for admin keys', async () => {
+    expect((await call('/admin/events?limit=1', { key: 'key-one' })).status).toBe(403);
+    const admin = await call('/admin/events?limit=1', { key: 'key-admin' });
+    expect(admin.status).toBe(200);
+    expect(admin.body.events).toHaveLength(1);
+  });
+
+  it('trips and recovers the per-tenant rate limit, with RateLimit headers', async () => {
+    // Start at the beginning of a fresh window.
+    await new Promise((r) => setTimeout(r, 4100));
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 4; i++) {
+      last = await call('/execute', { key: 'key-limited', body: { code: 'print(1)' } });
+      statuses.push(last.status);
+      if (i === 0) {
+        expect(last.headers.get('ratelimit-limit')).toBe('3');
+        expect(last.headers.get('ratelimit-remaining')).toBe('2');
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 4100));
+    expect((await call('/execute', { key: 'key-limited', body: { code: 'print(1)' } })).status).toBe(200);
+  });
+
+  it('limits runs at once and the timeout a request may ask for', async () => {
+    await new Promise((r) => setTimeout(r, 4100));
+    const tooLong = await call('/execute', { key: 'key-limited', body: { code: 'print(1)', timeout: 10 } });
+    expect(tooLong.status).toBe(429);
+    expect(tooLong.body.error.code).toBe('QUOTA_EXCEEDED');
+    const [a, b] = await Promise.all([
+      call('/execute', { key: 'key-limited', body: { code: 'import time; time.sleep(1)' } }),
+      new Promise((r) => setTimeout(r, 300)).then(() =>
+        call('/execute', { key: 'key-limited', body: { code: 'print(2)' } }),
+      ),
+    ]);
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(429);
+    expect(b.body.error.code).toBe('CONCURRENCY_LIMIT');
+  });
+
+  it('sends security headers and no CORS headers unless configured', async () => {
+    const res = await fetch(`${stack.info.apiUrl}/health`, { headers: { origin: 'http://example.invalid' } });
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('refuses to serve a non-loopback address without keys', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
+      env: {
+        ...process.env,
+        API_HOST: '0.0.0.0',
+        API_PORT: String(port),
+        NATS_URL: stack.info.natsUrl,
+        EXECUTOR_API_KEYS: '',
+        API_KEYS_FILE: '',
+      },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('no API keys are configured');
+  });
+});

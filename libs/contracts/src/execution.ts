@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
@@ -124,6 +125,11 @@ export class ExecuteRequestDto {
   @IsEnvMap()
   env?: Record<string, string>;
 
+  /** Send stdout, stderr and results as they happen (NDJSON), then the result. */
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
   /** Run in gVisor (`runsc`) instead of the template's runtime, where the engine has it. */
   @IsOptional()
   @IsIn(['runsc'], { message: 'runtime must be runsc (gVisor) when given' })
@@ -147,6 +153,8 @@ export interface ExecuteCommand {
   timeout?: number;
   env: Record<string, string>;
   runtime?: 'runsc';
+  /** Set when the caller streams: output frames go to streamSubject(stream_id). */
+  stream_id?: string;
   correlation_id: string;
 }
 
@@ -161,6 +169,7 @@ export interface RunnerExecuteCommand {
   files: FilePayload[];
   timeout: number;
   env: Record<string, string>;
+  stream_id?: string;
   correlation_id: string;
 }
 

@@ -146,6 +146,11 @@ export class SessionExecuteDto extends SessionRef {
   @Min(1)
   @Max(MAX_TIMEOUT_SECONDS)
   timeout?: number;
+
+  /** Send stdout, stderr and results as they happen (NDJSON), then the result. */
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
 }
 
 export class SessionFileUploadDto extends SessionRef {
@@ -247,6 +252,7 @@ export interface SessionExecuteCommand extends SessionRefCommand {
   language?: string;
   files: FilePayload[];
   timeout?: number;
+  stream_id?: string;
 }
 
 export interface SessionExecuteReply extends ExecutionResult {
@@ -294,6 +300,7 @@ export interface RunnerSessionExecute {
   files: FilePayload[];
   env: Record<string, string>;
   timeout: number;
+  stream_id?: string;
 }
 
 export interface RunnerSessionFiles {

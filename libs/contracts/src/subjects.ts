@@ -56,3 +56,14 @@ export const QueueGroups = {
   TemplateService: 'executor-template-service',
   Metrics: 'executor-metrics',
 } as const;
+
+/** Where a streaming run's output is published as it happens, and where a cancel is sent. */
+export const STREAM_PREFIX = 'executor.stream';
+export const streamSubject = (streamId: string) => `${STREAM_PREFIX}.${streamId}.out`;
+export const streamCancelSubject = (streamId: string) => `${STREAM_PREFIX}.${streamId}.cancel`;
+
+/** A line of a streamed run (NDJSON, or the data of a server-sent event). */
+export type StreamFrame =
+  | { type: 'stdout' | 'stderr'; text: string }
+  | { type: 'result'; data: Record<string, unknown>; is_main_result: boolean }
+  | { type: 'keepalive' };

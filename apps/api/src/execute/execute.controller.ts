@@ -1,7 +1,9 @@
 import { UseInterceptors } from '@nestjs/common';
 import { ExecutionQuota } from '../auth/execution-quota';
-import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { NatsConnection } from 'nats';
+import { streamRun, wantsStream } from '../http/streaming';
 import {
   ErrorCodes,
   ExecuteRequestDto,
@@ -13,7 +15,7 @@ import {
   type FileInputDto,
   type FilePayload,
 } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { correlationId } from '../http/body';
 
@@ -24,12 +26,19 @@ export class ExecuteController {
   constructor(
     private readonly rpc: NatsRpc,
     @Inject(ApiConfig) private readonly config: ApiConfig,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
   @Post('execute')
   @HttpCode(200)
   @UseInterceptors(ExecutionQuota)
-  execute(@Body() body: ExecuteRequestDto, @Req() req: Request): Promise<ExecutionResult> {
+  async execute(@Body() body: ExecuteRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const format = wantsStream(req, body);
+    if (format) return streamRun(req, res, this.nc, format, (streamId) => this.run(body, req, streamId));
+    res.status(200).json(await this.run(body, req));
+  }
+
+  private run(body: ExecuteRequestDto, req: Request, streamId?: string): Promise<ExecutionResult> {
     const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
     return this.rpc.send(
       Subjects.ExecutionRun,
@@ -43,6 +52,7 @@ export class ExecuteController {
         timeout: body.timeout,
         env: body.env ?? {},
         runtime: body.runtime,
+        stream_id: streamId,
         correlation_id: correlationId(req),
       },
       (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,

@@ -1,7 +1,9 @@
 import { UseInterceptors } from '@nestjs/common';
 import { ExecutionQuota } from '../auth/execution-quota';
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { NatsConnection } from 'nats';
+import { streamRun, wantsStream } from '../http/streaming';
 import {
   ErrorCodes,
   MAX_TIMEOUT_SECONDS,
@@ -12,7 +14,7 @@ import {
   SessionRefDto,
   Subjects,
 } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
@@ -24,6 +26,7 @@ export class SessionsController {
   constructor(
     private readonly rpc: NatsRpc,
     @Inject(ApiConfig) private readonly config: ApiConfig,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
   @Post('session/create')
@@ -48,7 +51,14 @@ export class SessionsController {
   @Post('session/execute')
   @HttpCode(200)
   @UseInterceptors(ExecutionQuota)
-  execute(@Body() body: SessionExecuteDto, @Req() req: Request) {
+  async execute(@Body() body: SessionExecuteDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const format = wantsStream(req, body);
+    if (format)
+      return streamRun(req, res, this.nc, format, (streamId) => this.runInSession(body, req, streamId));
+    res.status(200).json(await this.runInSession(body, req));
+  }
+
+  private runInSession(body: SessionExecuteDto, req: Request, streamId?: string) {
     const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
     return this.rpc.send(
       Subjects.SessionExecute,
@@ -59,6 +69,7 @@ export class SessionsController {
         language: body.language,
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
+        stream_id: streamId,
         correlation_id: correlationId(req),
       },
       (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,

@@ -11,7 +11,9 @@ import {
   type ExecutionResult,
   type RunnerExecuteCommand,
 } from '@executor/contracts';
-import { domainError } from '@executor/common';
+import { domainError, NATS_CONNECTION } from '@executor/common';
+import type { NatsConnection } from 'nats';
+import { RunStream } from '../sandbox/run-stream';
 import { EventRecorder } from '@executor/event-store';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
@@ -30,6 +32,7 @@ export class ExecutionService {
     private readonly pool: SandboxPool,
     private readonly sandboxes: ReadySandboxes,
     @Inject(DOCKER) private readonly docker: Docker,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
@@ -92,12 +95,19 @@ export class ExecutionService {
     let outcome: KernelOutcome;
     try {
       const sandbox = await this.sandboxes.acquire(cmd.template);
+      // A streaming caller that goes away stops the run: the sandbox is thrown away anyway.
+      const stream = cmd.stream_id
+        ? new RunStream(this.nc, cmd.stream_id, () => void sandbox.kill())
+        : undefined;
       try {
         outcome = await sandbox.execute(
           { code: cmd.code, language: cmd.language, files: cmd.files, env: cmd.env },
           cmd.timeout * 1000,
+          'kill',
+          stream?.send,
         );
       } finally {
+        stream?.close();
         this.pool.discard(sandbox);
       }
     } catch (err) {

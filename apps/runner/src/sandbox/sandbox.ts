@@ -2,12 +2,14 @@ import { Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import { performance } from 'node:perf_hooks';
 import { Writable, type Duplex } from 'node:stream';
+import { TextDecoder } from 'node:util';
 import type {
   ExecutionError,
   FileOp,
   FileOpReply,
   FilePayload,
   RichResult,
+  StreamFrame,
   TemplateSpec,
 } from '@executor/contracts';
 import { FrameParser, type KernelFrame } from '../kernel/frame-parser';
@@ -74,6 +76,8 @@ interface PendingRun {
   started: number;
   resolve: (o: KernelOutcome) => void;
   timer?: NodeJS.Timeout;
+  listener?: (frame: StreamFrame) => void;
+  decoders: { stdout: TextDecoder; stderr: TextDecoder };
 }
 
 const KERNEL_LOG_BYTES = 16 * 1024;
@@ -181,6 +185,7 @@ export class Sandbox {
     request: KernelRequest | KernelFileRequest,
     timeoutMs: number,
     policy: TimeoutPolicy = 'kill',
+    listener?: (frame: StreamFrame) => void,
   ): Promise<KernelOutcome> {
     if (this.pending) throw new Error('the sandbox is busy');
     const outcome: KernelOutcome = {
@@ -195,13 +200,19 @@ export class Sandbox {
       died: false,
     };
     return new Promise<KernelOutcome>((resolve) => {
-      const run: PendingRun = { outcome, started: performance.now(), resolve };
+      const run: PendingRun = {
+        outcome,
+        started: performance.now(),
+        resolve,
+        listener,
+        decoders: { stdout: new TextDecoder(), stderr: new TextDecoder() },
+      };
       this.pending = run;
       if (this.isDead) return void this.finishDead(run);
       run.timer = setTimeout(() => {
         outcome.timedOut = true;
         if (policy === 'kill') return void this.kill();
-        void this.container.kill({ signal: 'SIGINT' }).catch(() => undefined);
+        void this.interrupt();
         run.timer = setTimeout(() => void this.kill(), INTERRUPT_GRACE_MS);
       }, timeoutMs);
       this.stream.write(JSON.stringify(request) + '\n');
@@ -217,14 +228,22 @@ export class Sandbox {
     if (!run) return;
     const o = run.outcome;
     switch (frame.t) {
-      case 'out':
-        (frame.n === 'stderr' ? o.stderr : o.stdout).push(Buffer.from(frame.b, 'base64'));
+      case 'out': {
+        const bytes = Buffer.from(frame.b, 'base64');
+        (frame.n === 'stderr' ? o.stderr : o.stdout).push(bytes);
+        if (run.listener) {
+          const name = frame.n === 'stderr' ? 'stderr' : 'stdout';
+          const text = run.decoders[name].decode(bytes, { stream: true });
+          if (text) run.listener({ type: name, text });
+        }
         break;
+      }
       case 'trunc':
         (frame.n === 'stderr' ? o.stderr : o.stdout).markTruncated();
         break;
       case 'result':
         o.results.push({ data: frame.data, is_main_result: Boolean(frame.main) });
+        run.listener?.({ type: 'result', data: frame.data, is_main_result: Boolean(frame.main) });
         break;
       case 'file':
         o.files.push({ name: frame.name, mime: frame.mime, size: frame.size, b64: frame.b });
@@ -276,6 +295,11 @@ export class Sandbox {
       run.outcome.exitCode = 137;
     }
     this.finish(run);
+  }
+
+  /** Interrupts the running code (SIGINT to the kernel); the kernel itself lives on. */
+  async interrupt(): Promise<void> {
+    await this.container.kill({ signal: 'SIGINT' }).catch(() => undefined);
   }
 
   async kill(): Promise<void> {

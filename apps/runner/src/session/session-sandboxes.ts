@@ -8,7 +8,9 @@ import {
   type SessionExecuteReply,
   type TemplateSpec,
 } from '@executor/contracts';
-import { domainError, KeyedLock } from '@executor/common';
+import { domainError, KeyedLock, NATS_CONNECTION } from '@executor/common';
+import type { NatsConnection } from 'nats';
+import { RunStream } from '../sandbox/run-stream';
 import { toResult } from '../execution/execution-result';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import type { Sandbox } from '../sandbox/sandbox';
@@ -38,6 +40,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
     private readonly pool: SandboxPool,
     private readonly sandboxes: ReadySandboxes,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
   open(req: RunnerSessionOpen): Promise<{ runner_id: string }> {
@@ -53,11 +56,22 @@ export class SessionSandboxes implements OnApplicationShutdown {
   execute(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
     return this.lock.run(req.session_id, async () => {
       const held = this.live(req.session_id);
-      const outcome = await held.sandbox.execute(
-        { code: req.code, language: req.language, files: req.files, env: req.env },
-        req.timeout * 1000,
-        'interrupt',
-      );
+      // A streaming caller that goes away interrupts the run; the session keeps its state.
+      const sandbox = held.sandbox;
+      const stream = req.stream_id
+        ? new RunStream(this.nc, req.stream_id, () => void sandbox.interrupt())
+        : undefined;
+      let outcome;
+      try {
+        outcome = await sandbox.execute(
+          { code: req.code, language: req.language, files: req.files, env: req.env },
+          req.timeout * 1000,
+          'interrupt',
+          stream?.send,
+        );
+      } finally {
+        stream?.close();
+      }
       let stateLost = false;
       if (outcome.died) {
         // Killed after an interrupt that did not work, OOM-killed, or the kernel died:

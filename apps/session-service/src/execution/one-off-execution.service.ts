@@ -40,6 +40,7 @@ export class OneOffExecutionService {
         files: cmd.files,
         timeout,
         env: cmd.env,
+        stream_id: cmd.stream_id,
         correlation_id: cmd.correlation_id,
       },
       (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,

@@ -146,6 +146,7 @@ export class SessionService {
             files: cmd.files,
             env: {},
             timeout,
+            stream_id: cmd.stream_id,
           },
           (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
         );

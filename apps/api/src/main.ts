@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import helmet from 'helmet';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { ConfigError, jsonLogger, loadConfig, runService } from '@executor/common';
 import { ApiKeys } from './auth/api-keys';
 import { AuthGuard } from './auth/auth.guard';
@@ -29,6 +31,7 @@ runService('api', async () => {
   app.disable('x-powered-by');
   app.use(helmet());
   if (config.CORS_ORIGINS) app.enableCors({ origin: config.CORS_ORIGINS.split(',').map((o) => o.trim()) });
+  app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
   app.use(requestId);
   app.use(requestLog(new Logger('http')));
   app.use(jsonBody(config.BODY_LIMIT));

@@ -8,7 +8,7 @@ export const API_KEYS = Symbol('API_KEYS');
 
 /** Routes whose bodies or queries name a tenant: a tenant key may only act for its own. */
 const TENANT_ROUTES = /^\/(execute|session\/|sessions)/;
-const OPEN_ROUTES = new Set(['/health']);
+const OPEN_ROUTES = /^\/(health|openapi\.json|docs)(\/|$)/;
 
 export type AuthedRequest = Request & { principal?: Principal };
 
@@ -36,7 +36,7 @@ export class AuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    if (OPEN_ROUTES.has(req.path)) return true;
+    if (OPEN_ROUTES.test(req.path)) return true;
     const admin = req.path.startsWith('/admin');
     if (!this.keys.enabled) {
       if (admin && !isLoopback(req.socket.remoteAddress ?? '')) {

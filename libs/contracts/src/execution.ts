@@ -29,7 +29,7 @@ export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9_.:@/-]{1,256}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-function IsWorkspacePath(options?: ValidationOptions): PropertyDecorator {
+export function IsWorkspacePath(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isWorkspacePath',
@@ -79,19 +79,8 @@ export class FileInputDto {
   encoding?: 'utf8' | 'base64';
 }
 
-/** `POST /execute` body. */
-export class ExecuteRequestDto {
-  @IsString()
-  @Matches(TENANT_PATTERN, {
-    message: 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)',
-  })
-  tenant_id: string;
-
-  @IsOptional()
-  @IsString()
-  @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
-  scope?: string;
-
+/** What every run asks for: the code and how to run it (one-off and in a session). */
+export class CodeRunDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(MAX_CODE_CHARS, { message: `code must be at most ${MAX_CODE_CHARS} characters` })
@@ -101,11 +90,6 @@ export class ExecuteRequestDto {
   @IsString()
   @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
   language?: string;
-
-  @IsOptional()
-  @IsString()
-  @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
-  template?: string;
 
   @IsOptional()
   @IsArray()
@@ -120,15 +104,34 @@ export class ExecuteRequestDto {
   @Max(MAX_TIMEOUT_SECONDS)
   timeout?: number;
 
-  @IsOptional()
-  @IsObject()
-  @IsEnvMap()
-  env?: Record<string, string>;
-
   /** Send stdout, stderr and results as they happen (NDJSON), then the result. */
   @IsOptional()
   @IsBoolean()
   stream?: boolean;
+}
+
+/** `POST /execute` body. */
+export class ExecuteRequestDto extends CodeRunDto {
+  @IsString()
+  @Matches(TENANT_PATTERN, {
+    message: 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)',
+  })
+  tenant_id: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
+  scope?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
+  template?: string;
+
+  @IsOptional()
+  @IsObject()
+  @IsEnvMap()
+  env?: Record<string, string>;
 
   /** Run in gVisor (`runsc`) instead of the template's runtime, where the engine has it. */
   @IsOptional()

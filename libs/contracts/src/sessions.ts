@@ -1,28 +1,20 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
-  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
-  IsNotEmpty,
   IsObject,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
   Max,
-  MaxLength,
   Min,
   ValidateBy,
-  ValidateNested,
 } from 'class-validator';
 import {
-  FileInputDto,
-  MAX_CODE_CHARS,
-  MAX_FILES_PER_REQUEST,
-  MAX_TIMEOUT_SECONDS,
+  CodeRunDto,
+  IsWorkspacePath,
   NAME_PATTERN,
   SCOPE_PATTERN,
   TENANT_PATTERN,
@@ -53,16 +45,6 @@ function IsMetadata(): PropertyDecorator {
     validator: {
       validate: (value) => problem(value) === null,
       defaultMessage: (args) => `${args?.property} ${problem(args?.value)}`,
-    },
-  });
-}
-
-function IsPath(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isWorkspacePath',
-    validator: {
-      validate: (value) => workspacePathError(value) === null,
-      defaultMessage: (args) => `${args?.property}: ${workspacePathError(args?.value)}`,
     },
   });
 }
@@ -123,39 +105,19 @@ class SessionRef {
 
 export class SessionRefDto extends SessionRef {}
 
-export class SessionExecuteDto extends SessionRef {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_CODE_CHARS, { message: `code must be at most ${MAX_CODE_CHARS} characters` })
-  code: string;
+export class SessionExecuteDto extends CodeRunDto {
+  @IsUUID('4', { message: 'session_id must be a session id (UUID)' })
+  session_id: string;
 
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
-  language?: string;
-
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_FILES_PER_REQUEST)
-  @ValidateNested({ each: true })
-  @Type(() => FileInputDto)
-  files?: FileInputDto[];
-
-  @IsOptional()
-  @IsInt({ message: 'timeout must be a whole number of seconds' })
-  @Min(1)
-  @Max(MAX_TIMEOUT_SECONDS)
-  timeout?: number;
-
-  /** Send stdout, stderr and results as they happen (NDJSON), then the result. */
-  @IsOptional()
-  @IsBoolean()
-  stream?: boolean;
+  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  tenant_id?: string;
 }
 
 export class SessionFileUploadDto extends SessionRef {
   @IsString()
-  @IsPath()
+  @IsWorkspacePath()
   path: string;
 
   @IsString()
@@ -168,7 +130,7 @@ export class SessionFileUploadDto extends SessionRef {
 
 export class SessionFilePathDto extends SessionRef {
   @IsString()
-  @IsPath()
+  @IsWorkspacePath()
   path: string;
 }
 
@@ -188,7 +150,7 @@ export class OptionalTenantQueryDto {
 
 export class SessionDownloadQueryDto extends SessionRef {
   @IsString()
-  @IsPath()
+  @IsWorkspacePath()
   path: string;
 
   /** `raw` (default): the bytes with their content type; `json`: base64 in a JSON body. */

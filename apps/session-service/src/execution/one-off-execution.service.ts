@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ErrorCodes, Subjects, type ExecuteCommand, type ExecutionResult } from '@executor/contracts';
-import { domainError, NatsRpc } from '@executor/common';
+import { Subjects, type ExecuteCommand, type ExecutionResult } from '@executor/contracts';
+import { NatsRpc } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
-import { TemplateLookup } from './template-lookup';
+import { resolveLanguage, TemplateLookup } from './template-lookup';
 
 export const DEFAULT_TEMPLATE = 'default';
 
@@ -20,13 +20,7 @@ export class OneOffExecutionService {
     const found = await this.templates.get(cmd.template ?? DEFAULT_TEMPLATE);
     // A request may tighten the runtime to gVisor; it never loosens a template's.
     const template = cmd.runtime ? { ...found, runtime: cmd.runtime } : found;
-    const language = cmd.language ?? template.languages[0];
-    if (!template.languages.includes(language)) {
-      throw domainError(
-        ErrorCodes.UnsupportedLanguage,
-        `template ${template.name} does not run ${language}; it runs: ${template.languages.join(', ')}`,
-      );
-    }
+    const language = resolveLanguage(template, cmd.language);
     const timeout = cmd.timeout ?? template.timeout;
     return this.rpc.send(
       Subjects.RunnerExecute,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Subjects, type TemplateSpec } from '@executor/contracts';
-import { NatsRpc } from '@executor/common';
+import { ErrorCodes, Subjects, type TemplateSpec } from '@executor/contracts';
+import { domainError, NatsRpc } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
 
 const FRESH_MS = 5000;
@@ -25,4 +25,16 @@ export class TemplateLookup {
     this.cache.set(name, { spec, at: Date.now() });
     return spec;
   }
+}
+
+/** The language a run uses: the one asked for, or the template's first; one it does not run is refused. */
+export function resolveLanguage(template: TemplateSpec, asked: string | undefined): string {
+  const language = asked ?? template.languages[0];
+  if (!template.languages.includes(language)) {
+    throw domainError(
+      ErrorCodes.UnsupportedLanguage,
+      `template ${template.name} does not run ${language}; it runs: ${template.languages.join(', ')}`,
+    );
+  }
+  return language;
 }

@@ -17,7 +17,7 @@ import {
 import { domainError, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
 import { ConcurrencyError, EventRecorder } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
-import { TemplateLookup } from '../execution/template-lookup';
+import { resolveLanguage, TemplateLookup } from '../execution/template-lookup';
 import { DEFAULT_TEMPLATE } from '../execution/one-off-execution.service';
 import {
   decide,
@@ -126,13 +126,7 @@ export class SessionService {
     return this.lock.run(cmd.session_id, async () => {
       const state = await this.liveSession(cmd);
       const template = await this.templates.get(state.template);
-      const language = cmd.language ?? template.languages[0];
-      if (!template.languages.includes(language)) {
-        throw domainError(
-          ErrorCodes.UnsupportedLanguage,
-          `template ${template.name} does not run ${language}; it runs: ${template.languages.join(', ')}`,
-        );
-      }
+      const language = resolveLanguage(template, cmd.language);
       const timeout = cmd.timeout ?? template.timeout;
       let reply: SessionExecuteReply;
       try {

@@ -164,7 +164,7 @@ describe('templates', () => {
 
   it('cannot remove a built-in', async () => {
     expect(await remove('/templates/default')).toBe(400);
-    expect(await remove('/templates/never-registered')).toBe(400);
+    expect(await remove('/templates/never-registered')).toBe(404);
   });
 
   it('puts python-web on a network of its own: no traffic between sandboxes, services on loopback only', async () => {

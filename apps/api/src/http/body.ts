@@ -5,6 +5,33 @@ import { ErrorCodes } from '@executor/contracts';
 import { errorBody } from './http-error.filter';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** No request of ours nests deeper; deeper bodies would only exhaust the validators' stacks. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether a parsed JSON value nests deeper than `max`, found without recursion. */
+export function depthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Drops `__proto__` and `constructor` keys, as Nest's ValidationPipe does before transforming. */
+export function stripProtoKeys(value: unknown): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const o = node as Record<string, unknown>;
+    Reflect.deleteProperty(o, '__proto__');
+    Reflect.deleteProperty(o, 'constructor');
+    stack.push(...Object.values(o));
+  }
+}
 
 /** Accepts a sane X-Request-ID or makes one; it is echoed and becomes the correlation id. */
 export function requestId(req: Request, res: Response, next: NextFunction): void {
@@ -64,6 +91,12 @@ export function jsonBody(limit: string) {
       if (err) return bodyError(err, res, limit);
       if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
         res.status(400).json(errorBody(ErrorCodes.InvalidJson, 'the body must be a JSON object'));
+        return;
+      }
+      if (depthExceeds(req.body, MAX_JSON_DEPTH)) {
+        res
+          .status(400)
+          .json(errorBody(ErrorCodes.InvalidJson, `the body is nested deeper than ${MAX_JSON_DEPTH} levels`));
         return;
       }
       next();

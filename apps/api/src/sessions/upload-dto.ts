@@ -2,10 +2,18 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { ErrorCodes, SessionFileUploadDto } from '@executor/contracts';
 import { RemoteError } from '@executor/common';
+import { depthExceeds, MAX_JSON_DEPTH, stripProtoKeys } from '../http/body';
 
 /** Validates an upload body by hand: the route takes JSON and multipart, so no pipe can. */
 export class UploadDto extends SessionFileUploadDto {
   static async parse(body: unknown): Promise<SessionFileUploadDto> {
+    if (depthExceeds(body, MAX_JSON_DEPTH)) {
+      throw new RemoteError(
+        ErrorCodes.InvalidJson,
+        `the body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    }
+    stripProtoKeys(body);
     const dto = plainToInstance(SessionFileUploadDto, body ?? {});
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {

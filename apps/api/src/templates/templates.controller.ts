@@ -28,11 +28,7 @@ export class TemplatesController {
       );
       return { status: 'success', template };
     } catch (err) {
-      // On this route an unknown name is a missing resource, not bad input.
-      if (err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate) {
-        throw new RemoteError(ErrorCodes.NotFound, err.message);
-      }
-      throw err;
+      throw notFoundIfUnknown(err);
     }
   }
 
@@ -50,13 +46,24 @@ export class TemplatesController {
 
   @Delete(':name')
   async remove(@Param('name') name: string, @Req() req: Request) {
-    await this.rpc.send(
-      Subjects.TemplatesDelete,
-      { name: checkName(name), correlation_id: correlationId(req) },
-      this.config.RPC_TIMEOUT_MS,
-    );
+    try {
+      await this.rpc.send(
+        Subjects.TemplatesDelete,
+        { name: checkName(name), correlation_id: correlationId(req) },
+        this.config.RPC_TIMEOUT_MS,
+      );
+    } catch (err) {
+      throw notFoundIfUnknown(err);
+    }
     return { status: 'success', name };
   }
+}
+
+/** On routes that name a template in the path, an unknown name is a missing resource, not bad input. */
+function notFoundIfUnknown(err: unknown): unknown {
+  return err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate
+    ? new RemoteError(ErrorCodes.NotFound, err.message)
+    : err;
 }
 
 function checkName(name: string): string {

@@ -1,7 +1,7 @@
 /** Two tiers: `unit` (pure logic and real SQLite files) and `e2e` (the running stack). */
 const moduleNameMapper = {
-  '^@executor/(contracts|event-store|common)$': '<rootDir>/libs/$1/src',
-  '^@executor/(contracts|event-store|common)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@executor/(contracts|event-store|common|sdk)$': '<rootDir>/libs/$1/src',
+  '^@executor/(contracts|event-store|common|sdk)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 

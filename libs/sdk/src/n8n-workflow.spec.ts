@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Node {
+  name: string;
+  type: string;
+  parameters: Record<string, unknown>;
+}
+interface Workflow {
+  nodes: Node[];
+  connections: Record<string, { main: Array<Array<{ node: string }>> }>;
+}
+
+describe('examples/n8n/executor-workflow.json', () => {
+  const wf = JSON.parse(
+    readFileSync(join(__dirname, '../../../examples/n8n/executor-workflow.json'), 'utf8'),
+  ) as Workflow;
+  const names = new Set(wf.nodes.map((n) => n.name));
+
+  it('has an HTTP Request node that posts to /execute and an IF node that branches on status', () => {
+    const http = wf.nodes.find((n) => n.type === 'n8n-nodes-base.httpRequest');
+    expect(http?.parameters).toMatchObject({ method: 'POST', sendBody: true, specifyBody: 'json' });
+    expect(String(http?.parameters.url)).toMatch(/\/execute$/);
+    expect(String(http?.parameters.jsonBody)).toMatch(/tenant_id.*code/);
+    const branch = wf.nodes.find((n) => n.type === 'n8n-nodes-base.if');
+    expect(JSON.stringify(branch?.parameters)).toContain('$json.status');
+    expect(wf.connections[branch!.name].main).toHaveLength(2);
+  });
+
+  it('connects only nodes that exist, each one reached', () => {
+    const targets = Object.values(wf.connections).flatMap((c) => c.main.flat().map((t) => t.node));
+    for (const [from, c] of Object.entries(wf.connections)) {
+      expect(names.has(from)).toBe(true);
+      for (const t of c.main.flat()) expect(names.has(t.node)).toBe(true);
+    }
+    for (const n of wf.nodes) if (!n.type.endsWith('manualTrigger')) expect(targets).toContain(n.name);
+  });
+});

@@ -1,0 +1,82 @@
+/** A rich result: a Jupyter-style MIME bundle (binary values base64). */
+export interface RichResult {
+  data: Record<string, unknown>;
+  is_main_result: boolean;
+}
+
+export interface Artifact {
+  type: string;
+  name: string;
+  content: string;
+  encoding: 'base64' | 'utf8';
+  size: number;
+}
+
+export interface ExecutionResult {
+  status: 'success' | 'error' | 'timeout' | 'oom' | 'sandbox_died';
+  execution_id: string;
+  template: string;
+  language: string;
+  exit_code: number;
+  stdout: string;
+  stderr: string;
+  execution_time: number;
+  results: RichResult[];
+  artifacts: Artifact[];
+  error?: { name: string; value: string; traceback?: string };
+  timed_out: boolean;
+  oom_killed: boolean;
+  truncated: boolean;
+  /** Sessions only: the sandbox was replaced during the run and its state is gone. */
+  state_lost?: boolean;
+  session_id?: string;
+}
+
+export interface FileInput {
+  path: string;
+  content: string | Uint8Array;
+}
+
+export interface RunOptions {
+  language?: string;
+  timeout?: number;
+  files?: FileInput[];
+  /** Called with output as it happens (the run is streamed when any callback is given). */
+  onStdout?: (text: string) => void;
+  onStderr?: (text: string) => void;
+  onResult?: (result: RichResult) => void;
+  signal?: AbortSignal;
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'link' | 'other';
+  size: number;
+  modified: string;
+}
+
+export interface TemplateInfo {
+  name: string;
+  description: string;
+  languages: string[];
+  memory_limit: string;
+  cpu_limit: number;
+  timeout: number;
+  network: boolean;
+  builtin: boolean;
+  image_status: 'missing' | 'building' | 'ready' | 'failed' | 'unknown';
+  build_error?: string;
+}
+
+export interface TemplateDefinition {
+  name: string;
+  base: string;
+  description?: string;
+  packages?: { apt?: string[]; pip?: string[]; npm?: string[] };
+  memory_limit?: string;
+  cpu_limit?: number;
+  timeout?: number;
+  env?: Record<string, string>;
+  setup_commands?: string[];
+}

@@ -17,6 +17,7 @@ install_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   if [ "${EXECUTOR_SKIP_RUNSC:-0}" != "1" ] && ! command -v runsc >/dev/null 2>&1; then
     missing+=(runsc)
   fi

@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { connect, JSONCodec } from 'nats';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { Stack, waitFor } from '../../scripts/lib/stack';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, Stack, waitFor } from '../../scripts/lib/stack';
 
 interface Metrics {
   sessions_created: number;
@@ -142,6 +144,18 @@ describe('metrics are a faithful view of the event log', () => {
     expect(m.timeouts).toBe(3);
     expect(m.sessions_expired).toBeGreaterThan(0);
     expect(m.latency_ms.p50).not.toBeNull();
+    // The log itself is whole: positions and versions contiguous, every run finished.
+    const check = spawnSync(process.execPath, [join(ROOT, 'dist/scripts/store-check.js')], {
+      env: { ...process.env, EVENT_STORE_PATH: stack.info.dbPath },
+      encoding: 'utf8',
+    });
+    expect(check.status).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      ok: true,
+      position_gaps: [],
+      version_breaks: [],
+      unfinished_executions: [],
+    });
   }, 300000);
 
   it('rebuilds from position 0 to the same numbers', async () => {

@@ -4,3 +4,4 @@ export * from './event-publisher';
 export * from './event-recorder';
 export * from './event-store.module';
 export * from './event-store-health';
+export * from './integrity';

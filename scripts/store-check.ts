@@ -1,0 +1,31 @@
+/**
+ * Integrity check of the event store: positions contiguous, versions contiguous per stream,
+ * every ExecutionStarted has its ExecutionFinished. Prints a JSON report; exits 1 on a problem.
+ *
+ *   npm run store:check                       # EVENT_STORE_PATH, default .executor/events.sqlite
+ */
+import { EventStore } from '../libs/event-store/src/event-store';
+import { IntegrityCheck } from '../libs/event-store/src/integrity';
+
+async function main(): Promise<void> {
+  const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
+  const check = new IntegrityCheck();
+  try {
+    for (let after = 0; ;) {
+      const page = await store.readAll(after, 1000);
+      page.forEach((e) => check.add(e));
+      if (page.length < 1000) break;
+      after = page[page.length - 1].position;
+    }
+  } finally {
+    await store.close();
+  }
+  const report = check.finish();
+  console.log(JSON.stringify(report, null, 2));
+  process.exit(report.ok ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(2);
+});

@@ -38,13 +38,9 @@ async function main(): Promise<void> {
 
   const catchUp = async () => {
     if (!store) return;
-    for (;;) {
-      const events = await store.readAll(last, 1000);
-      for (const e of events) {
-        print(e);
-        last = e.position;
-      }
-      if (events.length < 1000) return;
+    for await (const e of store.scan({ after_position: last })) {
+      print(e);
+      last = e.position;
     }
   };
 

@@ -13,16 +13,10 @@ async function main(): Promise<void> {
   const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
   const live = new Map<string, string>();
   try {
-    let after = 0;
-    for (;;) {
-      const page = await store.query({ stream_type: 'template', after_position: after, limit: 1000 });
-      for (const e of page.events) {
-        const data = e.data as { name?: string; image?: string };
-        if (e.type === 'TemplateRegistered' && data.name && data.image) live.set(data.name, data.image);
-        if (e.type === 'TemplateDeleted' && data.name) live.delete(data.name);
-      }
-      if (page.next === null) break;
-      after = page.next;
+    for await (const e of store.scan({ stream_type: 'template' })) {
+      const data = e.data as { name?: string; image?: string };
+      if (e.type === 'TemplateRegistered' && data.name && data.image) live.set(data.name, data.image);
+      if (e.type === 'TemplateDeleted' && data.name) live.delete(data.name);
     }
   } finally {
     await store.close();

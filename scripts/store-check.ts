@@ -11,12 +11,7 @@ async function main(): Promise<void> {
   const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
   const check = new IntegrityCheck();
   try {
-    for (let after = 0; ;) {
-      const page = await store.readAll(after, 1000);
-      page.forEach((e) => check.add(e));
-      if (page.length < 1000) break;
-      after = page[page.length - 1].position;
-    }
+    for await (const e of store.scan()) check.add(e);
   } finally {
     await store.close();
   }

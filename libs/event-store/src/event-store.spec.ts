@@ -149,6 +149,19 @@ describe('EventStore (real SQLite file)', () => {
     expect(await store.readStream('execution-r')).toHaveLength(2);
   });
 
+  it('scans every matching event across pages, in order, from a position on', async () => {
+    for (let i = 0; i < 1005; i++)
+      await store.append(`execution-${i}`, 'execution', 0, [started(String(i), i % 2 ? 'odd' : 'even')], {
+        tenantId: i % 2 ? 'odd' : 'even',
+      });
+    const all: number[] = [];
+    for await (const e of store.scan({ after_position: 3 })) all.push(e.position);
+    expect(all).toEqual(Array.from({ length: 1002 }, (_, i) => i + 4));
+    let odd = 0;
+    for await (const e of store.scan({ tenant_id: 'odd' })) if (e.tenant_id === 'odd') odd++;
+    expect(odd).toBe(502);
+  });
+
   it('answers ping on a healthy file', () => {
     expect(() => store.ping()).not.toThrow();
   });

@@ -150,6 +150,19 @@ export class EventStore {
     return (await this.query({ after_position: afterPosition, limit, order: 'asc' })).events;
   }
 
+  /** Every event matching `q` after `q.after_position`, in position order, read a page at a time. */
+  async *scan(
+    q: Omit<EventQuery, 'order' | 'before_position' | 'limit'> = {},
+  ): AsyncGenerator<EventEnvelope> {
+    let after = q.after_position ?? 0;
+    for (;;) {
+      const page = await this.query({ ...q, after_position: after, order: 'asc', limit: MAX_QUERY_LIMIT });
+      yield* page.events;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
   /** Filtered, paged query. `next` is the position to pass as after/before_position for the next page. */
   async query(q: EventQuery): Promise<{ events: EventEnvelope[]; next: number | null }> {
     const order = q.order === 'desc' ? 'DESC' : 'ASC';

@@ -63,11 +63,7 @@ export class MetricsProjector implements OnApplicationBootstrap, OnApplicationSh
   catchUp(): Promise<void> {
     this.catchingUp ??= (async () => {
       try {
-        for (;;) {
-          const events = await this.store.readAll(this.state.position, 1000);
-          for (const e of events) this.apply(e);
-          if (events.length < 1000) break;
-        }
+        for await (const e of this.store.scan({ after_position: this.state.position })) this.apply(e);
         this.save(true);
       } catch (err) {
         this.logger.warn(`catch-up failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -27,14 +27,11 @@ export class SessionRepository implements OnApplicationBootstrap {
 
   /** Applies every session event after the last position seen. */
   async catchUp(): Promise<void> {
-    for (;;) {
-      const page = await this.store.query({
-        stream_type: StreamTypes.Session,
-        after_position: this.position,
-        limit: 1000,
-      });
-      for (const e of page.events) this.apply(e);
-      if (page.next === null) return;
+    for await (const e of this.store.scan({
+      stream_type: StreamTypes.Session,
+      after_position: this.position,
+    })) {
+      this.apply(e);
     }
   }
 

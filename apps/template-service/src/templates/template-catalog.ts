@@ -76,17 +76,7 @@ export class TemplateCatalog {
 
   /** Rebuilds the custom templates from the log. */
   async loadCustom(): Promise<void> {
-    let after = 0;
-    for (;;) {
-      const page = await this.store.query({
-        stream_type: StreamTypes.Template,
-        after_position: after,
-        limit: 1000,
-      });
-      for (const e of page.events) this.apply(e);
-      if (page.next === null) break;
-      after = page.next;
-    }
+    for await (const e of this.store.scan({ stream_type: StreamTypes.Template })) this.apply(e);
     this.logger.log(`rebuilt ${this.custom.size} custom template(s) from the log`);
   }
 

@@ -10,5 +10,6 @@ runService('metrics', async () => {
     service: 'metrics',
     url: config.NATS_URL,
     queue: QueueGroups.Metrics,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
   });
 });

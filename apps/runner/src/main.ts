@@ -10,5 +10,6 @@ runService('runner', async () => {
     service: 'runner',
     url: config.NATS_URL,
     queue: QueueGroups.Runner,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
   });
 });

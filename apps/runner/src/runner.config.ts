@@ -1,5 +1,5 @@
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { BaseConfig } from '@executor/common';
 
 export class RunnerConfig extends BaseConfig {
@@ -49,6 +49,30 @@ export class RunnerConfig extends BaseConfig {
   @Min(5)
   @Max(3600)
   ORPHAN_SWEEP_INTERVAL_S = 60;
+
+  /** Executions (one-off and session runs) this runner runs at once: its capacity. */
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  MAX_CONCURRENT_EXECUTIONS = Math.max(4, 4 * availableParallelism());
+
+  /** Executions that may wait for a slot; more are refused at once with 503 RUNNER_BUSY. */
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  MAX_QUEUED_EXECUTIONS = 64;
+
+  /** Seconds an execution may wait for a slot before it is refused with 503 RUNNER_BUSY. */
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  QUEUE_WAIT_S = 10;
+
+  /** Milliseconds between heartbeats on executor.runner.heartbeat. */
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  HEARTBEAT_INTERVAL_MS = 1000;
 }
 
 export const RUNNER_CONFIG = Symbol('RUNNER_CONFIG');

@@ -15,6 +15,8 @@ import { PoolWarmer } from './pool-warmer';
 import { RunnerLifecycle } from './runner-lifecycle';
 import { SessionSandboxController } from './session/session.controller';
 import { SessionSandboxes } from './session/session-sandboxes';
+import { Admission } from './execution/admission';
+import { RunnerHeartbeatPublisher } from './runner-heartbeat';
 
 @Module({})
 export class RunnerModule {
@@ -32,6 +34,15 @@ export class RunnerModule {
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
+        {
+          provide: Admission,
+          useValue: new Admission(
+            config.MAX_CONCURRENT_EXECUTIONS,
+            config.MAX_QUEUED_EXECUTIONS,
+            config.QUEUE_WAIT_S * 1000,
+          ),
+        },
+        RunnerHeartbeatPublisher,
         SandboxPool,
         SandboxNetwork,
         ImageBuilder,

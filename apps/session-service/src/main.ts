@@ -10,5 +10,6 @@ runService('session-service', async () => {
     service: 'session-service',
     url: config.NATS_URL,
     queue: QueueGroups.SessionService,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
   });
 });

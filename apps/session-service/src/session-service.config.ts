@@ -35,4 +35,22 @@ export class SessionServiceConfig extends BaseConfig {
   @Min(100)
   @Max(60000)
   SESSION_SWEEP_INTERVAL_MS = 1000;
+
+  /** Heartbeat intervals of silence after which a runner is taken for gone. */
+  @IsInt()
+  @Min(2)
+  @Max(100)
+  RUNNER_MISSED_HEARTBEATS = 5;
+
+  /** How often runners' liveness and unfinished executions are checked, in milliseconds. */
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  RUNNER_WATCH_INTERVAL_MS = 1000;
+
+  /** Seconds between reconciles of sessions with the sandboxes the runner holds. */
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  SESSION_RECONCILE_INTERVAL_S = 30;
 }

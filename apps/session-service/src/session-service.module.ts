@@ -10,6 +10,7 @@ import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
 import { SessionSupervisor } from './session/session-supervisor';
 import { SessionServiceConfig } from './session-service.config';
+import { RunnerWatch } from './runners/runner-watch';
 
 @Module({})
 export class SessionServiceModule {
@@ -31,6 +32,7 @@ export class SessionServiceModule {
         SessionRepository,
         SessionService,
         SessionSupervisor,
+        RunnerWatch,
       ],
     };
   }

@@ -10,5 +10,6 @@ runService('template-service', async () => {
     service: 'template-service',
     url: config.NATS_URL,
     queue: QueueGroups.TemplateService,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
   });
 });

@@ -22,6 +22,12 @@ export class BaseConfig {
   @Min(100)
   @Max(120000)
   RPC_TIMEOUT_MS = 5000;
+
+  /** On SIGTERM, seconds the requests in flight get to finish before the process stops. */
+  @IsInt()
+  @Min(0)
+  @Max(600)
+  DRAIN_TIMEOUT_S = 30;
 }
 
 export class ConfigError extends Error {

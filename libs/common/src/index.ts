@@ -6,3 +6,4 @@ export * from './rpc-errors';
 export * from './microservice';
 export * from './repo-root';
 export * from './keyed-lock';
+export * from './drain';

@@ -1,7 +1,8 @@
-import { ConsoleLogger, DynamicModule, INestMicroservice, Type } from '@nestjs/common';
+import { ConsoleLogger, DynamicModule, INestMicroservice, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { MicroserviceOptions } from '@nestjs/microservices';
 import { ConfigError } from './config';
+import { DrainingNatsServer, inFlight, InFlightInterceptor } from './drain';
 import { natsConnectionOptions } from './nats.module';
 import { RpcErrorFilter } from './rpc-errors';
 
@@ -23,16 +24,29 @@ export function jsonLogger(service: string): ConsoleLogger {
   return new ConsoleLogger(service, { json: true, colors: false });
 }
 
-/** Starts a NATS microservice whose handlers share one queue group, with the shared error filter. */
+/**
+ * Starts a NATS microservice whose handlers share one queue group, with the shared error
+ * filter. SIGTERM drains it: no new requests, those in flight get up to `drainTimeoutMs`.
+ */
 export async function startMicroservice(
   module: Type<unknown> | DynamicModule,
-  opts: { service: string; url: string; queue: string },
+  opts: { service: string; url: string; queue: string; drainTimeoutMs: number },
 ): Promise<INestMicroservice> {
+  const logger = new Logger('drain');
+  const strategy = new DrainingNatsServer(
+    { ...natsConnectionOptions(opts.url, `${opts.service}-server`), queue: opts.queue },
+    opts.drainTimeoutMs,
+    inFlight,
+    (finished, left) =>
+      finished
+        ? logger.log('every request in flight finished before the stop')
+        : logger.warn(`stopping with ${left} request(s) still in flight after ${opts.drainTimeoutMs} ms`),
+  );
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    transport: Transport.NATS,
-    options: { ...natsConnectionOptions(opts.url, `${opts.service}-server`), queue: opts.queue },
+    strategy,
     logger: jsonLogger(opts.service),
   });
+  app.useGlobalInterceptors(new InFlightInterceptor(inFlight));
   app.useGlobalFilters(new RpcErrorFilter());
   app.enableShutdownHooks();
   await app.listen();

@@ -5,8 +5,12 @@ import { Observable, throwError } from 'rxjs';
 import { ErrorCodes, isErrorPayload, type ErrorCode, type ErrorPayload } from '@executor/contracts';
 
 /** A domain error that crosses NATS as `{code, message}`. */
-export function domainError(code: ErrorCode, message: string): RpcException {
-  return new RpcException({ code, message } satisfies ErrorPayload);
+export function domainError(code: ErrorCode, message: string, retryAfter?: number): RpcException {
+  return new RpcException({
+    code,
+    message,
+    ...(retryAfter ? { retry_after: retryAfter } : {}),
+  } satisfies ErrorPayload);
 }
 
 /** An error answered by another service (or by the transport on its behalf). */
@@ -42,6 +46,14 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
       return throwError(() => exception.getError());
     }
     if (exception instanceof RemoteError) return throwError(() => exception.toPayload());
+    // An error that carries a wire code itself (the event store's EventStoreUnavailableError,
+    // the runner's AdmissionRefused), with a retry_after when it has one.
+    if (exception instanceof Error && isErrorPayload(exception)) {
+      const { code, message, retry_after } = exception;
+      return throwError(
+        () => ({ code, message, ...(retry_after ? { retry_after } : {}) }) satisfies ErrorPayload,
+      );
+    }
     const id = randomUUID();
     this.logger.error(
       `unhandled error ${id}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,

@@ -42,6 +42,16 @@ export interface EventDataMap {
     /** Set when the sandbox itself failed (not the user's code). */
     sandbox_error?: string;
   };
+  /**
+   * An execution that will never finish: its runner died or restarted during the run, or
+   * its end could not be recorded. Ends the stream in place of ExecutionFinished.
+   */
+  ExecutionLost: {
+    execution_id: string;
+    runner_id: string;
+    /** `runner_restarted`, `runner_silent` or `unfinished` (older than its timeout allows). */
+    reason: 'runner_restarted' | 'runner_silent' | 'unfinished';
+  };
 
   SessionCreated: {
     session_id: string;
@@ -99,6 +109,7 @@ export type EventType = keyof EventDataMap;
 export const EventTypes: { [K in EventType]: K } = {
   ExecutionStarted: 'ExecutionStarted',
   ExecutionFinished: 'ExecutionFinished',
+  ExecutionLost: 'ExecutionLost',
   SessionCreated: 'SessionCreated',
   SessionReused: 'SessionReused',
   SessionExecuted: 'SessionExecuted',

@@ -11,3 +11,22 @@ export interface ServiceHealthReply {
   service: string;
   checks: Record<string, CheckResult>;
 }
+
+/** Published by every runner on `Subjects.RunnerHeartbeat` about once a second. */
+export interface RunnerHeartbeat {
+  runner_id: string;
+  /** Changes when the runner process restarts (same runner_id, new process). */
+  instance_id: string;
+  /** Executions it runs at once; more wait in a queue of `queue_limit`. */
+  capacity: number;
+  queue_limit: number;
+  running: number;
+  queued: number;
+  /** Live session sandboxes it holds. */
+  sessions: number;
+  /** True while it drains before stopping: it takes no new work. */
+  draining: boolean;
+  /** Milliseconds until the next heartbeat; silence for a few of these means it is gone. */
+  interval_ms: number;
+  sent_at: string;
+}

@@ -51,7 +51,11 @@ export interface RpcMap {
   [Subjects.RunnerSessionOpen]: { request: RunnerSessionOpen; reply: { runner_id: string } };
   [Subjects.RunnerSessionExecute]: { request: RunnerSessionExecute; reply: SessionExecuteReply };
   [Subjects.RunnerSessionClose]: { request: { session_id: string }; reply: { closed: boolean } };
-  [Subjects.RunnerSessionList]: { request: Empty; reply: { runner_id: string; session_ids: string[] } };
+  [Subjects.RunnerSessionList]: {
+    request: Empty;
+    /** `held_ms`: how long each sandbox has been held, so a reconcile spares one being created. */
+    reply: { runner_id: string; session_ids: string[]; held_ms?: Record<string, number> };
+  };
   [Subjects.RunnerSessionFiles]: { request: RunnerSessionFiles; reply: FileOpReply };
   [Subjects.MetricsGet]: { request: Empty; reply: Record<string, unknown> };
   [Subjects.MetricsPrometheus]: { request: Empty; reply: { text: string } };

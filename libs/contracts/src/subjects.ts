@@ -38,6 +38,11 @@ export const Subjects = {
   SessionHealth: 'executor.session.health',
   TemplateHealth: 'executor.templates.health',
   MetricsHealth: 'executor.metrics.health',
+  /**
+   * runner -> everyone, about once a second: a runner is alive, with its capacity and load
+   * (a plain message, not an event: it is not stored). See RunnerHeartbeat.
+   */
+  RunnerHeartbeat: 'executor.runner.heartbeat',
 } as const;
 
 export type Subject = (typeof Subjects)[keyof typeof Subjects];

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NewEvent } from '@executor/contracts';
-import { ConcurrencyError, EventStore } from './event-store';
+import Database from 'better-sqlite3';
+import { ConcurrencyError, EventStore, EventStoreUnavailableError, storeError } from './event-store';
 
 const started = (id: string, tenant = 't1'): NewEvent => ({
   type: 'ExecutionStarted',
@@ -164,5 +165,37 @@ describe('EventStore (real SQLite file)', () => {
 
   it('answers ping on a healthy file', () => {
     expect(() => store.ping()).not.toThrow();
+  });
+
+  it('says the store is unavailable, and stores nothing, while another writer holds the lock', async () => {
+    const impatient = await EventStore.open({ path, busyTimeoutMs: 50 });
+    const holder = new Database(path);
+    try {
+      holder.prepare('BEGIN EXCLUSIVE').run();
+      await expect(impatient.append('execution-l', 'execution', 0, [started('l')])).rejects.toMatchObject({
+        name: 'EventStoreUnavailableError',
+        code: 'EVENT_STORE_UNAVAILABLE',
+      });
+      expect(() => impatient.ping()).toThrow(EventStoreUnavailableError);
+      holder.prepare('ROLLBACK').run();
+      // Fixed: the same connection writes again.
+      await impatient.append('execution-l', 'execution', 0, [started('l')]);
+      expect(await store.readStream('execution-l')).toHaveLength(1);
+    } finally {
+      holder.close();
+      await impatient.close();
+    }
+  });
+});
+
+describe('storeError', () => {
+  it('turns disk and lock trouble into EventStoreUnavailableError and keeps the rest', () => {
+    for (const code of ['SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_IOERR_WRITE', 'SQLITE_BUSY']) {
+      expect(storeError(Object.assign(new Error('x'), { code }))).toBeInstanceOf(EventStoreUnavailableError);
+    }
+    // TypeORM keeps the driver's error inside.
+    expect(storeError({ driverError: { code: 'SQLITE_FULL' } })).toBeInstanceOf(EventStoreUnavailableError);
+    const constraint = Object.assign(new Error('unique'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(storeError(constraint)).toBe(constraint);
   });
 });

@@ -3,7 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { DataSource } from 'typeorm';
-import type { EventEnvelope, EventType, NewEvent, StreamType } from '@executor/contracts';
+import {
+  ErrorCodes,
+  type EventEnvelope,
+  type EventType,
+  type NewEvent,
+  type StreamType,
+} from '@executor/contracts';
 import { EventRecord } from './event.entity';
 import { CreateEvents1764150000000 } from './migrations/1764150000000-create-events';
 
@@ -21,6 +27,36 @@ export class ConcurrencyError extends Error {
   }
 }
 
+/**
+ * The store cannot be read or written now (disk full, read-only file system, I/O error, a
+ * lock held too long). Nothing was written; the same call may succeed once it is fixed.
+ * Carries the wire code, so it leaves a service as a 503 `EVENT_STORE_UNAVAILABLE`.
+ */
+export class EventStoreUnavailableError extends Error {
+  readonly code = ErrorCodes.EventStoreUnavailable;
+  constructor(readonly sqliteCode: string) {
+    super(`the event store cannot be written now (${sqliteCode}); nothing was recorded, try again later`);
+    this.name = 'EventStoreUnavailableError';
+  }
+}
+
+const UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|NOMEM|PROTOCOL)/;
+
+/** SQLite's own code of an error, also when TypeORM wrapped it. */
+function sqliteCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : e.driverError?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+/** Trouble with the disk or the file becomes EventStoreUnavailableError; anything else is kept. */
+export function storeError(err: unknown): Error {
+  const code = sqliteCode(err);
+  if (code && UNAVAILABLE.test(code)) return new EventStoreUnavailableError(code);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export interface AppendMeta {
   tenantId?: string | null;
   correlationId?: string | null;
@@ -30,6 +66,8 @@ export interface EventQuery {
   stream_id?: string;
   stream_type?: string;
   type?: string;
+  /** Any of these types. */
+  types?: string[];
   tenant_id?: string;
   /** ISO time, inclusive. */
   from?: string;
@@ -130,7 +168,7 @@ export class EventStore {
         const actual = (current.get(streamId) as { v: number }).v;
         return Promise.reject(new ConcurrencyError(streamId, expected, actual));
       }
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(storeError(err));
     }
   }
 
@@ -141,7 +179,8 @@ export class EventStore {
       .where('e.stream_id = :streamId', { streamId })
       .andWhere('e.version >= :fromVersion', { fromVersion })
       .orderBy('e.version', 'ASC')
-      .getMany();
+      .getMany()
+      .catch((err: unknown) => Promise.reject(storeError(err)));
     return rows.map(toEnvelope);
   }
 
@@ -172,6 +211,7 @@ export class EventStore {
     if (q.stream_type !== undefined)
       qb.andWhere('e.stream_type = :stream_type', { stream_type: q.stream_type });
     if (q.type !== undefined) qb.andWhere('e.type = :type', { type: q.type });
+    if (q.types !== undefined) qb.andWhere('e.type IN (:...types)', { types: q.types });
     if (q.tenant_id !== undefined) qb.andWhere('e.tenant_id = :tenant_id', { tenant_id: q.tenant_id });
     if (q.from !== undefined) qb.andWhere('e.occurred_at >= :from', { from: q.from });
     if (q.to !== undefined) qb.andWhere('e.occurred_at < :to', { to: q.to });
@@ -180,7 +220,8 @@ export class EventStore {
     const rows = await qb
       .orderBy('e.position', order)
       .take(limit + 1)
-      .getMany();
+      .getMany()
+      .catch((err: unknown) => Promise.reject(storeError(err)));
     const page = rows.slice(0, limit).map(toEnvelope);
     const next = rows.length > limit ? page[page.length - 1].position : null;
     return { events: page, next };
@@ -197,8 +238,12 @@ export class EventStore {
 
   /** Proves the file is readable and writable (a write lock can be taken). */
   ping(): void {
-    this.db.prepare('SELECT 1').get();
-    this.db.transaction(() => undefined).immediate();
+    try {
+      this.db.prepare('SELECT 1').get();
+      this.db.transaction(() => undefined).immediate();
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   private repo() {

@@ -28,4 +28,12 @@ describe('IntegrityCheck', () => {
     expect(r.version_breaks).toEqual([{ stream_id: 's', expected: 2, found: 3, position: 2 }]);
     expect(r.unfinished_executions).toEqual(['execution-b']);
   });
+
+  it('accepts a lost marker in place of the finish, and counts it', () => {
+    const c = new IntegrityCheck();
+    [e(1, 'execution-c', 1, 'ExecutionStarted'), e(2, 'execution-c', 2, 'ExecutionLost')].forEach((x) =>
+      c.add(x),
+    );
+    expect(c.finish()).toMatchObject({ ok: true, unfinished_executions: [], lost_executions: 1 });
+  });
 });

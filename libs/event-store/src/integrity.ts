@@ -7,14 +7,17 @@ export interface IntegrityReport {
   position_gaps: number[];
   /** Streams whose versions do not run 1, 2, 3, … in position order. */
   version_breaks: Array<{ stream_id: string; expected: number; found: number; position: number }>;
-  /** Executions that started and never finished (their runner died mid-run). */
+  /** Executions that started and have neither finished nor been marked lost. */
   unfinished_executions: string[];
+  /** Executions marked lost (their runner died mid-run): accounted for, not a fault. */
+  lost_executions: number;
   ok: boolean;
 }
 
 /**
  * Checks a log read in position order: positions contiguous, versions contiguous per stream,
- * every ExecutionStarted followed by its ExecutionFinished. Pure: feed it pages as they come.
+ * every ExecutionStarted followed by its ExecutionFinished or an ExecutionLost marker.
+ * Pure: feed it pages as they come.
  */
 export class IntegrityCheck {
   private expectedPosition = 1;
@@ -26,6 +29,7 @@ export class IntegrityCheck {
     position_gaps: [],
     version_breaks: [],
     unfinished_executions: [],
+    lost_executions: 0,
     ok: true,
   };
 
@@ -48,6 +52,10 @@ export class IntegrityCheck {
     this.versions.set(e.stream_id, e.version);
     if (e.type === 'ExecutionStarted') this.started.add(e.stream_id);
     if (e.type === 'ExecutionFinished') this.started.delete(e.stream_id);
+    if (e.type === 'ExecutionLost') {
+      this.started.delete(e.stream_id);
+      this.report.lost_executions++;
+    }
   }
 
   finish(): IntegrityReport {

@@ -100,6 +100,17 @@ describe('metrics projection', () => {
     expect(v.latency_ms).toEqual({ p50: 20, p95: 2000, p99: 2000, window: 3 });
   });
 
+  it('counts a lost execution apart: no longer pending, not a finished one', () => {
+    const s = emptyState();
+    [
+      ev('ExecutionStarted', { execution_id: 'x', tenant_id: 't1', template: 'default', language: 'python' }),
+      ev('ExecutionLost', { execution_id: 'x', runner_id: 'r1', reason: 'runner_restarted' }),
+    ].forEach((e) => applyEvent(s, e));
+    const view = metricsView(s, position, 10);
+    expect(view).toMatchObject({ executions_pending: 0, executions_lost: 1, executions_total: 0 });
+    expect(prometheusText(s, position, 10)).toContain('executor_executions_lost_total 1');
+  });
+
   it('applies each event once: a replay or an older event changes nothing', () => {
     const s = emptyState();
     const e = ev('SessionCreated', { session_id: 'b', tenant_id: 't', template: 'default' });

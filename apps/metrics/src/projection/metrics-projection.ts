@@ -33,6 +33,8 @@ export interface MetricsState {
   oom_kills: number;
   truncations: number;
   state_lost: number;
+  /** One-off executions that never finished: their runner died or restarted mid-run. */
+  executions_lost: number;
   latency: { buckets: number[]; count: number; sum: number; recent: number[] };
   builds: { started: number; succeeded: number; failed: number };
   templates_registered: number;
@@ -50,6 +52,7 @@ export function emptyState(): MetricsState {
     oom_kills: 0,
     truncations: 0,
     state_lost: 0,
+    executions_lost: 0,
     latency: { buckets: LATENCY_BUCKETS.map(() => 0), count: 0, sum: 0, recent: [] },
     builds: { started: 0, succeeded: 0, failed: 0 },
     templates_registered: 0,
@@ -86,6 +89,12 @@ export function applyEvent(s: MetricsState, e: EventEnvelope): boolean {
       };
       delete s.pending[d.execution_id];
       finished(s, { kind: 'oneoff', ...started, status: d.status }, d);
+      break;
+    }
+    case 'ExecutionLost': {
+      const d = e.data as EventDataMap['ExecutionLost'];
+      delete s.pending[d.execution_id];
+      s.executions_lost++;
       break;
     }
     case 'SessionCreated': {

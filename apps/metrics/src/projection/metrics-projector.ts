@@ -32,7 +32,8 @@ export class MetricsProjector implements OnApplicationBootstrap, OnApplicationSh
     @Inject(MetricsConfig) private readonly config: MetricsConfig,
   ) {
     this.checkpoints = new CheckpointStore(config.METRICS_STORE_PATH);
-    this.state = this.checkpoints.load<MetricsState>(NAME) ?? emptyState();
+    // A checkpoint written by an older version lacks newer fields: they start from zero.
+    this.state = { ...emptyState(), ...(this.checkpoints.load<MetricsState>(NAME) ?? {}) };
   }
 
   async onApplicationBootstrap(): Promise<void> {

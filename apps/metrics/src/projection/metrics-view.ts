@@ -15,6 +15,7 @@ export interface MetricsView {
   executions_by_tenant: Record<string, number>;
   executions_by_kind: Record<string, number>;
   executions_pending: number;
+  executions_lost: number;
   timeouts: number;
   oom_kills: number;
   truncations: number;
@@ -44,6 +45,7 @@ export function metricsView(s: MetricsState, head: number, maxSessions: number):
     executions_by_tenant: totalsBy(s, 'tenant'),
     executions_by_kind: totalsBy(s, 'kind'),
     executions_pending: Object.keys(s.pending).length,
+    executions_lost: s.executions_lost,
     timeouts: s.timeouts,
     oom_kills: s.oom_kills,
     truncations: s.truncations,
@@ -113,6 +115,12 @@ export function prometheusText(s: MetricsState, head: number, maxSessions: numbe
     'counter',
     'Executions killed or interrupted at their timeout.',
     [[{}, s.timeouts]],
+  );
+  metric(
+    'executor_executions_lost_total',
+    'counter',
+    'One-off executions that never finished: their runner died or restarted mid-run.',
+    [[{}, s.executions_lost]],
   );
   metric('executor_execution_oom_kills_total', 'counter', 'Executions killed for memory.', [
     [{}, s.oom_kills],

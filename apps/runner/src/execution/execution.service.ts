@@ -14,7 +14,8 @@ import {
 import { domainError, NATS_CONNECTION } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { RunStream } from '../sandbox/run-stream';
-import { EventRecorder } from '@executor/event-store';
+import { ConcurrencyError, EventRecorder, EventStoreUnavailableError } from '@executor/event-store';
+import { Admission } from './admission';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
@@ -35,6 +36,7 @@ export class ExecutionService {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+    private readonly admission: Admission,
   ) {}
 
   private knownRuntimes?: Promise<Set<string>>;
@@ -65,6 +67,11 @@ export class ExecutionService {
       );
     }
     const filesBytes = checkFiles(cmd);
+    // Backpressure: wait for a slot (bounded), or be refused with 503 RUNNER_BUSY at once.
+    return this.admission.run(() => this.run(cmd, filesBytes));
+  }
+
+  private async run(cmd: RunnerExecuteCommand, filesBytes: number): Promise<ExecutionResult> {
     const streamId = `execution-${cmd.execution_id}`;
     const meta = { tenantId: cmd.tenant_id, correlationId: cmd.correlation_id };
     await this.recorder.record(
@@ -112,25 +119,13 @@ export class ExecutionService {
       }
     } catch (err) {
       if (err instanceof RpcException) {
-        await this.recorder.record(
-          streamId,
-          StreamTypes.Execution,
-          1,
-          [finishedEvent(cmd, null, null, 'image_not_ready')],
-          meta,
-        );
+        await this.finish(streamId, finishedEvent(cmd, null, null, 'image_not_ready'), meta);
         throw err;
       }
       const missing = err instanceof ImageMissingError;
       const reason = missing ? 'image_missing' : 'sandbox_failed';
       if (!missing) this.logger.error(`sandbox failure in ${cmd.execution_id}: ${String(err)}`);
-      await this.recorder.record(
-        streamId,
-        StreamTypes.Execution,
-        1,
-        [finishedEvent(cmd, null, null, reason)],
-        meta,
-      );
+      await this.finish(streamId, finishedEvent(cmd, null, null, reason), meta);
       throw missing
         ? domainError(
             ErrorCodes.ImageNotReady,
@@ -140,16 +135,37 @@ export class ExecutionService {
     }
 
     const result = toResult(cmd, outcome);
-    await this.recorder.record(
-      streamId,
-      StreamTypes.Execution,
-      1,
-      [finishedEvent(cmd, result, outcome)],
-      meta,
-    );
+    await this.finish(streamId, finishedEvent(cmd, result, outcome), meta);
     return result;
   }
+
+  /**
+   * Records how a run ended. A store that cannot be written is retried for a few seconds; if
+   * it stays down the caller gets the 503 and the session-service later marks the run lost.
+   * A run already marked lost (its runner was taken for dead) keeps that marker.
+   */
+  private async finish(
+    streamId: string,
+    event: ReturnType<typeof finishedEvent>,
+    meta: { tenantId: string; correlationId?: string },
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.recorder.record(streamId, StreamTypes.Execution, 1, [event], meta);
+        return;
+      } catch (err) {
+        if (err instanceof ConcurrencyError) {
+          this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
+          return;
+        }
+        if (!(err instanceof EventStoreUnavailableError) || attempt >= FINISH_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+  }
 }
+
+const FINISH_ATTEMPTS = 6;
 
 function checkFiles(cmd: RunnerExecuteCommand): number {
   let total = 0;

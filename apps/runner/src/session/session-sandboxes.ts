@@ -17,10 +17,12 @@ import type { Sandbox } from '../sandbox/sandbox';
 import { ReadySandboxes } from '../images/ready-sandboxes';
 import { RpcException } from '@nestjs/microservices';
 import { SandboxPool } from '../sandbox/sandbox-pool';
+import { Admission } from '../execution/admission';
 
 interface Held {
   sandbox: Sandbox;
   template: TemplateSpec;
+  since: number;
 }
 
 const FILE_OP_TIMEOUT_MS = 30000;
@@ -41,64 +43,67 @@ export class SessionSandboxes implements OnApplicationShutdown {
     private readonly sandboxes: ReadySandboxes,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly admission: Admission,
   ) {}
 
   open(req: RunnerSessionOpen): Promise<{ runner_id: string }> {
     return this.lock.run(req.session_id, async () => {
       if (!this.held.has(req.session_id)) {
         const sandbox = await this.acquire(req.template);
-        this.held.set(req.session_id, { sandbox, template: req.template });
+        this.held.set(req.session_id, { sandbox, template: req.template, since: Date.now() });
       }
       return { runner_id: this.config.RUNNER_ID };
     });
   }
 
   execute(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
-    return this.lock.run(req.session_id, async () => {
-      const held = this.live(req.session_id);
-      // A streaming caller that goes away interrupts the run; the session keeps its state.
-      const sandbox = held.sandbox;
-      const stream = req.stream_id
-        ? new RunStream(this.nc, req.stream_id, () => void sandbox.interrupt())
-        : undefined;
-      let outcome;
-      try {
-        outcome = await sandbox.execute(
-          { code: req.code, language: req.language, files: req.files, env: req.env },
-          req.timeout * 1000,
-          'interrupt',
-          stream?.send,
-        );
-      } finally {
-        stream?.close();
-      }
-      let stateLost = false;
-      if (outcome.died) {
-        // Killed after an interrupt that did not work, OOM-killed, or the kernel died:
-        // the session goes on in a fresh sandbox, and says its state is gone.
-        stateLost = true;
-        this.pool.discard(held.sandbox);
-        try {
-          held.sandbox = await this.acquire(held.template);
-        } catch (err) {
-          this.held.delete(req.session_id);
-          this.logger.warn(`could not replace the sandbox of ${req.session_id}: ${String(err)}`);
-        }
-      }
-      const result = toResult(
-        {
-          execution_id: req.execution_id,
-          template: held.template,
-          language: req.language,
-          timeout: req.timeout,
-        },
-        outcome,
+    return this.lock.run(req.session_id, () => this.admission.run(() => this.run(req)));
+  }
+
+  private async run(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
+    const held = this.live(req.session_id);
+    // A streaming caller that goes away interrupts the run; the session keeps its state.
+    const sandbox = held.sandbox;
+    const stream = req.stream_id
+      ? new RunStream(this.nc, req.stream_id, () => void sandbox.interrupt())
+      : undefined;
+    let outcome;
+    try {
+      outcome = await sandbox.execute(
+        { code: req.code, language: req.language, files: req.files, env: req.env },
+        req.timeout * 1000,
+        'interrupt',
+        stream?.send,
       );
-      if (outcome.timedOut && !outcome.died && result.error) {
-        result.error.value = `execution exceeded the timeout of ${req.timeout} s and was interrupted; the session's state is kept`;
+    } finally {
+      stream?.close();
+    }
+    let stateLost = false;
+    if (outcome.died) {
+      // Killed after an interrupt that did not work, OOM-killed, or the kernel died:
+      // the session goes on in a fresh sandbox, and says its state is gone.
+      stateLost = true;
+      this.pool.discard(held.sandbox);
+      try {
+        held.sandbox = await this.acquire(held.template);
+      } catch (err) {
+        this.held.delete(req.session_id);
+        this.logger.warn(`could not replace the sandbox of ${req.session_id}: ${String(err)}`);
       }
-      return { ...result, session_id: req.session_id, state_lost: stateLost };
-    });
+    }
+    const result = toResult(
+      {
+        execution_id: req.execution_id,
+        template: held.template,
+        language: req.language,
+        timeout: req.timeout,
+      },
+      outcome,
+    );
+    if (outcome.timedOut && !outcome.died && result.error) {
+      result.error.value = `execution exceeded the timeout of ${req.timeout} s and was interrupted; the session's state is kept`;
+    }
+    return { ...result, session_id: req.session_id, state_lost: stateLost };
   }
 
   files(req: RunnerSessionFiles): Promise<FileOpReply> {
@@ -128,8 +133,13 @@ export class SessionSandboxes implements OnApplicationShutdown {
     });
   }
 
-  list(): { runner_id: string; session_ids: string[] } {
-    return { runner_id: this.config.RUNNER_ID, session_ids: [...this.held.keys()] };
+  list(): { runner_id: string; session_ids: string[]; held_ms: Record<string, number> } {
+    const now = Date.now();
+    return {
+      runner_id: this.config.RUNNER_ID,
+      session_ids: [...this.held.keys()],
+      held_ms: Object.fromEntries([...this.held].map(([id, h]) => [id, now - h.since])),
+    };
   }
 
   onApplicationShutdown(): void {

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Subjects, type ExecuteCommand, type ExecutionResult } from '@executor/contracts';
-import { NatsRpc } from '@executor/common';
+import {
+  ErrorCodes,
+  Subjects,
+  type ExecuteCommand,
+  type ExecutionResult,
+  type TemplateSpec,
+} from '@executor/contracts';
+import { NatsRpc, RemoteError } from '@executor/common';
+import { RunnerWatch } from '../runners/runner-watch';
 import { SessionServiceConfig } from '../session-service.config';
 import { resolveLanguage, TemplateLookup } from './template-lookup';
 
@@ -14,6 +21,7 @@ export class OneOffExecutionService {
     private readonly rpc: NatsRpc,
     private readonly templates: TemplateLookup,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
+    private readonly runners: RunnerWatch,
   ) {}
 
   async run(cmd: ExecuteCommand): Promise<ExecutionResult> {
@@ -22,10 +30,28 @@ export class OneOffExecutionService {
     const template = cmd.runtime ? { ...found, runtime: cmd.runtime } : found;
     const language = resolveLanguage(template, cmd.language);
     const timeout = cmd.timeout ?? template.timeout;
-    return this.rpc.send(
+    // A full runner refuses at once; with several runners the queue group may pick another.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnce(cmd, template, language, timeout);
+      } catch (err) {
+        const busy = err instanceof RemoteError && err.code === ErrorCodes.RunnerBusy;
+        if (!busy || attempt >= 3 || this.runners.runners().length < 2) throw err;
+      }
+    }
+  }
+
+  private runOnce(
+    cmd: ExecuteCommand,
+    template: TemplateSpec,
+    language: string,
+    timeout: number,
+  ): Promise<ExecutionResult> {
+    const executionId = randomUUID();
+    const call = this.rpc.send(
       Subjects.RunnerExecute,
       {
-        execution_id: randomUUID(),
+        execution_id: executionId,
         tenant_id: cmd.tenant_id,
         scope: cmd.scope,
         code: cmd.code,
@@ -39,5 +65,6 @@ export class OneOffExecutionService {
       },
       (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
     );
+    return this.runners.guard(executionId, 'oneoff', undefined, call);
   }
 }

@@ -4,6 +4,7 @@ import { eventSubject, EventTypes, StreamTypes, type EventEnvelope } from '@exec
 import { NATS_CONNECTION } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
 import { SessionService } from './session.service';
+import { RunnerWatch } from '../runners/runner-watch';
 
 /**
  * Keeps sessions honest over time: expires idle ones, marks lost the sessions of a runner
@@ -14,6 +15,7 @@ import { SessionService } from './session.service';
 export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionSupervisor.name);
   private timer?: NodeJS.Timeout;
+  private reconcileTimer?: NodeJS.Timeout;
   private subscription?: Subscription;
   private sweeping = false;
 
@@ -21,18 +23,40 @@ export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationS
     private readonly sessions: SessionService,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
+    private readonly runners: RunnerWatch,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.runners.onRunnerSilent((runnerId, atMs) =>
+      this.sessions.markLostOnRunner(
+        runnerId,
+        new Date(atMs).toISOString(),
+        'the runner stopped sending heartbeats',
+      ),
+    );
     this.timer = setInterval(() => void this.sweep(), this.config.SESSION_SWEEP_INTERVAL_MS);
     this.timer.unref();
     this.subscription = this.nc.subscribe(eventSubject(StreamTypes.Runner, EventTypes.RunnerStarted));
     void this.listen(this.subscription);
     void this.reconcileWhenRunnerAnswers();
+    this.reconcileTimer = setInterval(
+      () => void this.reconcile(),
+      this.config.SESSION_RECONCILE_INTERVAL_S * 1000,
+    );
+    this.reconcileTimer.unref();
+  }
+
+  private async reconcile(): Promise<void> {
+    try {
+      await this.sessions.reconcile();
+    } catch (err) {
+      this.logger.warn(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.subscription?.unsubscribe();
   }
 

@@ -17,6 +17,7 @@ import {
 import { domainError, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
 import { ConcurrencyError, EventRecorder } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
+import { RunnerWatch } from '../runners/runner-watch';
 import { resolveLanguage, TemplateLookup } from '../execution/template-lookup';
 import { DEFAULT_TEMPLATE } from '../execution/one-off-execution.service';
 import {
@@ -48,6 +49,7 @@ export class SessionService {
     private readonly rpc: NatsRpc,
     private readonly templates: TemplateLookup,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
+    private readonly runners: RunnerWatch,
   ) {}
 
   async create(cmd: SessionCreateCommand): Promise<SessionCreateReply> {
@@ -129,12 +131,13 @@ export class SessionService {
       const language = resolveLanguage(template, cmd.language);
       const timeout = cmd.timeout ?? template.timeout;
       let reply: SessionExecuteReply;
+      const executionId = randomUUID();
       try {
-        reply = await this.rpc.send(
+        const call = this.rpc.send(
           Subjects.RunnerSessionExecute,
           {
             session_id: cmd.session_id,
-            execution_id: randomUUID(),
+            execution_id: executionId,
             code: cmd.code,
             language,
             files: cmd.files,
@@ -144,6 +147,8 @@ export class SessionService {
           },
           (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
         );
+        // Fails at once when the session's runner dies or restarts meanwhile.
+        reply = await this.runners.guard(executionId, 'session', state.runner_id, call);
       } catch (err) {
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
@@ -243,9 +248,14 @@ export class SessionService {
     return affected.length;
   }
 
-  /** Sessions the runner no longer holds are lost (after a restart of either side). */
-  async reconcile(): Promise<void> {
-    const { runner_id, session_ids } = await this.rpc.send(
+  /**
+   * Brings sessions and the runner's sandboxes into line (after a restart of either side, and
+   * on a timer): an active session whose sandbox the runner does not hold is lost; a sandbox
+   * held for a session that is not active (one whose create never got recorded, or that ended
+   * while the runner could not be told) is closed, once it is older than any create in flight.
+   */
+  async reconcile(): Promise<{ lost: number; closed: number }> {
+    const { runner_id, session_ids, held_ms } = await this.rpc.send(
       Subjects.RunnerSessionList,
       {},
       this.config.RPC_TIMEOUT_MS,
@@ -264,6 +274,17 @@ export class SessionService {
       );
     }
     if (missing.length > 0) this.logger.warn(`marked ${missing.length} session(s) lost after reconciling`);
+    const graceMs = (this.config.RPC_TIMEOUT_MS + this.config.EXECUTION_OVERHEAD_S * 1000) * 2;
+    const strays = session_ids.filter(
+      (id) => this.repo.get(id).status !== 'active' && (held_ms?.[id] ?? 0) > graceMs,
+    );
+    for (const id of strays) {
+      await this.lock.run(id, async () => {
+        if (this.repo.get(id).status !== 'active') await this.closeSandbox(id);
+      });
+    }
+    if (strays.length > 0) this.logger.warn(`closed ${strays.length} sandbox(es) no live session owns`);
+    return { lost: missing.length, closed: strays.length };
   }
 
   /** Decides, appends with the expected version and applies; retries once after a concurrent append. */

@@ -1,0 +1,56 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from 'nats';
+import { Subjects, type RunnerHeartbeat } from '@executor/contracts';
+import { inFlight, NATS_CONNECTION } from '@executor/common';
+import { Admission } from './execution/admission';
+import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
+import { SessionSandboxes } from './session/session-sandboxes';
+
+/**
+ * Tells everyone, about once a second, that this runner is alive, what it can take and how
+ * busy it is. A plain NATS message: heartbeats are not state changes and are not stored.
+ */
+@Injectable()
+export class RunnerHeartbeatPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly instanceId = randomUUID();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly admission: Admission,
+    private readonly sessions: SessionSandboxes,
+    @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.beat();
+    this.timer = setInterval(() => this.beat(), this.config.HEARTBEAT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  heartbeat(): RunnerHeartbeat {
+    const { running, queued } = this.admission.stats;
+    return {
+      runner_id: this.config.RUNNER_ID,
+      instance_id: this.instanceId,
+      capacity: this.admission.capacity,
+      queue_limit: this.admission.queueLimit,
+      running,
+      queued,
+      sessions: this.sessions.list().session_ids.length,
+      draining: inFlight.draining,
+      interval_ms: this.config.HEARTBEAT_INTERVAL_MS,
+      sent_at: new Date().toISOString(),
+    };
+  }
+
+  private beat(): void {
+    if (this.nc.isClosed()) return;
+    this.nc.publish(Subjects.RunnerHeartbeat, JSON.stringify(this.heartbeat()));
+  }
+}

@@ -1,0 +1,101 @@
+import type { EventEnvelope, EventType, RunnerHeartbeat } from '@executor/contracts';
+import { ExecutionLedger } from './execution-ledger';
+import { RunnerLiveness } from './runner-liveness';
+
+const hb = (runner_id: string, instance_id = 'i1'): RunnerHeartbeat => ({
+  runner_id,
+  instance_id,
+  capacity: 4,
+  queue_limit: 8,
+  running: 0,
+  queued: 0,
+  sessions: 0,
+  draining: false,
+  interval_ms: 1000,
+  sent_at: new Date(0).toISOString(),
+});
+
+let position = 0;
+const ev = (type: EventType, data: object, atMs: number, stream = 'execution-x'): EventEnvelope =>
+  ({
+    type,
+    data,
+    position: ++position,
+    stream_id: stream,
+    version: 1,
+    occurred_at: new Date(atMs).toISOString(),
+  }) as EventEnvelope;
+
+describe('RunnerLiveness', () => {
+  it('reports a runner gone after its missed beats, once', () => {
+    const l = new RunnerLiveness(3);
+    l.connected(0);
+    l.beat(hb('a'), 1000);
+    l.beat(hb('b'), 1000);
+    l.beat(hb('b'), 3500);
+    expect(l.takeGone(3900)).toEqual([]);
+    expect(l.takeGone(4100).map((r) => r.runner_id)).toEqual(['a']);
+    expect(l.takeGone(4200)).toEqual([]);
+    expect(l.alive().map((r) => r.runner_id)).toEqual(['b']);
+  });
+
+  it('does not count silence while its own connection was down', () => {
+    const l = new RunnerLiveness(3);
+    l.beat(hb('a'), 1000);
+    l.connected(10000); // reconnected after an outage: a's silence before now proves nothing
+    expect(l.takeGone(12000)).toEqual([]);
+    expect(l.takeGone(13100).map((r) => r.runner_id)).toEqual(['a']);
+  });
+
+  it('says when a runner came back as a new process', () => {
+    const l = new RunnerLiveness();
+    expect(l.beat(hb('a', 'i1'), 0)).toBe(false);
+    expect(l.beat(hb('a', 'i1'), 1)).toBe(false);
+    expect(l.beat(hb('a', 'i2'), 2)).toBe(true);
+  });
+});
+
+describe('ExecutionLedger', () => {
+  const started = (id: string, runner: string, atMs: number, timeout_s = 10) =>
+    ev('ExecutionStarted', { execution_id: id, runner_id: runner, timeout_s }, atMs, `execution-${id}`);
+
+  it('keeps only executions that have not ended', () => {
+    const l = new ExecutionLedger(5000);
+    [
+      started('1', 'r1', 0),
+      started('2', 'r1', 0),
+      started('3', 'r2', 0),
+      ev('ExecutionFinished', { execution_id: '1' }, 10),
+      ev('ExecutionLost', { execution_id: '3' }, 10),
+    ].forEach((e) => l.apply(e));
+    expect(l.size).toBe(1);
+    expect(l.runnerOf('2')).toBe('r1');
+  });
+
+  it("names a runner's executions that started before it restarted", () => {
+    const l = new ExecutionLedger(5000);
+    l.apply(started('a', 'r1', 1000));
+    l.apply(started('b', 'r2', 1000));
+    const { restarted } = l.apply(ev('RunnerStarted', { runner_id: 'r1' }, 2000, 'runner-r1'));
+    expect(restarted).toEqual({ runner_id: 'r1', at_ms: 2000 });
+    l.apply(started('c', 'r1', 3000));
+    expect(l.ofRunner('r1', 2000).map((x) => x.execution_id)).toEqual(['a']);
+  });
+
+  it('finds executions older than their timeout and the overhead', () => {
+    const l = new ExecutionLedger(5000);
+    l.apply(started('a', 'r1', 0, 10));
+    l.apply(started('b', 'r1', 0, 60));
+    expect(l.overdue(15000)).toEqual([]);
+    expect(l.overdue(15001).map((x) => x.execution_id)).toEqual(['a']);
+  });
+
+  it('applies each position once', () => {
+    const l = new ExecutionLedger(5000);
+    const e = started('a', 'r1', 0);
+    l.apply(e);
+    l.apply(ev('ExecutionFinished', { execution_id: 'a' }, 1));
+    l.apply(e);
+    expect(l.size).toBe(0);
+  });
+});

@@ -1,0 +1,81 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { ServerNats, type NatsOptions } from '@nestjs/microservices';
+import { finalize, type Observable } from 'rxjs';
+
+/**
+ * Counts the requests a process is handling, so a SIGTERM can let them finish before it
+ * stops. One per process: a process is one service.
+ */
+export class InFlight {
+  private count = 0;
+  private idle: Array<() => void> = [];
+  private drainingSince?: number;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  enter(): void {
+    this.count++;
+  }
+
+  leave(): void {
+    this.count = Math.max(0, this.count - 1);
+    if (this.count === 0) for (const wake of this.idle.splice(0)) wake();
+  }
+
+  /** Resolves when nothing is in flight or the bound has passed; true when everything finished. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.drainingSince ??= Date.now();
+    if (this.count === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      new Promise<boolean>((resolve) => this.idle.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return finished;
+  }
+}
+
+export const inFlight = new InFlight();
+
+/** Counts every message handler from its start until its reply has been sent. */
+@Injectable()
+export class InFlightInterceptor implements NestInterceptor {
+  constructor(private readonly tracker: InFlight = inFlight) {}
+
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    this.tracker.enter();
+    return next.handle().pipe(finalize(() => this.tracker.leave()));
+  }
+}
+
+/**
+ * The NATS transport with a graceful close: on shutdown it first unsubscribes (no new work
+ * reaches this process; a queue group sends it to the others), then waits for the requests
+ * in flight up to a bound, and only then closes the connection their replies travel on.
+ */
+export class DrainingNatsServer extends ServerNats {
+  constructor(
+    options: Required<NatsOptions>['options'],
+    private readonly drainTimeoutMs: number,
+    private readonly tracker: InFlight = inFlight,
+    private readonly onDrain: (finished: boolean, left: number) => void = () => undefined,
+  ) {
+    super(options);
+  }
+
+  override async close(): Promise<void> {
+    const subs = (this as unknown as { subscriptions: Array<{ unsubscribe(): void }> }).subscriptions;
+    for (const sub of subs ?? []) sub.unsubscribe();
+    const left = this.tracker.size;
+    const finished = await this.tracker.drain(this.drainTimeoutMs);
+    if (left > 0) this.onDrain(finished, this.tracker.size);
+    await super.close();
+  }
+}

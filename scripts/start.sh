@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `npm start`: installs and starts what is missing (Docker, NATS, images, npm packages),
-# builds, then runs the five apps under a supervisor. API on http://127.0.0.1:8080.
+# builds, then runs nats-server and the five apps under a supervisor (scripts/run-stack.js)
+# that restarts any of them that dies. API on http://127.0.0.1:8080.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/setup.sh
+EXECUTOR_SKIP_NATS=1 bash scripts/setup.sh
 npm run --silent build
 exec node scripts/run-stack.js

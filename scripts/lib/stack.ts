@@ -62,7 +62,7 @@ export class Stack {
     const [natsPort, apiPort] = [await freePort(), await freePort()];
     const runnerId = `e2e-${process.pid}-${++stacksCreated}`;
     const natsUrl = `nats://127.0.0.1:${natsPort}`;
-    const dbPath = join(dir, 'events.sqlite');
+    const dbPath = extraEnv.EVENT_STORE_PATH ?? join(dir, 'events.sqlite');
     const env: Record<string, string> = {
       NATS_URL: natsUrl,
       EVENT_STORE_PATH: dbPath,
@@ -138,6 +138,29 @@ export class Stack {
     await exited;
     clearTimeout(timer);
     this.processes.delete(name);
+  }
+
+  /** One HTTP call to the API; the body is parsed as JSON when it is JSON. */
+  async request<T = Record<string, unknown>>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    timeoutMs = 120000,
+  ): Promise<{ status: number; body: T; headers: Headers }> {
+    const res = await fetch(`${this.info.apiUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
   async stop(): Promise<void> {

@@ -54,19 +54,19 @@ export class RunnerConfig extends BaseConfig {
   @IsInt()
   @Min(1)
   @Max(1024)
-  MAX_CONCURRENT_EXECUTIONS = Math.max(4, 4 * availableParallelism());
+  RUNNER_CAPACITY = Math.max(4, 4 * availableParallelism());
 
   /** Executions that may wait for a slot; more are refused at once with 503 RUNNER_BUSY. */
   @IsInt()
   @Min(0)
   @Max(10000)
-  MAX_QUEUED_EXECUTIONS = 64;
+  RUNNER_QUEUE_LIMIT = 64;
 
   /** Seconds an execution may wait for a slot before it is refused with 503 RUNNER_BUSY. */
   @IsInt()
   @Min(0)
   @Max(300)
-  QUEUE_WAIT_S = 10;
+  RUNNER_QUEUE_WAIT_S = 10;
 
   /** Milliseconds between heartbeats on executor.runner.heartbeat. */
   @IsInt()

@@ -37,9 +37,9 @@ export class RunnerModule {
         {
           provide: Admission,
           useValue: new Admission(
-            config.MAX_CONCURRENT_EXECUTIONS,
-            config.MAX_QUEUED_EXECUTIONS,
-            config.QUEUE_WAIT_S * 1000,
+            config.RUNNER_CAPACITY,
+            config.RUNNER_QUEUE_LIMIT,
+            config.RUNNER_QUEUE_WAIT_S * 1000,
           ),
         },
         RunnerHeartbeatPublisher,

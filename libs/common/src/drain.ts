@@ -76,6 +76,9 @@ export class DrainingNatsServer extends ServerNats {
     const left = this.tracker.size;
     const finished = await this.tracker.drain(this.drainTimeoutMs);
     if (left > 0) this.onDrain(finished, this.tracker.size);
+    // The last replies may still sit in the client's buffer: send them before closing.
+    const nc = (this as unknown as { natsClient?: { flush(): Promise<void> } | null }).natsClient;
+    await nc?.flush().catch(() => undefined);
     await super.close();
   }
 }

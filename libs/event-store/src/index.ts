@@ -5,3 +5,4 @@ export * from './event-recorder';
 export * from './event-store.module';
 export * from './event-store-health';
 export * from './integrity';
+export * from './backup';

@@ -25,7 +25,29 @@ export class RunnerLiveness {
   beat(hb: RunnerHeartbeat, now: number): boolean {
     const before = this.runners.get(hb.runner_id);
     this.runners.set(hb.runner_id, { ...hb, last_seen_ms: now });
-    return before !== undefined && before.instance_id !== hb.instance_id;
+    return before !== undefined && before.instance_id !== '' && before.instance_id !== hb.instance_id;
+  }
+
+  /**
+   * A runner known from the log (it started an execution, it holds a session) whose heartbeat
+   * this process may never have heard: it is watched from now on, and taken for gone if no
+   * heartbeat follows.
+   */
+  expect(runnerId: string, now: number, intervalMs = 1000): void {
+    if (this.runners.has(runnerId)) return;
+    this.runners.set(runnerId, {
+      runner_id: runnerId,
+      instance_id: '',
+      capacity: 0,
+      queue_limit: 0,
+      running: 0,
+      queued: 0,
+      sessions: 0,
+      draining: false,
+      interval_ms: intervalMs,
+      sent_at: new Date(now).toISOString(),
+      last_seen_ms: now,
+    });
   }
 
   /** Runners silent for too long; each is reported once and forgotten until it beats again. */
@@ -41,7 +63,8 @@ export class RunnerLiveness {
     return gone;
   }
 
+  /** Runners heard from (not only expected). */
   alive(): RunnerView[] {
-    return [...this.runners.values()];
+    return [...this.runners.values()].filter((r) => r.instance_id !== '');
   }
 }

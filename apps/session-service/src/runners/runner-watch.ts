@@ -109,6 +109,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
     runnerId: string | undefined,
     call: Promise<T>,
   ): Promise<T> {
+    if (runnerId) this.liveness.expect(runnerId, Date.now());
     return new Promise<T>((resolve, reject) => {
       this.pending.set(executionId, {
         runner_id: runnerId ?? this.ledger.runnerOf(executionId),
@@ -144,6 +145,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
         const d = e.data as EventDataMap['ExecutionStarted'];
         const call = this.pending.get(d.execution_id);
         if (call && !call.runner_id) call.runner_id = d.runner_id;
+        if (this.ledger.runnerOf(d.execution_id)) this.liveness.expect(d.runner_id, Date.now());
       }
       if (e.type === 'ExecutionLost') {
         const d = e.data as EventDataMap['ExecutionLost'];

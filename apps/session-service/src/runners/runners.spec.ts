@@ -47,6 +47,16 @@ describe('RunnerLiveness', () => {
     expect(l.takeGone(13100).map((r) => r.runner_id)).toEqual(['a']);
   });
 
+  it('watches a runner known only from the log, and takes it for gone if it never beats', () => {
+    const l = new RunnerLiveness(3);
+    l.connected(0);
+    l.expect('quiet', 1000);
+    l.expect('talks', 1000);
+    l.beat(hb('talks'), 2000);
+    expect(l.alive().map((r) => r.runner_id)).toEqual(['talks']);
+    expect(l.takeGone(4100).map((r) => r.runner_id)).toEqual(['quiet']);
+  });
+
   it('says when a runner came back as a new process', () => {
     const l = new RunnerLiveness();
     expect(l.beat(hb('a', 'i1'), 0)).toBe(false);

@@ -1,0 +1,25 @@
+/**
+ * Online backup of the event store (the services may keep running), checked afterwards.
+ *
+ *   npm run store:backup                        # to .executor/backups/events-<time>.sqlite
+ *   npm run store:backup -- /path/to/copy.sqlite
+ *
+ * EVENT_STORE_PATH names the store (default .executor/events.sqlite). Exits 1 when the copy
+ * fails the integrity check (the copy is kept, to look at).
+ */
+import { join } from 'node:path';
+import { backupStore } from '../libs/event-store/src/backup';
+
+const source = process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite';
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const destination = process.argv[2] ?? join('.executor', 'backups', `events-${stamp}.sqlite`);
+
+backupStore(source, destination)
+  .then((report) => {
+    console.log(JSON.stringify({ backup: destination, ...report }, null, 2));
+    process.exit(report.ok ? 0 : 1);
+  })
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(2);
+  });

@@ -1,0 +1,28 @@
+/**
+ * Puts a backup in place of the event store. Stop the stack first (the services hold state
+ * read from the store); start it again afterwards: the metrics projection sees a store behind
+ * its checkpoint and rebuilds itself.
+ *
+ *   npm run store:restore -- /path/to/backup.sqlite [--force]
+ *
+ * The backup must pass the integrity check (or --force). The replaced store is kept as
+ * `<store>.before-restore-<time>`.
+ */
+import { restoreStore } from '../libs/event-store/src/backup';
+
+const args = process.argv.slice(2);
+const backup = args.find((a) => !a.startsWith('--'));
+if (!backup) {
+  console.error('usage: npm run store:restore -- <backup.sqlite> [--force]');
+  process.exit(2);
+}
+const target = process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite';
+
+restoreStore(backup, target, { force: args.includes('--force') })
+  .then(({ report, previous }) => {
+    console.log(JSON.stringify({ restored: target, from: backup, previous, ...report }, null, 2));
+  })
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });

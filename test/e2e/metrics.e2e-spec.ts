@@ -3,6 +3,7 @@ import { connect, JSONCodec } from 'nats';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { recountMetrics } from '../../scripts/lib/recount';
 import { ROOT, Stack, waitFor } from '../../scripts/lib/stack';
 
 interface Metrics {
@@ -48,41 +49,7 @@ describe('metrics are a faithful view of the event log', () => {
 
   const metrics = async () => (await call<{ metrics: Metrics }>('/metrics')).body.metrics;
 
-  /** The same numbers, counted straight from the events table. */
-  function recount() {
-    const db = new Database(stack.info.dbPath, { readonly: true });
-    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    const groups = (sql: string) =>
-      Object.fromEntries((db.prepare(sql).all() as Array<{ k: string; n: number }>).map((r) => [r.k, r.n]));
-    const finished = `SELECT data FROM events WHERE type IN ('ExecutionFinished', 'SessionExecuted')`;
-    try {
-      const created = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionCreated'`);
-      const expired = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionExpired'`);
-      const destroyed = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionDestroyed'`);
-      const lost = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionLost'`);
-      return {
-        sessions_created: created,
-        sessions_reused: one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionReused'`),
-        sessions_expired: expired,
-        sessions_destroyed: destroyed,
-        sessions_lost: lost,
-        active_sessions: created - expired - destroyed - lost,
-        executions_total: one(`SELECT COUNT(*) n FROM (${finished})`),
-        executions_by_status: groups(
-          `SELECT json_extract(data, '$.status') k, COUNT(*) n FROM (${finished}) GROUP BY k`,
-        ),
-        timeouts: one(`SELECT COUNT(*) n FROM (${finished}) WHERE json_extract(data, '$.timed_out') = 1`),
-        oom_kills: one(`SELECT COUNT(*) n FROM (${finished}) WHERE json_extract(data, '$.oom_killed') = 1`),
-        truncations: one(`SELECT COUNT(*) n FROM (${finished}) WHERE json_extract(data, '$.truncated') = 1`),
-        executions_by_tenant: groups(
-          `SELECT tenant_id k, COUNT(*) n FROM events WHERE type IN ('ExecutionFinished', 'SessionExecuted') GROUP BY k`,
-        ),
-        head: one('SELECT MAX(position) n FROM events'),
-      };
-    } finally {
-      db.close();
-    }
-  }
+  const recount = () => recountMetrics(stack.info.dbPath);
 
   async function expectConsistent(): Promise<void> {
     await waitFor(

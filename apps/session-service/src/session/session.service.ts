@@ -275,12 +275,14 @@ export class SessionService {
     }
     if (missing.length > 0) this.logger.warn(`marked ${missing.length} session(s) lost after reconciling`);
     const graceMs = (this.config.RPC_TIMEOUT_MS + this.config.EXECUTION_OVERHEAD_S * 1000) * 2;
-    const strays = session_ids.filter(
-      (id) => this.repo.get(id).status !== 'active' && (held_ms?.[id] ?? 0) > graceMs,
-    );
+    const isLive = (id: string) => {
+      const s = this.repo.get(id);
+      return s.exists && s.status === 'active';
+    };
+    const strays = session_ids.filter((id) => !isLive(id) && (held_ms?.[id] ?? 0) > graceMs);
     for (const id of strays) {
       await this.lock.run(id, async () => {
-        if (this.repo.get(id).status !== 'active') await this.closeSandbox(id);
+        if (!isLive(id)) await this.closeSandbox(id);
       });
     }
     if (strays.length > 0) this.logger.warn(`closed ${strays.length} sandbox(es) no live session owns`);

@@ -95,6 +95,11 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
       );
       const code = res.status >= 400 ? (res.body?.error?.code ?? 'NO_CODE') : undefined;
       samples.push({ op, status: res.status, code, ms: Date.now() - t0 });
+      // A client that honours a refusal waits a little (at most a second) before its next call.
+      if (res.status === 503 || res.status === 429) {
+        const after = Number(res.headers.get('retry-after') ?? 0) * 1000;
+        await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(250, after))));
+      }
       return res;
     } catch (err) {
       samples.push({

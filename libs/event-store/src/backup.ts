@@ -4,6 +4,16 @@ import { dirname } from 'node:path';
 import { EventStore } from './event-store';
 import { IntegrityCheck, type IntegrityReport } from './integrity';
 
+/** Copies a database with SQLite's online backup: one point in time, its WAL included. */
+async function copyDatabase(from: string, to: string): Promise<void> {
+  const db = new Database(from, { readonly: true, fileMustExist: true });
+  try {
+    await db.backup(to);
+  } finally {
+    db.close();
+  }
+}
+
 /** Runs the integrity check over a store file. */
 export async function checkStore(path: string): Promise<IntegrityReport> {
   const store = await EventStore.open({ path });
@@ -24,12 +34,7 @@ export async function backupStore(source: string, destination: string): Promise<
   if (!existsSync(source)) throw new Error(`no event store at ${source}`);
   if (existsSync(destination)) throw new Error(`${destination} exists; choose a new file`);
   mkdirSync(dirname(destination), { recursive: true });
-  const db = new Database(source, { readonly: true, fileMustExist: true });
-  try {
-    await db.backup(destination);
-  } finally {
-    db.close();
-  }
+  await copyDatabase(source, destination);
   return checkStore(destination);
 }
 
@@ -51,20 +56,10 @@ export async function restoreStore(
   let previous: string | null = null;
   if (existsSync(target)) {
     previous = `${target}.before-restore-${(opts.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
-    const current = new Database(target, { readonly: true, fileMustExist: true });
-    try {
-      await current.backup(previous);
-    } finally {
-      current.close();
-    }
+    await copyDatabase(target, previous);
   }
   mkdirSync(dirname(target), { recursive: true });
-  // The backup API writes the whole database into the target under its locks, WAL included.
-  const source = new Database(backup, { readonly: true, fileMustExist: true });
-  try {
-    await source.backup(target);
-  } finally {
-    source.close();
-  }
+  // The backup API writes the whole database into the target under its locks.
+  await copyDatabase(backup, target);
   return { report, previous };
 }

@@ -39,7 +39,7 @@ const LOST_MESSAGE: Record<LostReason, string> = {
  * Watches the runners: their heartbeats (alive, capacity, load) and, from the log, the
  * one-off executions they started. When a runner restarts or goes silent, its unfinished
  * executions get an ExecutionLost marker, the calls waiting on it fail at once with a clear
- * error instead of at their timeout, and (when silent) its sessions are marked lost.
+ * error instead of at their timeout, and its sessions are marked lost (through onRunnerGone).
  */
 @Injectable()
 export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,7 +51,9 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
   private timer?: NodeJS.Timeout;
   private ticking = false;
   private stopped = false;
-  private readonly silentListeners: Array<(runnerId: string, atMs: number) => Promise<unknown>> = [];
+  private readonly goneListeners: Array<
+    (runnerId: string, atMs: number, reason: LostReason) => Promise<unknown>
+  > = [];
 
   constructor(
     private readonly store: EventStore,
@@ -89,9 +91,12 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
     this.subscription?.unsubscribe();
   }
 
-  /** Called when a runner stops sending heartbeats (the session-service marks its sessions lost). */
-  onRunnerSilent(listener: (runnerId: string, atMs: number) => Promise<unknown>): void {
-    this.silentListeners.push(listener);
+  /**
+   * Called when a runner restarted (read from the log, so none is missed) or stopped sending
+   * heartbeats, with the time from which its sandboxes are gone: the sessions it held are lost.
+   */
+  onRunnerGone(listener: (runnerId: string, atMs: number, reason: LostReason) => Promise<unknown>): void {
+    this.goneListeners.push(listener);
   }
 
   /** Runners heard from recently, with their capacity and load. */
@@ -165,10 +170,8 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
         this.fail(id, ErrorCodes.RunnerLost, `${LOST_MESSAGE[reason]}; it may have partly run`);
       }
     }
-    if (reason === 'runner_silent') {
-      this.logger.warn(`runner ${runnerId} stopped sending heartbeats`);
-      for (const listener of this.silentListeners) await listener(runnerId, atMs);
-    }
+    if (reason === 'runner_silent') this.logger.warn(`runner ${runnerId} stopped sending heartbeats`);
+    for (const listener of this.goneListeners) await listener(runnerId, atMs, reason);
   }
 
   /** Appends the lost marker; an execution that finished meanwhile keeps its finish. */

@@ -1,43 +1,36 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { NatsConnection, Subscription } from 'nats';
-import { eventSubject, EventTypes, StreamTypes, type EventEnvelope } from '@executor/contracts';
-import { NATS_CONNECTION } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
 import { SessionService } from './session.service';
 import { RunnerWatch } from '../runners/runner-watch';
 
 /**
  * Keeps sessions honest over time: expires idle ones, marks lost the sessions of a runner
- * that restarted, and reconciles with the runner at start. Events from runners are read
- * with a plain subscription (no queue group), so every session-service sees every one.
+ * that restarted or went silent (as RunnerWatch reports it), and reconciles with the runner
+ * at start and on a timer.
  */
 @Injectable()
 export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionSupervisor.name);
   private timer?: NodeJS.Timeout;
   private reconcileTimer?: NodeJS.Timeout;
-  private subscription?: Subscription;
   private sweeping = false;
 
   constructor(
     private readonly sessions: SessionService,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
     private readonly runners: RunnerWatch,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.runners.onRunnerSilent((runnerId, atMs) =>
+    this.runners.onRunnerGone((runnerId, atMs, reason) =>
       this.sessions.markLostOnRunner(
         runnerId,
         new Date(atMs).toISOString(),
-        'the runner stopped sending heartbeats',
+        reason === 'runner_silent' ? 'the runner stopped sending heartbeats' : 'the runner restarted',
       ),
     );
     this.timer = setInterval(() => void this.sweep(), this.config.SESSION_SWEEP_INTERVAL_MS);
     this.timer.unref();
-    this.subscription = this.nc.subscribe(eventSubject(StreamTypes.Runner, EventTypes.RunnerStarted));
-    void this.listen(this.subscription);
     void this.reconcileWhenRunnerAnswers();
     this.reconcileTimer = setInterval(
       () => void this.reconcile(),
@@ -57,7 +50,6 @@ export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationS
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
-    this.subscription?.unsubscribe();
   }
 
   private async sweep(): Promise<void> {
@@ -70,19 +62,6 @@ export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn(`expiry sweep failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.sweeping = false;
-    }
-  }
-
-  private async listen(sub: Subscription): Promise<void> {
-    for await (const msg of sub) {
-      try {
-        const event = JSON.parse(new TextDecoder().decode(msg.data)) as EventEnvelope<'RunnerStarted'>;
-        await this.sessions.markLostOnRunner(event.data.runner_id, event.occurred_at, 'the runner restarted');
-      } catch (err) {
-        this.logger.warn(
-          `could not handle a runner event: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
     }
   }
 

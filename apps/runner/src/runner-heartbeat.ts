@@ -42,7 +42,7 @@ export class RunnerHeartbeatPublisher implements OnApplicationBootstrap, OnAppli
       queue_limit: this.admission.queueLimit,
       running,
       queued,
-      sessions: this.sessions.list().session_ids.length,
+      sessions: this.sessions.size,
       draining: inFlight.draining,
       interval_ms: this.config.HEARTBEAT_INTERVAL_MS,
       sent_at: new Date().toISOString(),

@@ -9,14 +9,14 @@ import { finalize, type Observable } from 'rxjs';
 export class InFlight {
   private count = 0;
   private idle: Array<() => void> = [];
-  private drainingSince?: number;
+  private stopping = false;
 
   get size(): number {
     return this.count;
   }
 
   get draining(): boolean {
-    return this.drainingSince !== undefined;
+    return this.stopping;
   }
 
   enter(): void {
@@ -30,7 +30,7 @@ export class InFlight {
 
   /** Resolves when nothing is in flight or the bound has passed; true when everything finished. */
   async drain(timeoutMs: number): Promise<boolean> {
-    this.drainingSince ??= Date.now();
+    this.stopping = true;
     if (this.count === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([

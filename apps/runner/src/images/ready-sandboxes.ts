@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RpcException } from '@nestjs/microservices';
-import { ErrorCodes, type ErrorPayload, type TemplateSpec } from '@executor/contracts';
+import { ErrorCodes, type TemplateSpec } from '@executor/contracts';
 import { domainError } from '@executor/common';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type Sandbox } from '../sandbox/sandbox';
@@ -39,10 +38,10 @@ export class ReadySandboxes {
         `the image of template ${spec.name} failed to build: ${status.error}`,
       );
     }
-    throw new RpcException({
-      code: ErrorCodes.ImageNotReady,
-      message: `the image of template ${spec.name} is being built; try again in a moment`,
-      retry_after: RETRY_AFTER_S,
-    } satisfies ErrorPayload);
+    throw domainError(
+      ErrorCodes.ImageNotReady,
+      `the image of template ${spec.name} is being built; try again in a moment`,
+      RETRY_AFTER_S,
+    );
   }
 }

@@ -133,6 +133,11 @@ export class SessionSandboxes implements OnApplicationShutdown {
     });
   }
 
+  /** How many session sandboxes this runner holds. */
+  get size(): number {
+    return this.held.size;
+  }
+
   list(): { runner_id: string; session_ids: string[]; held_ms: Record<string, number> } {
     const now = Date.now();
     return {

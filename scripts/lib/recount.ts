@@ -41,3 +41,22 @@ export function recountMetrics(dbPath: string) {
     db.close();
   }
 }
+
+/** Ids of the sessions the log says are live: created and not expired, destroyed or lost. */
+export function liveSessionIds(dbPath: string): string[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return (
+      db
+        .prepare(
+          `SELECT json_extract(data, '$.session_id') id FROM events WHERE type = 'SessionCreated'
+           AND json_extract(data, '$.session_id') NOT IN (
+             SELECT json_extract(data, '$.session_id') FROM events
+             WHERE type IN ('SessionExpired', 'SessionDestroyed', 'SessionLost'))`,
+        )
+        .all() as Array<{ id: string }>
+    ).map((r) => r.id);
+  } finally {
+    db.close();
+  }
+}

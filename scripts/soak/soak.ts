@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'nats';
 import { checkStore } from '../../libs/event-store/src/backup';
 import type { IntegrityReport } from '../../libs/event-store/src/integrity';
-import { recountMetrics } from '../lib/recount';
+import { liveSessionIds, recountMetrics } from '../lib/recount';
 import { Stack, waitFor } from '../lib/stack';
 
 /** The processes the chaos loop kills (SIGKILL) and restarts, one at a time, in turn. */
@@ -210,7 +210,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
   ).catch(() => undefined);
 
   // No session is stuck: every live one answers a run (or says clearly that it is gone).
-  const live = await liveSessions(stack);
+  const live = liveSessionIds(stack.info.dbPath);
   let stuck = 0;
   for (const id of live) {
     const r = await call('final.execute', 'POST', '/session/execute', {
@@ -232,7 +232,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
         all: true,
         filters: { label: [`executor.runner=${stack.info.runnerId}`] },
       });
-      const active = (await liveSessions(stack)).length;
+      const active = liveSessionIds(stack.info.dbPath).length;
       leaked = Math.max(0, containers.length - active - poolTarget);
       return leaked === 0;
     },
@@ -255,7 +255,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
       );
       leakDetails = {
         held: (JSON.parse(new TextDecoder().decode(reply.data)) as { response: unknown }).response,
-        live: await liveSessions(stack),
+        live: liveSessionIds(stack.info.dbPath),
         containers: containers.map((c) => ({
           age_s: Math.round(Date.now() / 1000 - c.Created),
           state: c.State,
@@ -333,24 +333,4 @@ function sortKeys(v: unknown): unknown {
   return Object.fromEntries(
     Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
   );
-}
-
-/** Ids of the sessions the log says are live. */
-async function liveSessions(stack: Stack): Promise<string[]> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(stack.info.dbPath, { readonly: true });
-  try {
-    return (
-      db
-        .prepare(
-          `SELECT json_extract(data, '$.session_id') id FROM events WHERE type = 'SessionCreated'
-           AND json_extract(data, '$.session_id') NOT IN (
-             SELECT json_extract(data, '$.session_id') FROM events
-             WHERE type IN ('SessionExpired', 'SessionDestroyed', 'SessionLost'))`,
-        )
-        .all() as Array<{ id: string }>
-    ).map((r) => r.id);
-  } finally {
-    db.close();
-  }
 }

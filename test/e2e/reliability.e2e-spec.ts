@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkStore } from '../../libs/event-store/src/backup';
 import { Stack, waitFor } from '../../scripts/lib/stack';
@@ -219,9 +220,7 @@ describe('event store on a full or read-only disk', () => {
 
   beforeAll(async () => {
     if (!canMount) return;
-    stack = await Stack.create();
-    mountDir = join(stack.info.dir, 'store');
-    mkdirSync(mountDir);
+    mountDir = mkdtempSync(join(tmpdir(), 'executor-store-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountDir]);
     mounted = true;
     stack = await Stack.create({ EVENT_STORE_PATH: join(mountDir, 'events.sqlite') });
@@ -231,6 +230,7 @@ describe('event store on a full or read-only disk', () => {
   afterAll(async () => {
     await stack?.stop();
     if (mounted) execFileSync('umount', ['-l', mountDir]);
+    if (mountDir) rmSync(mountDir, { recursive: true, force: true });
   });
 
   const fill = () => {

@@ -12,8 +12,11 @@ export type AppName = (typeof APPS)[number];
 /** What the e2e tests need to reach the stack started by the global setup. */
 export interface StackInfo {
   apiUrl: string;
+  /** The server list the apps get (comma-separated for a cluster). */
   natsUrl: string;
   natsPort: number;
+  /** Client and cluster ports of each nats-server node (one unless a cluster was asked for). */
+  natsNodes: Array<{ port: number; clusterPort: number }>;
   dbPath: string;
   runnerId: string;
   dir: string;
@@ -57,11 +60,20 @@ export class Stack {
 
   private constructor(readonly info: StackInfo) {}
 
-  static async create(extraEnv: Record<string, string> = {}): Promise<Stack> {
+  /** `natsNodes` > 1 runs a nats-server cluster on loopback; the apps get the list of its servers. */
+  static async create(
+    extraEnv: Record<string, string> = {},
+    opts: { natsNodes?: number } = {},
+  ): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), 'executor-e2e-'));
-    const [natsPort, apiPort] = [await freePort(), await freePort()];
+    const natsNodes: StackInfo['natsNodes'] = [];
+    for (let i = 0; i < (opts.natsNodes ?? 1); i++) {
+      natsNodes.push({ port: await freePort(), clusterPort: await freePort() });
+    }
+    const natsPort = natsNodes[0].port;
+    const apiPort = await freePort();
     const runnerId = `e2e-${process.pid}-${++stacksCreated}`;
-    const natsUrl = `nats://127.0.0.1:${natsPort}`;
+    const natsUrl = natsNodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
     const dbPath = extraEnv.EVENT_STORE_PATH ?? join(dir, 'events.sqlite');
     const env: Record<string, string> = {
       NATS_URL: natsUrl,
@@ -77,6 +89,7 @@ export class Stack {
       apiUrl: `http://127.0.0.1:${apiPort}`,
       natsUrl,
       natsPort,
+      natsNodes,
       dbPath,
       runnerId,
       dir,
@@ -84,26 +97,45 @@ export class Stack {
     });
   }
 
-  startNats(): void {
-    const log = openSync(join(this.info.dir, 'nats.log'), 'a');
-    const child = spawn(
-      'nats-server',
-      ['-c', join(ROOT, 'config', 'nats.conf'), '-a', '127.0.0.1', '-p', String(this.info.natsPort)],
-      { stdio: ['ignore', log, log] },
-    );
-    this.processes.set('nats', child);
+  /** Every nats-server node, or only node `only` (0-based): `nats`, `nats-1`, `nats-2`, … */
+  startNats(only?: number): void {
+    const nodes = this.info.natsNodes;
+    nodes.forEach((node, i) => {
+      if (only !== undefined && i !== only) return;
+      const name = i === 0 ? 'nats' : `nats-${i}`;
+      const cluster =
+        nodes.length > 1
+          ? [
+              '--cluster_name',
+              'executor-e2e',
+              '--cluster',
+              `nats://127.0.0.1:${node.clusterPort}`,
+              '--routes',
+              nodes
+                .filter((n) => n !== node)
+                .map((n) => `nats://127.0.0.1:${n.clusterPort}`)
+                .join(','),
+            ]
+          : [];
+      const log = openSync(join(this.info.dir, `${name}.log`), 'a');
+      const args = ['-c', join(ROOT, 'config', 'nats.conf'), '-a', '127.0.0.1', '-p', String(node.port)];
+      const child = spawn('nats-server', [...args, ...cluster], { stdio: ['ignore', log, log] });
+      this.processes.set(name, child);
+    });
   }
 
-  startApp(app: AppName): void {
+  /** Starts an app; `name` and `env` run another instance of it (a second runner, say). */
+  startApp(app: AppName, opts: { name?: string; env?: Record<string, string> } = {}): void {
     const entry = join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
-    const log = openSync(join(this.info.dir, `${app}.log`), 'a');
+    const name = opts.name ?? app;
+    const log = openSync(join(this.info.dir, `${name}.log`), 'a');
     const child = spawn(process.execPath, [entry], {
       cwd: ROOT,
-      env: { ...process.env, ...this.info.env },
+      env: { ...process.env, ...this.info.env, ...opts.env },
       stdio: ['ignore', log, log],
     });
-    this.processes.set(app, child);
+    this.processes.set(name, child);
   }
 
   async start(): Promise<void> {
@@ -163,8 +195,11 @@ export class Stack {
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
+  /** Apps first (the API first), then every nats-server node. */
   async stop(): Promise<void> {
     for (const app of [...APPS].reverse()) await this.stopProcess(app);
-    await this.stopProcess('nats');
+    const rest = [...this.processes.keys()];
+    for (const name of rest.filter((n) => !n.startsWith('nats'))) await this.stopProcess(name);
+    for (const name of rest.filter((n) => n.startsWith('nats'))) await this.stopProcess(name);
   }
 }

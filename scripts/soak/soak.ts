@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { connect } from 'nats';
+import { runnerOwnSubject, Subjects } from '../../libs/contracts/src';
 import { checkStore } from '../../libs/event-store/src/backup';
 import type { IntegrityReport } from '../../libs/event-store/src/integrity';
 import { liveSessionIds, recountMetrics } from '../lib/recount';
@@ -249,8 +250,8 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
     const nc = await connect({ servers: stack.info.natsUrl });
     try {
       const reply = await nc.request(
-        'executor.runner.session.list',
-        JSON.stringify({ pattern: 'executor.runner.session.list', data: {}, id: '1' }),
+        runnerOwnSubject(stack.info.runnerId, Subjects.RunnerSessionList),
+        JSON.stringify({ pattern: Subjects.RunnerSessionList, data: {}, id: '1' }),
         { timeout: 5000 },
       );
       leakDetails = {

@@ -3,6 +3,7 @@ import { QueueGroups } from '@executor/contracts';
 import { loadConfig, runService, startMicroservice } from '@executor/common';
 import { RunnerConfig } from './runner.config';
 import { RunnerModule } from './runner.module';
+import { sessionRoutes } from './session/session-routes';
 
 runService('runner', async () => {
   const config = loadConfig(RunnerConfig);
@@ -11,5 +12,6 @@ runService('runner', async () => {
     url: config.NATS_URL,
     queue: QueueGroups.Runner,
     drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
+    routes: sessionRoutes(config.RUNNER_ID),
   });
 });

@@ -1,12 +1,17 @@
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { availableParallelism, hostname } from 'node:os';
+import { RUNNER_ID_PATTERN } from '@executor/contracts';
 import { BaseConfig } from '@executor/common';
 
 export class RunnerConfig extends BaseConfig {
-  /** Stable id of this runner: its containers carry it as a label, so a restart finds its orphans. */
+  /**
+   * Stable id of this runner, unique among the runners on one NATS: its containers carry it as
+   * a label (a restart finds its orphans) and its own subjects carry it (one subject token:
+   * letters, digits, `_`, `-`).
+   */
   @IsString()
-  @Matches(/^[A-Za-z0-9_.-]{1,64}$/)
-  RUNNER_ID = `runner-${hostname()}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
+  @Matches(RUNNER_ID_PATTERN)
+  RUNNER_ID = `runner-${hostname()}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
 
   @IsString()
   DOCKER_SOCKET = '/var/run/docker.sock';

@@ -1,5 +1,6 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { ServerNats, type NatsOptions } from '@nestjs/microservices';
+import type { Msg, NatsConnection } from 'nats';
 import { finalize, type Observable } from 'rxjs';
 
 /**
@@ -55,6 +56,9 @@ export class InFlightInterceptor implements NestInterceptor {
   }
 }
 
+/** Per handler pattern, the subjects (and queue group, if any) it is served on instead of the pattern. */
+export type SubjectRoutes = Record<string, Array<{ subject: string; queue?: string }>>;
+
 /**
  * The NATS transport with a graceful close: on shutdown it first unsubscribes (no new work
  * reaches this process; a queue group sends it to the others), then waits for the requests
@@ -62,12 +66,35 @@ export class InFlightInterceptor implements NestInterceptor {
  */
 export class DrainingNatsServer extends ServerNats {
   constructor(
-    options: Required<NatsOptions>['options'],
+    private readonly natsOptions: Required<NatsOptions>['options'],
     private readonly drainTimeoutMs: number,
     private readonly tracker: InFlight = inFlight,
     private readonly onDrain: (finished: boolean, left: number) => void = () => undefined,
+    private readonly routes: SubjectRoutes = {},
   ) {
-    super(options);
+    super(natsOptions);
+  }
+
+  /**
+   * Subscribes every handler on its pattern in the service's queue group, or, for a pattern
+   * listed in `routes`, on the subjects listed there instead (a runner's own subjects).
+   */
+  override bindEvents(client: NatsConnection): void {
+    const queue = this.getOptionsProp(this.natsOptions, 'queue');
+    const subs = (this as unknown as { subscriptions: Array<{ unsubscribe(): void }> }).subscriptions;
+    for (const [pattern, handler] of this.messageHandlers) {
+      const targets = this.routes[pattern] ?? [
+        { subject: pattern, queue: (handler.extras?.queue as string | undefined) ?? queue },
+      ];
+      for (const target of targets) {
+        subs.push(
+          client.subscribe(target.subject, {
+            queue: target.queue,
+            callback: this.getMessageHandler(pattern).bind(this) as (err: unknown, msg: Msg) => void,
+          }),
+        );
+      }
+    }
   }
 
   override async close(): Promise<void> {

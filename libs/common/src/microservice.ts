@@ -2,7 +2,7 @@ import { ConsoleLogger, DynamicModule, INestMicroservice, Logger, Type } from '@
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { ConfigError } from './config';
-import { DrainingNatsServer, inFlight, InFlightInterceptor } from './drain';
+import { DrainingNatsServer, inFlight, InFlightInterceptor, type SubjectRoutes } from './drain';
 import { natsConnectionOptions } from './nats.module';
 import { RpcErrorFilter } from './rpc-errors';
 
@@ -26,11 +26,11 @@ export function jsonLogger(service: string): ConsoleLogger {
 
 /**
  * Starts a NATS microservice whose handlers share one queue group, with the shared error
- * filter. SIGTERM drains it: no new requests, those in flight get up to `drainTimeoutMs`.
+ * filter (or on the subjects `routes` names for a pattern). SIGTERM drains it: no new requests, those in flight get up to `drainTimeoutMs`.
  */
 export async function startMicroservice(
   module: Type<unknown> | DynamicModule,
-  opts: { service: string; url: string; queue: string; drainTimeoutMs: number },
+  opts: { service: string; url: string; queue: string; drainTimeoutMs: number; routes?: SubjectRoutes },
 ): Promise<INestMicroservice> {
   const logger = new Logger('drain');
   const strategy = new DrainingNatsServer(
@@ -41,6 +41,7 @@ export async function startMicroservice(
       finished
         ? logger.log('every request in flight finished before the stop')
         : logger.warn(`stopping with ${left} request(s) still in flight after ${opts.drainTimeoutMs} ms`),
+    opts.routes,
   );
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
     strategy,

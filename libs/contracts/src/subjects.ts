@@ -15,7 +15,11 @@ export const Subjects = {
   SessionGet: 'executor.session.get',
   SessionList: 'executor.session.list',
   SessionFiles: 'executor.session.files',
-  /** session-service -> runner: a sandbox held for a session, its runs, files and end. */
+  /**
+   * session-service -> runner: a sandbox held for a session, its runs, files and end. Open
+   * reaches any runner (queue group); every call is also served on the runner's own subject
+   * (`runnerOwnSubject`), where the calls about a session go to the runner holding its sandbox.
+   */
   RunnerSessionOpen: 'executor.runner.session.open',
   RunnerSessionExecute: 'executor.runner.session.execute',
   RunnerSessionClose: 'executor.runner.session.close',
@@ -46,6 +50,27 @@ export const Subjects = {
 } as const;
 
 export type Subject = (typeof Subjects)[keyof typeof Subjects];
+
+/** The calls a runner serves about the sandboxes it holds for sessions. */
+export type RunnerSessionSubject =
+  | typeof Subjects.RunnerSessionOpen
+  | typeof Subjects.RunnerSessionExecute
+  | typeof Subjects.RunnerSessionClose
+  | typeof Subjects.RunnerSessionList
+  | typeof Subjects.RunnerSessionFiles;
+
+/** A runner id is one subject token: letters, digits, `_` and `-`. */
+export const RUNNER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * One runner's own subject for a session call: `executor.runner.<runner_id>.session.<op>`.
+ * A session is pinned to the runner holding its sandbox; its calls go here, never to the
+ * queue group, so with several runners they cannot reach one that does not hold it.
+ */
+export function runnerOwnSubject(runnerId: string, subject: RunnerSessionSubject): string {
+  if (!RUNNER_ID_PATTERN.test(runnerId)) throw new Error(`not a runner id: ${JSON.stringify(runnerId)}`);
+  return subject.replace(/^executor\.runner\./, `executor.runner.${runnerId}.`);
+}
 
 /** Prefix of every published domain event: `executor.events.<aggregate>.<EventType>`. */
 export const EVENTS_PREFIX = 'executor.events';

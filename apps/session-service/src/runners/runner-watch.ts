@@ -104,6 +104,16 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
     return this.liveness.alive();
   }
 
+  /** Runners to place a new session on, least loaded first; draining ones are left out. */
+  placement(): RunnerView[] {
+    return byLoad(this.liveness.alive());
+  }
+
+  /** A runner named in the log (it holds a session): taken for gone unless it heartbeats soon. */
+  expect(runnerId: string): void {
+    this.liveness.expect(runnerId, Date.now());
+  }
+
   /**
    * Waits for a call to a runner, unless that runner is found dead first: then fails at once.
    * A one-off's runner is learnt from its ExecutionStarted; a session's is known up front.
@@ -204,4 +214,15 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
       if (s.type === Events.Reconnect) this.liveness.connected(Date.now());
     }
   }
+}
+
+/**
+ * Least loaded first: what a runner runs, queues and holds for sessions, over its capacity
+ * (ties: fewer sessions, then id). A draining runner takes nothing new.
+ */
+export function byLoad(runners: RunnerView[]): RunnerView[] {
+  const load = (r: RunnerView) => (r.running + r.queued + r.sessions) / Math.max(1, r.capacity);
+  return runners
+    .filter((r) => !r.draining)
+    .sort((a, b) => load(a) - load(b) || a.sessions - b.sessions || a.runner_id.localeCompare(b.runner_id));
 }

@@ -2,9 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ErrorCodes,
+  RUNNER_ID_PATTERN,
+  runnerOwnSubject,
   StreamTypes,
   Subjects,
   type DomainEvent,
+  type RunnerSessionSubject,
+  type TemplateSpec,
   type FileOpReply,
   type SessionCreateCommand,
   type SessionCreateReply,
@@ -96,11 +100,7 @@ export class SessionService {
         );
       }
       const sessionId = randomUUID();
-      const { runner_id } = await this.rpc.send(
-        Subjects.RunnerSessionOpen,
-        { session_id: sessionId, template },
-        this.config.RPC_TIMEOUT_MS + 60000,
-      );
+      const { runner_id } = await this.openSandbox(sessionId, template);
       try {
         const state = await this.command(
           sessionId,
@@ -118,10 +118,42 @@ export class SessionService {
         );
         return this.createReply(state, false);
       } catch (err) {
-        await this.closeSandbox(sessionId);
+        await this.closeSandbox(sessionId, runner_id);
         throw err;
       }
     });
+  }
+
+  /**
+   * Opens a session's sandbox on the least loaded runner, on that runner's own subject; when it
+   * is busy or gone, on the next one. With no runner heard from yet, any runner of the queue
+   * group takes it. The runner that answers holds the sandbox: the session is pinned to it.
+   */
+  private async openSandbox(sessionId: string, template: TemplateSpec): Promise<{ runner_id: string }> {
+    const request = { session_id: sessionId, template };
+    const timeoutMs = this.config.RPC_TIMEOUT_MS + 60000;
+    const candidates = this.runners.placement().slice(0, 3);
+    if (candidates.length === 0) return this.rpc.send(Subjects.RunnerSessionOpen, request, timeoutMs);
+    for (let i = 0; ; i++) {
+      const runnerId = candidates[i].runner_id;
+      try {
+        const call = this.rpc.sendTo(
+          Subjects.RunnerSessionOpen,
+          runnerOwnSubject(runnerId, Subjects.RunnerSessionOpen),
+          request,
+          timeoutMs,
+        );
+        return await this.runners.guard(`open-${sessionId}`, 'oneoff', runnerId, call);
+      } catch (err) {
+        const next =
+          err instanceof RemoteError &&
+          (err.code === ErrorCodes.RunnerBusy ||
+            err.code === ErrorCodes.RunnerLost ||
+            err.code === ErrorCodes.DependencyUnavailable);
+        if (!next || i + 1 >= candidates.length) throw err;
+        this.logger.warn(`runner ${runnerId} could not open a sandbox (${err.code}); trying the next`);
+      }
+    }
   }
 
   execute(cmd: SessionExecuteCommand): Promise<SessionExecuteReply> {
@@ -133,8 +165,9 @@ export class SessionService {
       let reply: SessionExecuteReply;
       const executionId = randomUUID();
       try {
-        const call = this.rpc.send(
+        const call = this.rpc.sendTo(
           Subjects.RunnerSessionExecute,
+          pinned(state, Subjects.RunnerSessionExecute),
           {
             session_id: cmd.session_id,
             execution_id: executionId,
@@ -184,8 +217,8 @@ export class SessionService {
   destroy(cmd: SessionRefCommand): Promise<{ status: 'success'; session_id: string }> {
     return this.lock.run(cmd.session_id, async () => {
       this.visible(cmd);
-      await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);
-      await this.closeSandbox(cmd.session_id);
+      const ended = await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);
+      await this.closeSandbox(cmd.session_id, ended.runner_id);
       return { status: 'success', session_id: cmd.session_id };
     });
   }
@@ -204,10 +237,11 @@ export class SessionService {
 
   files(cmd: SessionFilesCommand): Promise<FileOpReply> {
     return this.lock.run(cmd.session_id, async () => {
-      await this.liveSession(cmd);
+      const state = await this.liveSession(cmd);
       try {
-        return await this.rpc.send(
+        return await this.rpc.sendTo(
           Subjects.RunnerSessionFiles,
+          pinned(state, Subjects.RunnerSessionFiles),
           { session_id: cmd.session_id, op: cmd.op, path: cmd.path, content_b64: cmd.content_b64 },
           this.config.RPC_TIMEOUT_MS * 4,
         );
@@ -227,7 +261,7 @@ export class SessionService {
     for (const s of due) {
       await this.lock.run(s.session_id, async () => {
         const events = await this.command(s.session_id, { type: 'ExpireSession', now }, {});
-        if (events.status === 'expired') await this.closeSandbox(s.session_id);
+        if (events.status === 'expired') await this.closeSandbox(s.session_id, s.runner_id);
       });
     }
     return due.length;
@@ -249,14 +283,45 @@ export class SessionService {
   }
 
   /**
-   * Brings sessions and the runner's sandboxes into line (after a restart of either side, and
-   * on a timer): an active session whose sandbox the runner does not hold is lost; a sandbox
-   * held for a session that is not active (one whose create never got recorded, or that ended
-   * while the runner could not be told) is closed, once it is older than any create in flight.
+   * Brings sessions and the runners' sandboxes into line (after a restart of either side, and
+   * on a timer), runner by runner: every runner heard from is asked what it holds. A runner
+   * that holds live sessions but is not heard from is watched: unless it heartbeats soon, its
+   * sessions are lost (RunnerWatch reports it gone). Fails only when no runner answers.
    */
-  async reconcile(): Promise<{ lost: number; closed: number }> {
-    const { runner_id, session_ids, held_ms } = await this.rpc.send(
+  async reconcile(): Promise<{ lost: number; closed: number; runners: number }> {
+    const alive = new Set(this.runners.runners().map((r) => r.runner_id));
+    for (const s of this.repo.all()) {
+      if (s.status === 'active' && s.runner_id && !alive.has(s.runner_id)) this.runners.expect(s.runner_id);
+    }
+    const total = { lost: 0, closed: 0, runners: 0 };
+    let failure: Error | undefined;
+    for (const runnerId of alive) {
+      try {
+        const { lost, closed } = await this.reconcileRunner(runnerId);
+        total.lost += lost;
+        total.closed += closed;
+        total.runners++;
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        this.logger.warn(`could not reconcile with runner ${runnerId}: ${failure.message}`);
+      }
+    }
+    if (total.runners === 0) {
+      throw failure ?? domainError(ErrorCodes.DependencyUnavailable, 'no runner has been heard from');
+    }
+    return total;
+  }
+
+  /**
+   * One runner: an active session pinned to it whose sandbox it does not hold is lost; a
+   * sandbox it holds for a session that is not active (one whose create never got recorded, or
+   * that ended while the runner could not be told) is closed, once it is older than any create
+   * in flight.
+   */
+  private async reconcileRunner(runnerId: string): Promise<{ lost: number; closed: number }> {
+    const { runner_id, session_ids, held_ms } = await this.rpc.sendTo(
       Subjects.RunnerSessionList,
+      runnerOwnSubject(runnerId, Subjects.RunnerSessionList),
       {},
       this.config.RPC_TIMEOUT_MS,
     );
@@ -273,7 +338,8 @@ export class SessionService {
         ),
       );
     }
-    if (missing.length > 0) this.logger.warn(`marked ${missing.length} session(s) lost after reconciling`);
+    if (missing.length > 0)
+      this.logger.warn(`marked ${missing.length} session(s) of ${runner_id} lost after reconciling`);
     const graceMs = (this.config.RPC_TIMEOUT_MS + this.config.EXECUTION_OVERHEAD_S * 1000) * 2;
     const isLive = (id: string) => {
       const s = this.repo.get(id);
@@ -282,7 +348,7 @@ export class SessionService {
     const strays = session_ids.filter((id) => !isLive(id) && (held_ms?.[id] ?? 0) > graceMs);
     for (const id of strays) {
       await this.lock.run(id, async () => {
-        if (!isLive(id)) await this.closeSandbox(id);
+        if (!isLive(id)) await this.closeSandbox(id, runner_id);
       });
     }
     if (strays.length > 0) this.logger.warn(`closed ${strays.length} sandbox(es) no live session owns`);
@@ -342,7 +408,7 @@ export class SessionService {
     const state = this.visible(cmd);
     if (state.status === 'active' && isExpired(state, new Date())) {
       await this.command(cmd.session_id, { type: 'ExpireSession', now: new Date() }, cmd);
-      await this.closeSandbox(cmd.session_id);
+      await this.closeSandbox(cmd.session_id, state.runner_id);
     }
     const current = this.repo.get(cmd.session_id);
     try {
@@ -354,9 +420,14 @@ export class SessionService {
     return current;
   }
 
-  private async closeSandbox(sessionId: string): Promise<void> {
+  private async closeSandbox(sessionId: string, runnerId: string): Promise<void> {
     try {
-      await this.rpc.send(Subjects.RunnerSessionClose, { session_id: sessionId }, this.config.RPC_TIMEOUT_MS);
+      await this.rpc.sendTo(
+        Subjects.RunnerSessionClose,
+        runnerOwnSubject(runnerId, Subjects.RunnerSessionClose),
+        { session_id: sessionId },
+        this.config.RPC_TIMEOUT_MS,
+      );
     } catch (err) {
       // The runner's orphan sweep removes what it could not close now.
       this.logger.warn(
@@ -375,6 +446,14 @@ export class SessionService {
       expires_at: expiresAt(state).toISOString(),
     };
   }
+}
+
+/** The subject of the runner a session is pinned to; a session with no valid runner is lost. */
+function pinned(state: SessionState, subject: RunnerSessionSubject): string {
+  if (!RUNNER_ID_PATTERN.test(state.runner_id)) {
+    throw domainError(ErrorCodes.SessionLost, 'the session was lost: the runner holding it is unknown');
+  }
+  return runnerOwnSubject(state.runner_id, subject);
 }
 
 function view(s: SessionState): SessionView {

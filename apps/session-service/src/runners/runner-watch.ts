@@ -47,6 +47,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly liveness: RunnerLiveness;
   private readonly ledger: ExecutionLedger;
   private readonly pending = new Map<string, PendingCall>();
+  private readonly placedSinceBeat = new Map<string, number>();
   private subscription?: Subscription;
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -72,8 +73,10 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
         if (err) return;
         try {
           const hb = JSON.parse(new TextDecoder().decode(msg.data)) as RunnerHeartbeat;
-          if (typeof hb.runner_id === 'string' && typeof hb.instance_id === 'string')
+          if (typeof hb.runner_id === 'string' && typeof hb.instance_id === 'string') {
             this.liveness.beat(hb, Date.now());
+            this.placedSinceBeat.delete(hb.runner_id);
+          }
         } catch {
           // not a heartbeat
         }
@@ -104,9 +107,21 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
     return this.liveness.alive();
   }
 
-  /** Runners to place a new session on, least loaded first; draining ones are left out. */
+  /**
+   * Runners to place a new session on, least loaded first; draining ones are left out. Sessions
+   * placed since a runner's last heartbeat count too, so a burst of creates is spread.
+   */
   placement(): RunnerView[] {
-    return byLoad(this.liveness.alive());
+    return byLoad(
+      this.liveness
+        .alive()
+        .map((r) => ({ ...r, sessions: r.sessions + (this.placedSinceBeat.get(r.runner_id) ?? 0) })),
+    );
+  }
+
+  /** A session was just placed on this runner (its next heartbeat will count it). */
+  placed(runnerId: string): void {
+    this.placedSinceBeat.set(runnerId, (this.placedSinceBeat.get(runnerId) ?? 0) + 1);
   }
 
   /** A runner named in the log (it holds a session): taken for gone unless it heartbeats soon. */

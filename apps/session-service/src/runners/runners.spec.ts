@@ -1,6 +1,7 @@
 import type { EventEnvelope, EventType, RunnerHeartbeat } from '@executor/contracts';
 import { ExecutionLedger } from './execution-ledger';
 import { RunnerLiveness } from './runner-liveness';
+import { byLoad } from './runner-watch';
 
 const hb = (runner_id: string, instance_id = 'i1'): RunnerHeartbeat => ({
   runner_id,
@@ -107,5 +108,28 @@ describe('ExecutionLedger', () => {
     l.apply(ev('ExecutionFinished', { execution_id: 'a' }, 1));
     l.apply(e);
     expect(l.size).toBe(0);
+  });
+});
+
+describe('byLoad (where a new session goes)', () => {
+  const view = (id: string, load: Partial<RunnerHeartbeat>) => ({ ...hb(id), ...load, last_seen_ms: 0 });
+
+  it('puts the least loaded runner for its capacity first and leaves draining ones out', () => {
+    const order = byLoad([
+      view('big-busy', { capacity: 16, running: 8 }), // 0.5
+      view('small-idle', { capacity: 4, sessions: 1 }), // 0.25
+      view('draining', { draining: true }),
+      view('small-busy', { capacity: 4, running: 3, queued: 1 }), // 1
+    ]).map((r) => r.runner_id);
+    expect(order).toEqual(['small-idle', 'big-busy', 'small-busy']);
+  });
+
+  it('breaks ties by fewer sessions, then by id', () => {
+    const order = byLoad([
+      view('b', { capacity: 8, running: 2 }),
+      view('a', { capacity: 8, running: 2 }),
+      view('c', { capacity: 4, sessions: 1 }),
+    ]).map((r) => r.runner_id);
+    expect(order).toEqual(['a', 'b', 'c']);
   });
 });

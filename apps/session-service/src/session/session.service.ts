@@ -136,6 +136,7 @@ export class SessionService {
     if (candidates.length === 0) return this.rpc.send(Subjects.RunnerSessionOpen, request, timeoutMs);
     for (let i = 0; ; i++) {
       const runnerId = candidates[i].runner_id;
+      this.runners.placed(runnerId);
       try {
         const call = this.rpc.sendTo(
           Subjects.RunnerSessionOpen,

@@ -1,0 +1,195 @@
+import Docker from 'dockerode';
+import { connect, type NatsConnection } from 'nats';
+import type { EventEnvelope, RunnerHeartbeat } from '../../libs/contracts/src';
+import { EventStore } from '../../libs/event-store/src/event-store';
+import { Stack, waitFor } from '../../scripts/lib/stack';
+
+interface ErrorBody {
+  status: string;
+  error: { code: string; message: string };
+}
+
+/** Every event of some types in the stack's store, read through the EventStore. */
+async function eventsOf(stack: Stack, types: string[], tenant?: string): Promise<EventEnvelope[]> {
+  const store = await EventStore.open({ path: stack.info.dbPath });
+  try {
+    const out: EventEnvelope[] = [];
+    for await (const e of store.scan({ types, tenant_id: tenant })) out.push(e);
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
+const runnerOf = (e: EventEnvelope) => (e.data as { runner_id: string }).runner_id;
+
+describe('several runners on one NATS', () => {
+  let stack: Stack;
+  let nc: NatsConnection;
+  let runnerA: string;
+  let runnerB: string;
+  const heard = new Map<string, RunnerHeartbeat>();
+
+  beforeAll(async () => {
+    stack = await Stack.create({ POOL_SIZES: 'default=2', RUNNER_CAPACITY: '8' });
+    runnerA = stack.info.runnerId;
+    runnerB = `${runnerA}-b`;
+    await stack.start();
+    stack.startApp('runner', { name: 'runner-b', env: { RUNNER_ID: runnerB } });
+    nc = await connect({ servers: stack.info.natsUrl });
+    nc.subscribe('executor.runner.heartbeat', {
+      callback: (_err, msg) => {
+        const hb = JSON.parse(new TextDecoder().decode(msg.data)) as RunnerHeartbeat;
+        heard.set(hb.runner_id, hb);
+      },
+    });
+    await waitFor(
+      () => Promise.resolve(heard.has(runnerA) && heard.has(runnerB)),
+      60000,
+      'heartbeats of both runners',
+    );
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await stack?.stop();
+    // runner-b was killed: its sandboxes stay behind until a runner with its id sweeps them.
+    const docker = new Docker();
+    for (const c of await docker.listContainers({
+      all: true,
+      filters: { label: [`executor.runner=${runnerB}`] },
+    })) {
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  });
+
+  it('both runners register with an id and a capacity and heartbeat', async () => {
+    const registered = (await eventsOf(stack, ['RunnerStarted'])).map(runnerOf);
+    expect(registered).toEqual(expect.arrayContaining([runnerA, runnerB]));
+    for (const id of [runnerA, runnerB]) {
+      const hb = heard.get(id)!;
+      expect(hb.capacity).toBe(8);
+      expect(hb.instance_id).toEqual(expect.any(String));
+      expect(hb.draining).toBe(false);
+    }
+  });
+
+  it('both take one-off work under concurrent load', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        stack.request<{ stdout: string }>('POST', '/execute', {
+          tenant_id: 'scale-oneoff',
+          code: `import time; time.sleep(0.4); print(${i})`,
+        }),
+      ),
+    );
+    runs.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(r.body.stdout).toBe(`${i}\n`);
+    });
+    const started = await eventsOf(stack, ['ExecutionStarted'], 'scale-oneoff');
+    expect(started).toHaveLength(16);
+    const perRunner = new Map<string, number>();
+    for (const e of started) perRunner.set(runnerOf(e), (perRunner.get(runnerOf(e)) ?? 0) + 1);
+    expect([...perRunner.keys()].sort()).toEqual([runnerA, runnerB].sort());
+  });
+
+  const sessions: Array<{ id: string; value: number; runner: string }> = [];
+
+  it('spreads sessions over both; every call reaches the runner that holds the session', async () => {
+    for (let i = 0; i < 6; i++) {
+      const created = await stack.request<{ session_id: string }>('POST', '/session/create', {
+        tenant_id: 'scale-sessions',
+        scope: `chat-${i}`,
+      });
+      expect(created.status).toBe(200);
+      sessions.push({ id: created.body.session_id, value: 100 + i, runner: '' });
+    }
+    const createdEvents = await eventsOf(stack, ['SessionCreated'], 'scale-sessions');
+    for (const s of sessions) {
+      s.runner = runnerOf(createdEvents.find((e) => e.stream_id === `session-${s.id}`)!);
+    }
+    expect(sessions.filter((s) => s.runner === runnerA)).toHaveLength(3);
+    expect(sessions.filter((s) => s.runner === runnerB)).toHaveLength(3);
+    // State set by one call is read by the next: both went to the sandbox's runner.
+    await Promise.all(
+      sessions.map(async (s) => {
+        const set = await stack.request('POST', '/session/execute', {
+          session_id: s.id,
+          code: `x = ${s.value}`,
+        });
+        expect(set.status).toBe(200);
+        const get = await stack.request<{ stdout: string }>('POST', '/session/execute', {
+          session_id: s.id,
+          code: 'print(x)',
+        });
+        expect(get.status).toBe(200);
+        expect(get.body.stdout).toBe(`${s.value}\n`);
+      }),
+    );
+  });
+
+  it('killing one runner leaves the other serving and marks the first one’s sessions lost', async () => {
+    const onA = sessions.filter((s) => s.runner === runnerA);
+    const onB = sessions.filter((s) => s.runner === runnerB);
+    await stack.stopProcess('runner-b', 'SIGKILL');
+    const killedAt = new Date().toISOString();
+
+    // A call to a session on the dead runner fails at once with a clear error, not at its timeout.
+    const t0 = Date.now();
+    const call = await stack.request<ErrorBody>('POST', '/session/execute', {
+      session_id: onB[0].id,
+      code: 'print(x)',
+    });
+    expect(Date.now() - t0).toBeLessThan(10000);
+    expect([503, 410]).toContain(call.status);
+    expect(['DEPENDENCY_UNAVAILABLE', 'SESSION_LOST']).toContain(call.body.error.code);
+
+    // Its sessions are marked lost once its heartbeats are missed; the others keep their state.
+    await waitFor(
+      async () => {
+        const states = await Promise.all(
+          onB.map((s) => stack.request<{ session: { state: string } }>('GET', `/session/${s.id}`)),
+        );
+        return states.every((r) => r.body.session.state === 'lost');
+      },
+      20000,
+      'the dead runner’s sessions marked lost',
+    );
+    const lost = await eventsOf(stack, ['SessionLost'], 'scale-sessions');
+    expect(lost.map((e) => e.stream_id).sort()).toEqual(onB.map((s) => `session-${s.id}`).sort());
+    for (const s of onA) {
+      const r = await stack.request<{ stdout: string }>('POST', '/session/execute', {
+        session_id: s.id,
+        code: 'print(x)',
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.stdout).toBe(`${s.value}\n`);
+    }
+
+    // New work all goes to the runner left: one-offs and new sessions.
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        stack.request<{ stdout: string }>('POST', '/execute', {
+          tenant_id: 'scale-after',
+          code: `print(${i})`,
+        }),
+      ),
+    );
+    for (const r of runs) expect(r.status).toBe(200);
+    const fresh = await stack.request<{ session_id: string }>('POST', '/session/create', {
+      tenant_id: 'scale-after',
+      scope: 'after',
+    });
+    expect(fresh.status).toBe(200);
+    const after = await eventsOf(stack, ['ExecutionStarted', 'SessionCreated'], 'scale-after');
+    expect(after).toHaveLength(9);
+    for (const e of after) {
+      expect(runnerOf(e)).toBe(runnerA);
+      expect(e.occurred_at > killedAt).toBe(true);
+    }
+  });
+});

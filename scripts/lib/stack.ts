@@ -15,8 +15,8 @@ export interface StackInfo {
   /** The server list the apps get (comma-separated for a cluster). */
   natsUrl: string;
   natsPort: number;
-  /** Client and cluster ports of each nats-server node (one unless a cluster was asked for). */
-  natsNodes: Array<{ port: number; clusterPort: number }>;
+  /** Client, cluster and monitoring ports of each nats-server node (one unless a cluster was asked for). */
+  natsNodes: Array<{ port: number; clusterPort: number; monitorPort: number }>;
   dbPath: string;
   runnerId: string;
   dir: string;
@@ -68,7 +68,11 @@ export class Stack {
     const dir = mkdtempSync(join(tmpdir(), 'executor-e2e-'));
     const natsNodes: StackInfo['natsNodes'] = [];
     for (let i = 0; i < (opts.natsNodes ?? 1); i++) {
-      natsNodes.push({ port: await freePort(), clusterPort: await freePort() });
+      natsNodes.push({
+        port: await freePort(),
+        clusterPort: await freePort(),
+        monitorPort: await freePort(),
+      });
     }
     const natsPort = natsNodes[0].port;
     const apiPort = await freePort();
@@ -119,6 +123,7 @@ export class Stack {
           : [];
       const log = openSync(join(this.info.dir, `${name}.log`), 'a');
       const args = ['-c', join(ROOT, 'config', 'nats.conf'), '-a', '127.0.0.1', '-p', String(node.port)];
+      if (nodes.length > 1) args.push('-m', String(node.monitorPort));
       const child = spawn('nats-server', [...args, ...cluster], { stdio: ['ignore', log, log] });
       this.processes.set(name, child);
     });

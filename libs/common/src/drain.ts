@@ -2,6 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { ServerNats, type NatsOptions } from '@nestjs/microservices';
 import type { Msg, NatsConnection } from 'nats';
 import { finalize, type Observable } from 'rxjs';
+import { isConnected, whenConnected } from './nats-connected';
 
 /**
  * Counts the requests a process is handling, so a SIGTERM can let them finish before it
@@ -95,6 +96,19 @@ export class DrainingNatsServer extends ServerNats {
         );
       }
     }
+  }
+
+  /**
+   * A reply ready while the connection is between two servers waits for the reconnect (up to
+   * the drain bound): nats.js would drop it, and the caller would wait for its timeout.
+   */
+  override getPublisher(...args: Parameters<ServerNats['getPublisher']>): (response: unknown) => unknown {
+    const publish = super.getPublisher(...args) as (response: unknown) => unknown;
+    return (response: unknown) => {
+      const nc = (this as unknown as { natsClient?: NatsConnection | null }).natsClient;
+      if (!nc || isConnected(nc)) return publish(response);
+      return whenConnected(nc, this.drainTimeoutMs).then(() => publish(response));
+    };
   }
 
   override async close(): Promise<void> {

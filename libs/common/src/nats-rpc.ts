@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ClientProxy } from '@nestjs/microservices';
-import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode as NatsErrorCode, Events, JSONCodec, type NatsConnection } from 'nats';
 import {
   ErrorCodes,
   isErrorPayload,
@@ -8,87 +8,114 @@ import {
   type RpcRequest,
   type RpcSubject,
 } from '@executor/contracts';
-import { randomUUID } from 'node:crypto';
-import { ErrorCode as NatsErrorCode, JSONCodec, type NatsConnection } from 'nats';
-import { NATS_CLIENT, NATS_CONNECTION } from './nats.constants';
+import { whenConnected } from './nats-connected';
+import { NATS_CONNECTION } from './nats.constants';
 import { RemoteError } from './rpc-errors';
 
-/** Typed request/reply over NATS. Every call has a timeout; every failure is a RemoteError with a code. */
-@Injectable()
-export class NatsRpc {
-  constructor(
-    @Inject(NATS_CLIENT) private readonly client: ClientProxy,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-  ) {}
+const codec = JSONCodec();
+/** How long a call made while NATS is out of reach waits for a server before it fails. */
+const RECONNECT_WAIT_MS = 5000;
 
+/**
+ * Typed request/reply over NATS, in the wire format of Nest's NATS transport (`{pattern, data,
+ * id}` in, `{response}` or `{err}` out). Every call has a timeout and every failure is a
+ * RemoteError with a code. Calls are plain NATS requests, so a call nothing listens for fails
+ * at once ("no responders") instead of at its timeout, and the calls waiting when this
+ * process's connection drops fail at once too: their replies would be sent to a connection
+ * that is gone.
+ */
+@Injectable()
+export class NatsRpc implements OnModuleDestroy {
+  private readonly waiting = new Set<(err: RemoteError) => void>();
+  private closed = false;
+  private readonly logger = new Logger(NatsRpc.name);
+
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {
+    void this.failWaitingOnDisconnect();
+  }
+
+  onModuleDestroy(): void {
+    this.closed = true;
+  }
+
+  /** `to` sends the call on another subject with the same shape (a runner's own subject). */
   async send<S extends RpcSubject>(
     subject: S,
     request: RpcRequest<S>,
     timeoutMs: number,
+    to: string = subject,
   ): Promise<RpcReply<S>> {
-    try {
-      return await firstValueFrom(
-        this.client.send<RpcReply<S>, RpcRequest<S>>(subject, request).pipe(timeout(timeoutMs)),
-      );
-    } catch (err) {
-      throw toRemoteError(subject, timeoutMs, err);
+    // Sent while between two servers, a request would be dropped: it waits for the reconnect.
+    if (!(await whenConnected(this.nc, Math.min(timeoutMs, RECONNECT_WAIT_MS)))) {
+      throw new RemoteError(ErrorCodes.DependencyUnavailable, 'not connected to NATS now', 1);
     }
-  }
-
-  /**
-   * The call `subject` sent to one process's own subject `to` (a runner's), in the same wire
-   * format. It goes as a plain NATS request, so when nothing listens there (the process is
-   * gone, or between two NATS servers) it fails at once with DEPENDENCY_UNAVAILABLE ("no
-   * responders") instead of at its timeout.
-   */
-  async sendTo<S extends RpcSubject>(
-    subject: S,
-    to: string,
-    request: RpcRequest<S>,
-    timeoutMs: number,
-  ): Promise<RpcReply<S>> {
     let packet: { err?: unknown; response?: unknown };
+    let fail!: (err: RemoteError) => void;
+    const dropped = new Promise<never>((_, reject) => (fail = reject));
+    this.waiting.add(fail);
     try {
-      const msg = await this.nc.request(
-        to,
-        codec.encode({ pattern: subject, data: request, id: randomUUID() }),
-        {
+      const msg = await Promise.race([
+        this.nc.request(to, codec.encode({ pattern: subject, data: request, id: randomUUID() }), {
           timeout: timeoutMs,
-        },
-      );
+        }),
+        dropped,
+      ]);
       packet = codec.decode(msg.data) as typeof packet;
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === NatsErrorCode.NoResponders) {
-        throw new RemoteError(
-          ErrorCodes.DependencyUnavailable,
-          `nothing answers on ${to}: the process it names is not connected now`,
-          1,
-        );
+      if (to !== subject && (err as { code?: unknown }).code === NatsErrorCode.NoResponders) {
+        // A process's own subject: that one process is not connected.
+        const [, service, id] = to.split('.');
+        throw new RemoteError(ErrorCodes.DependencyUnavailable, `${service} ${id} is not connected now`, 1);
       }
-      if (code === NatsErrorCode.Timeout) throw toRemoteError(subject, timeoutMs, new TimeoutError());
       throw toRemoteError(subject, timeoutMs, err);
+    } finally {
+      this.waiting.delete(fail);
     }
     if (packet.err !== undefined && packet.err !== null) throw toRemoteError(subject, timeoutMs, packet.err);
     return packet.response as RpcReply<S>;
   }
-}
 
-const codec = JSONCodec();
+  private async failWaitingOnDisconnect(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (this.closed) return;
+      if (status.type === Events.Reconnect)
+        this.logger.log(`NATS connection moved to ${JSON.stringify(status.data)}`);
+      if (status.type !== Events.Disconnect) continue;
+      this.logger.warn(
+        `NATS connection to ${JSON.stringify(status.data)} dropped; ${this.waiting.size} call(s) waiting on it fail`,
+      );
+      const error = new RemoteError(
+        ErrorCodes.DependencyUnavailable,
+        'the connection to NATS dropped while waiting for the answer; the request may have been carried out',
+        1,
+      );
+      for (const fail of [...this.waiting]) fail(error);
+      this.waiting.clear();
+    }
+  }
+}
 
 export function toRemoteError(subject: string, timeoutMs: number, err: unknown): RemoteError {
   if (err instanceof RemoteError) return err;
   if (isErrorPayload(err)) return new RemoteError(err.code, err.message, err.retry_after);
-  const service = subject.split('.')[1] ?? subject;
-  if (err instanceof TimeoutError) {
+  const service = serviceOf(subject);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === NatsErrorCode.Timeout) {
     return new RemoteError(
       ErrorCodes.DependencyTimeout,
       `the ${service} service did not answer within ${timeoutMs} ms`,
     );
+  }
+  if (code === NatsErrorCode.NoResponders) {
+    return new RemoteError(ErrorCodes.DependencyUnavailable, `no ${service} service is connected now`, 1);
   }
   const text = err instanceof Error ? err.message : JSON.stringify(err);
   if (/MAX_PAYLOAD|payload/i.test(text)) {
     return new RemoteError(ErrorCodes.PayloadTooLarge, 'the request is too large to be forwarded');
   }
   return new RemoteError(ErrorCodes.DependencyUnavailable, `the ${service} service is unavailable`);
+}
+
+function serviceOf(subject: string): string {
+  return subject.split('.')[1] ?? subject;
 }

@@ -1,4 +1,3 @@
 /** Injection tokens of the NATS module. */
-export const NATS_CLIENT = Symbol('NATS_CLIENT');
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 export const SERVICE_NAME = Symbol('SERVICE_NAME');

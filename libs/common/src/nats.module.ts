@@ -1,7 +1,6 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from 'nats';
-import { NATS_CLIENT, NATS_CONNECTION, SERVICE_NAME } from './nats.constants';
+import { NATS_CONNECTION, SERVICE_NAME } from './nats.constants';
 import { NatsRpc } from './nats-rpc';
 
 export interface NatsModuleOptions {
@@ -29,8 +28,8 @@ class NatsCloser implements OnApplicationShutdown {
 }
 
 /**
- * A Nest ClientProxy for request/reply (wrapped by NatsRpc) and a raw connection
- * for publishing events as plain JSON and for health round trips.
+ * One NATS connection per process for its outgoing calls (NatsRpc), for publishing events as
+ * plain JSON and for health round trips. (A service's handlers have their own connection.)
  */
 @Module({})
 export class NatsModule {
@@ -41,21 +40,13 @@ export class NatsModule {
       providers: [
         { provide: SERVICE_NAME, useValue: options.service },
         {
-          provide: NATS_CLIENT,
-          useFactory: () =>
-            ClientProxyFactory.create({
-              transport: Transport.NATS,
-              options: natsConnectionOptions(options.url, `${options.service}-client`),
-            }),
-        },
-        {
           provide: NATS_CONNECTION,
           useFactory: () => connect(natsConnectionOptions(options.url, `${options.service}-events`)),
         },
         NatsRpc,
         NatsCloser,
       ],
-      exports: [NATS_CLIENT, NATS_CONNECTION, SERVICE_NAME, NatsRpc],
+      exports: [NATS_CONNECTION, SERVICE_NAME, NatsRpc],
     };
   }
 }

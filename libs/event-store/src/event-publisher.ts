@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import { eventSubject, type EventEnvelope } from '@executor/contracts';
+import { isConnected, whenConnected } from '@executor/common';
 
 /**
  * Publishes stored events on `executor.events.<stream_type>.<type>` as plain JSON envelopes.
@@ -8,10 +9,32 @@ import { eventSubject, type EventEnvelope } from '@executor/contracts';
  */
 export class EventPublisher {
   private readonly logger = new Logger(EventPublisher.name);
+  /** Events stored while NATS was out of reach, published in order once it is back. */
+  private held: EventEnvelope[] = [];
 
-  constructor(private readonly nc: NatsConnection) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly holdMs = 10000,
+  ) {}
 
   publish(events: EventEnvelope[]): void {
+    if (this.held.length > 0 || !isConnected(this.nc)) {
+      if (this.held.length === 0) void this.publishWhenConnected();
+      this.held.push(...events);
+      return;
+    }
+    this.send(events);
+  }
+
+  private async publishWhenConnected(): Promise<void> {
+    const back = await whenConnected(this.nc, this.holdMs);
+    const events = this.held;
+    this.held = [];
+    if (back) this.send(events);
+    else this.logger.warn(`NATS out of reach: ${events.length} event(s) not published (they are stored)`);
+  }
+
+  private send(events: EventEnvelope[]): void {
     for (const event of events) {
       try {
         this.nc.publish(eventSubject(event.stream_type, event.type), JSON.stringify(event));

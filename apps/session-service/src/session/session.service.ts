@@ -138,11 +138,11 @@ export class SessionService {
       const runnerId = candidates[i].runner_id;
       this.runners.placed(runnerId);
       try {
-        const call = this.rpc.sendTo(
+        const call = this.rpc.send(
           Subjects.RunnerSessionOpen,
-          runnerOwnSubject(runnerId, Subjects.RunnerSessionOpen),
           request,
           timeoutMs,
+          runnerOwnSubject(runnerId, Subjects.RunnerSessionOpen),
         );
         return await this.runners.guard(`open-${sessionId}`, 'oneoff', runnerId, call);
       } catch (err) {
@@ -166,9 +166,8 @@ export class SessionService {
       let reply: SessionExecuteReply;
       const executionId = randomUUID();
       try {
-        const call = this.rpc.sendTo(
+        const call = this.rpc.send(
           Subjects.RunnerSessionExecute,
-          pinned(state, Subjects.RunnerSessionExecute),
           {
             session_id: cmd.session_id,
             execution_id: executionId,
@@ -180,6 +179,7 @@ export class SessionService {
             stream_id: cmd.stream_id,
           },
           (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+          pinned(state, Subjects.RunnerSessionExecute),
         );
         // Fails at once when the session's runner dies or restarts meanwhile.
         reply = await this.runners.guard(executionId, 'session', state.runner_id, call);
@@ -240,11 +240,11 @@ export class SessionService {
     return this.lock.run(cmd.session_id, async () => {
       const state = await this.liveSession(cmd);
       try {
-        return await this.rpc.sendTo(
+        return await this.rpc.send(
           Subjects.RunnerSessionFiles,
-          pinned(state, Subjects.RunnerSessionFiles),
           { session_id: cmd.session_id, op: cmd.op, path: cmd.path, content_b64: cmd.content_b64 },
           this.config.RPC_TIMEOUT_MS * 4,
+          pinned(state, Subjects.RunnerSessionFiles),
         );
       } catch (err) {
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
@@ -320,11 +320,11 @@ export class SessionService {
    * in flight.
    */
   private async reconcileRunner(runnerId: string): Promise<{ lost: number; closed: number }> {
-    const { runner_id, session_ids, held_ms } = await this.rpc.sendTo(
+    const { runner_id, session_ids, held_ms } = await this.rpc.send(
       Subjects.RunnerSessionList,
-      runnerOwnSubject(runnerId, Subjects.RunnerSessionList),
       {},
       this.config.RPC_TIMEOUT_MS,
+      runnerOwnSubject(runnerId, Subjects.RunnerSessionList),
     );
     const held = new Set(session_ids);
     const missing = this.repo
@@ -423,11 +423,11 @@ export class SessionService {
 
   private async closeSandbox(sessionId: string, runnerId: string): Promise<void> {
     try {
-      await this.rpc.sendTo(
+      await this.rpc.send(
         Subjects.RunnerSessionClose,
-        runnerOwnSubject(runnerId, Subjects.RunnerSessionClose),
         { session_id: sessionId },
         this.config.RPC_TIMEOUT_MS,
+        runnerOwnSubject(runnerId, Subjects.RunnerSessionClose),
       );
     } catch (err) {
       // The runner's orphan sweep removes what it could not close now.

@@ -4,8 +4,12 @@
  *
  *   npm run events:query -- --type SessionCreated --tenant t1 --limit 50 --order desc
  *   npm run events:query -- --stream session-<id>
+ *
+ * EVENT_STORE_URL (PostgreSQL) or EVENT_STORE_PATH (SQLite, default .executor/events.sqlite)
+ * names the store, as for the services.
  */
 import { EventStore } from '../libs/event-store/src/event-store';
+import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
 import { parseArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {
@@ -22,7 +26,7 @@ async function main(): Promise<void> {
     'order',
   ]);
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
+  const store = await EventStore.open(eventStoreOptionsFromEnv());
   try {
     const page = await store.query({
       stream_id: a.stream,

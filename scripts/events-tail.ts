@@ -5,11 +5,13 @@
  *
  *   npm run events:tail -- --type SessionCreated --tenant t1 [--stream session-<id>] [--from 0]
  *
- * NATS_URL and EVENT_STORE_PATH say where (defaults: nats://127.0.0.1:4222, .executor/events.sqlite).
+ * NATS_URL and EVENT_STORE_URL or EVENT_STORE_PATH say where, as for the services (defaults:
+ * nats://127.0.0.1:4222, .executor/events.sqlite).
  */
 import { connect } from 'nats';
 import type { EventEnvelope } from '../libs/contracts/src/events';
 import { EventStore } from '../libs/event-store/src/event-store';
+import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
 import { parseArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {
@@ -31,10 +33,7 @@ async function main(): Promise<void> {
   const sub = nc.subscribe('executor.events.>');
   const buffered: EventEnvelope[] = [];
   let live = args.from === undefined;
-  const store =
-    args.from !== undefined
-      ? await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' })
-      : null;
+  const store = args.from !== undefined ? await EventStore.open(eventStoreOptionsFromEnv()) : null;
 
   const catchUp = async () => {
     if (!store) return;

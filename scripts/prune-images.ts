@@ -2,15 +2,16 @@
  * Removes template images nothing uses any more: custom images (executor/custom:<hash>) of
  * no registered template, and built-in images tagged by an old content hash.
  *
- *   npm run images:prune                 # EVENT_STORE_PATH names the store (default .executor/events.sqlite)
+ *   npm run images:prune                 # EVENT_STORE_URL or EVENT_STORE_PATH names the store, as for the services
  *   npm run images:prune -- --dry-run    # only list them
  */
 import Docker from 'dockerode';
 import { EventStore } from '../libs/event-store/src/event-store';
+import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
 
 async function main(): Promise<void> {
   const dryRun = process.argv.includes('--dry-run');
-  const store = await EventStore.open({ path: process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite' });
+  const store = await EventStore.open(eventStoreOptionsFromEnv());
   const live = new Map<string, string>();
   try {
     for await (const e of store.scan({ stream_type: 'template' })) {

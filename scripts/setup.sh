@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs and starts what Executor needs on a Debian host, idempotently:
 # docker.io, nats-server, debootstrap (and runsc when available) from Debian,
-# a running dockerd and nats-server on 127.0.0.1, the locally built base image
-# and the template images. Quick when everything is already in place.
+# a running dockerd and nats-server on 127.0.0.1, a PostgreSQL cluster on
+# 127.0.0.1 for the PostgreSQL event store (EXECUTOR_SKIP_POSTGRES=1 skips it),
+# the locally built base image and the template images. Quick when everything
+# is already in place.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE_DIR="${EXECUTOR_STATE_DIR:-$ROOT/.executor}"
 NATS_PORT="${NATS_PORT:-4222}"
+PG_PORT="${EXECUTOR_PG_PORT:-55432}"
+# Outside the clone: the postgres user must reach it, and a clone under /root or /tmp it cannot.
+PG_DIR="${EXECUTOR_PG_DIR:-/var/lib/executor/postgres}"
 mkdir -p "$STATE_DIR"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -89,7 +94,96 @@ start_nats() {
   exit 1
 }
 
+# A cluster of our own (not Debian's `main`), run by the postgres user, listening on
+# 127.0.0.1:$PG_PORT only, with role and database `executor` (password `executor`, CREATEDB
+# so the tests can make throw-away databases). Reused when it is there and valid.
+start_postgres() {
+  if [ "${EXECUTOR_SKIP_POSTGRES:-0}" = "1" ]; then return 0; fi
+  local bin data="$PG_DIR/data" run="$PG_DIR/run" pglog="$PG_DIR/postgres.log"
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -z "$bin" ] || [ ! -x "$bin/postgres" ]; then
+    log "installing postgresql from Debian"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  fi
+  as_pg() { (cd / && as_root runuser -u postgres -- "$@"); }
+  as_root mkdir -p "$PG_DIR" "$run"
+  as_root chown postgres:postgres "$PG_DIR" "$run"
+
+  if as_root test -f "$data/PG_VERSION"; then
+    # An existing cluster runs with the binaries of its own major version.
+    local version
+    version="$(as_root cat "$data/PG_VERSION")"
+    bin="/usr/lib/postgresql/$version/bin"
+    if [ ! -x "$bin/postgres" ]; then
+      log "the cluster in $data is PostgreSQL $version, which is not installed; remove it or set EXECUTOR_PG_DIR"
+      exit 1
+    fi
+  elif as_root test -e "$data" && [ -n "$(as_root ls -A "$data")" ]; then
+    log "$data is not empty but holds no cluster; remove it or set EXECUTOR_PG_DIR"
+    exit 1
+  else
+    log "creating a PostgreSQL cluster in $data"
+    local out
+    if ! out="$(as_pg "$bin/initdb" -D "$data" -U postgres -E UTF8 --no-locale \
+      --auth-local=peer --auth-host=scram-sha-256 2>&1)"; then
+      printf '%s\n' "$out" >&2
+      exit 1
+    fi
+  fi
+
+  # A postgres killed earlier leaves postmaster.pid behind; after a restart its pid may belong to
+  # another process, and postgres then refuses to start. Only a live postgres keeps the file.
+  local running=0 pid
+  if as_root test -f "$data/postmaster.pid"; then
+    pid="$(as_root head -n 1 "$data/postmaster.pid")"
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]; then
+      running=1
+    else
+      log "removing the stale postmaster.pid of a postgres that is gone"
+      as_root rm -f "$data/postmaster.pid" "$run/.s.PGSQL.$PG_PORT.lock"
+    fi
+  fi
+  if [ "$running" = 0 ]; then
+    if (exec 3<>/dev/tcp/127.0.0.1/"$PG_PORT") 2>/dev/null; then
+      log "127.0.0.1:$PG_PORT is taken by another process; set EXECUTOR_PG_PORT"
+      exit 1
+    fi
+    log "starting postgres on 127.0.0.1:$PG_PORT ($data)"
+    if ! as_pg "$bin/pg_ctl" -D "$data" -l "$pglog" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $run" start >/dev/null; then
+      log "postgres did not start; see $pglog"
+      as_root tail -n 30 "$pglog" >&2 || true
+      exit 1
+    fi
+  fi
+  for _ in $(seq 1 300); do
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
+    sleep 0.1
+  done
+  "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || {
+    log "postgres does not accept connections on 127.0.0.1:$PG_PORT; see $pglog"
+    exit 1
+  }
+
+  local psql=("$bin/psql" -X -q -tA -v ON_ERROR_STOP=1 -h "$run" -p "$PG_PORT" -d postgres)
+  if [ "$(as_pg "${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'executor'")" != 1 ]; then
+    log "creating role executor"
+    as_pg "${psql[@]}" -c "CREATE ROLE executor LOGIN CREATEDB PASSWORD 'executor'"
+  else
+    as_pg "${psql[@]}" -c "ALTER ROLE executor LOGIN CREATEDB"
+  fi
+  if [ "$(as_pg "${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'executor'")" != 1 ]; then
+    log "creating database executor"
+    as_pg "${psql[@]}" -c "CREATE DATABASE executor OWNER executor"
+  fi
+}
+
 install_node_modules() {
+  # A linked node_modules (a git worktree sharing another tree's) is not ours to reinstall:
+  # npm ci would empty the tree it points to.
+  if [ -L "$ROOT/node_modules" ]; then return 0; fi
   if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     log "installing npm dependencies"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
@@ -100,6 +194,7 @@ install_packages
 configure_runsc
 start_docker
 start_nats
+start_postgres
 install_node_modules
 "$ROOT/scripts/build-images.sh"
 log "ready"

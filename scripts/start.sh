@@ -5,6 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# PostgreSQL only when the event store is configured to live there.
+if [ -z "${EVENT_STORE_URL:-}" ]; then export EXECUTOR_SKIP_POSTGRES="${EXECUTOR_SKIP_POSTGRES:-1}"; fi
 EXECUTOR_SKIP_NATS=1 bash scripts/setup.sh
 npm run --silent build
 exec node scripts/run-stack.js

@@ -5,12 +5,14 @@
  *   npm run store:backup -- /path/to/copy.sqlite
  *
  * EVENT_STORE_PATH names the store (default .executor/events.sqlite). Exits 1 when the copy
- * fails the integrity check (the copy is kept, to look at).
+ * fails the integrity check (the copy is kept, to look at). SQLite only: with EVENT_STORE_URL
+ * set it exits 2 and points at pg_dump.
  */
 import { join } from 'node:path';
 import { backupStore } from '../libs/event-store/src/backup';
+import { sqliteStoreFromEnv } from './lib/sqlite-store';
 
-const source = process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite';
+const source = sqliteStoreFromEnv('pg_dump').path;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const destination = process.argv[2] ?? join('.executor', 'backups', `events-${stamp}.sqlite`);
 

@@ -1,13 +1,15 @@
 /**
  * Integrity check of the event store: positions contiguous, versions contiguous per stream,
  * every ExecutionStarted has its ExecutionFinished or an ExecutionLost marker. Prints a JSON
- * report; exits 1 on a problem.
+ * report; exits 1 on a problem, 2 when the store cannot be read.
  *
- *   npm run store:check                       # EVENT_STORE_PATH, default .executor/events.sqlite
+ *   npm run store:check     # EVENT_STORE_URL (PostgreSQL) or EVENT_STORE_PATH (SQLite, default .executor/events.sqlite)
  */
 import { checkStore } from '../libs/event-store/src/backup';
+import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
 
-checkStore(process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite')
+Promise.resolve()
+  .then(() => checkStore(eventStoreOptionsFromEnv()))
   .then((report) => {
     console.log(JSON.stringify(report, null, 2));
     process.exit(report.ok ? 0 : 1);

@@ -6,9 +6,11 @@
  *   npm run store:restore -- /path/to/backup.sqlite [--force]
  *
  * The backup must pass the integrity check (or --force). The replaced store is kept as
- * `<store>.before-restore-<time>`.
+ * `<store>.before-restore-<time>`. SQLite only: with EVENT_STORE_URL set it exits 2 and points
+ * at pg_restore.
  */
 import { restoreStore } from '../libs/event-store/src/backup';
+import { sqliteStoreFromEnv } from './lib/sqlite-store';
 
 const args = process.argv.slice(2);
 const backup = args.find((a) => !a.startsWith('--'));
@@ -16,7 +18,7 @@ if (!backup) {
   console.error('usage: npm run store:restore -- <backup.sqlite> [--force]');
   process.exit(2);
 }
-const target = process.env.EVENT_STORE_PATH ?? '.executor/events.sqlite';
+const target = sqliteStoreFromEnv('pg_restore').path;
 
 restoreStore(backup, target, { force: args.includes('--force') })
   .then(({ report, previous }) => {

@@ -1,62 +1,67 @@
-import Database from 'better-sqlite3';
+import { EventStore, type EventStoreOptions } from '../../libs/event-store/src/event-store';
 
-/** The numbers GET /metrics shows, counted straight from the events table (for tests and the soak). */
-export function recountMetrics(dbPath: string) {
-  const db = new Database(dbPath, { readonly: true });
-  const one = (sql: string) => (db.prepare(sql).get() as { n: number | null }).n ?? 0;
-  const groups = (sql: string) =>
-    Object.fromEntries((db.prepare(sql).all() as Array<{ k: string; n: number }>).map((r) => [r.k, r.n]));
-  const finished = `SELECT data FROM events WHERE type IN ('ExecutionFinished', 'SessionExecuted')`;
+type Where = string | EventStoreOptions;
+
+/** Every event of the store, in position order: a SQLite path or the options of either driver. */
+async function* allEvents(where: Where) {
+  const store = await EventStore.open(typeof where === 'string' ? { path: where } : where);
   try {
-    const created = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionCreated'`);
-    const expired = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionExpired'`);
-    const destroyed = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionDestroyed'`);
-    const lost = one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionLost'`);
-    const started = one(`SELECT COUNT(*) n FROM events WHERE type = 'ExecutionStarted'`);
-    const oneOffEnded = one(
-      `SELECT COUNT(*) n FROM events WHERE type IN ('ExecutionFinished', 'ExecutionLost')`,
-    );
-    return {
-      sessions_created: created,
-      sessions_reused: one(`SELECT COUNT(*) n FROM events WHERE type = 'SessionReused'`),
-      sessions_expired: expired,
-      sessions_destroyed: destroyed,
-      sessions_lost: lost,
-      active_sessions: created - expired - destroyed - lost,
-      executions_total: one(`SELECT COUNT(*) n FROM (${finished})`),
-      executions_by_status: groups(
-        `SELECT json_extract(data, '$.status') k, COUNT(*) n FROM (${finished}) GROUP BY k`,
-      ),
-      executions_pending: started - oneOffEnded,
-      executions_lost: one(`SELECT COUNT(*) n FROM events WHERE type = 'ExecutionLost'`),
-      timeouts: one(`SELECT COUNT(*) n FROM (${finished}) WHERE json_extract(data, '$.timed_out') = 1`),
-      oom_kills: one(`SELECT COUNT(*) n FROM (${finished}) WHERE json_extract(data, '$.oom_killed') = 1`),
-      truncations: one(`SELECT COUNT(*) n FROM (${finished}) WHERE json_extract(data, '$.truncated') = 1`),
-      executions_by_tenant: groups(
-        `SELECT tenant_id k, COUNT(*) n FROM events WHERE type IN ('ExecutionFinished', 'SessionExecuted') GROUP BY k`,
-      ),
-      head: one('SELECT MAX(position) n FROM events'),
-    };
+    yield* store.scan();
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
-/** Ids of the sessions the log says are live: created and not expired, destroyed or lost. */
-export function liveSessionIds(dbPath: string): string[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return (
-      db
-        .prepare(
-          `SELECT json_extract(data, '$.session_id') id FROM events WHERE type = 'SessionCreated'
-           AND json_extract(data, '$.session_id') NOT IN (
-             SELECT json_extract(data, '$.session_id') FROM events
-             WHERE type IN ('SessionExpired', 'SessionDestroyed', 'SessionLost'))`,
-        )
-        .all() as Array<{ id: string }>
-    ).map((r) => r.id);
-  } finally {
-    db.close();
+/**
+ * The numbers GET /metrics shows, counted straight from the log (for tests and the soak): a
+ * second count, independent of the metrics projection.
+ */
+export async function recountMetrics(where: Where) {
+  const count = new Map<string, number>();
+  const byStatus: Record<string, number> = {};
+  const byTenant: Record<string, number> = {};
+  let [executions, timeouts, oomKills, truncations, head] = [0, 0, 0, 0, 0];
+  for await (const e of allEvents(where)) {
+    count.set(e.type, (count.get(e.type) ?? 0) + 1);
+    head = e.position;
+    if (e.type !== 'ExecutionFinished' && e.type !== 'SessionExecuted') continue;
+    const d = e.data as { status?: string; timed_out?: boolean; oom_killed?: boolean; truncated?: boolean };
+    executions++;
+    byStatus[String(d.status ?? null)] = (byStatus[String(d.status ?? null)] ?? 0) + 1;
+    byTenant[String(e.tenant_id)] = (byTenant[String(e.tenant_id)] ?? 0) + 1;
+    if (d.timed_out === true) timeouts++;
+    if (d.oom_killed === true) oomKills++;
+    if (d.truncated === true) truncations++;
   }
+  const n = (type: string) => count.get(type) ?? 0;
+  return {
+    sessions_created: n('SessionCreated'),
+    sessions_reused: n('SessionReused'),
+    sessions_expired: n('SessionExpired'),
+    sessions_destroyed: n('SessionDestroyed'),
+    sessions_lost: n('SessionLost'),
+    active_sessions: n('SessionCreated') - n('SessionExpired') - n('SessionDestroyed') - n('SessionLost'),
+    executions_total: executions,
+    executions_by_status: byStatus,
+    executions_pending: n('ExecutionStarted') - n('ExecutionFinished') - n('ExecutionLost'),
+    executions_lost: n('ExecutionLost'),
+    timeouts,
+    oom_kills: oomKills,
+    truncations,
+    executions_by_tenant: byTenant,
+    head,
+  };
+}
+
+/** Ids of the sessions the log says are live: created and not expired, destroyed or lost. */
+export async function liveSessionIds(where: Where): Promise<string[]> {
+  const live = new Set<string>();
+  for await (const e of allEvents(where)) {
+    const id = (e.data as { session_id?: string }).session_id;
+    if (id === undefined) continue;
+    if (e.type === 'SessionCreated') live.add(id);
+    if (e.type === 'SessionExpired' || e.type === 'SessionDestroyed' || e.type === 'SessionLost')
+      live.delete(id);
+  }
+  return [...live];
 }

@@ -82,6 +82,8 @@ export class Stack {
     const env: Record<string, string> = {
       NATS_URL: natsUrl,
       EVENT_STORE_PATH: dbPath,
+      // The stack's own SQLite file, whatever the parent's environment says.
+      EVENT_STORE_URL: '',
       METRICS_STORE_PATH: join(dir, 'metrics.sqlite'),
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),

@@ -211,7 +211,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
   ).catch(() => undefined);
 
   // No session is stuck: every live one answers a run (or says clearly that it is gone).
-  const live = liveSessionIds(stack.info.dbPath);
+  const live = await liveSessionIds(stack.info.dbPath);
   let stuck = 0;
   for (const id of live) {
     const r = await call('final.execute', 'POST', '/session/execute', {
@@ -233,7 +233,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
         all: true,
         filters: { label: [`executor.runner=${stack.info.runnerId}`] },
       });
-      const active = liveSessionIds(stack.info.dbPath).length;
+      const active = (await liveSessionIds(stack.info.dbPath)).length;
       leaked = Math.max(0, containers.length - active - poolTarget);
       return leaked === 0;
     },
@@ -256,7 +256,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
       );
       leakDetails = {
         held: (JSON.parse(new TextDecoder().decode(reply.data)) as { response: unknown }).response,
-        live: liveSessionIds(stack.info.dbPath),
+        live: await liveSessionIds(stack.info.dbPath),
         containers: containers.map((c) => ({
           age_s: Math.round(Date.now() / 1000 - c.Created),
           state: c.State,
@@ -275,7 +275,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
       const res = await stack.request<{
         metrics: Record<string, unknown> & { projection: { position: number } };
       }>('GET', '/metrics');
-      const { head, ...expected } = recountMetrics(stack.info.dbPath);
+      const { head, ...expected } = await recountMetrics(stack.info.dbPath);
       mismatches.length = 0;
       if (res.body.metrics.projection.position !== head)
         mismatches.push(`position ${res.body.metrics.projection.position} != ${head}`);

@@ -55,13 +55,13 @@ describe('metrics are a faithful view of the event log', () => {
     await waitFor(
       async () => {
         const m = await metrics();
-        return m.projection.lag === 0 && m.projection.position === recount().head;
+        return m.projection.lag === 0 && m.projection.position === (await recount()).head;
       },
       20000,
       'the projection to catch up',
     );
     const m = await metrics();
-    const { head, ...expected } = recount();
+    const { head, ...expected } = await recount();
     expect(m).toMatchObject(expected);
     expect(m.projection).toEqual({ position: head, head, lag: 0 });
   }
@@ -135,7 +135,7 @@ describe('metrics are a faithful view of the event log', () => {
     );
     await nc.close();
     expect((jc.decode(reply.data) as { response: { position: number } }).response.position).toBe(
-      recount().head,
+      (await recount()).head,
     );
     await expectConsistent();
   });
@@ -147,14 +147,14 @@ describe('metrics are a faithful view of the event log', () => {
     const family = (name: string) => families.find((f) => f.name === name)!;
     expect(family('executor_sessions_created_total').type).toBe('COUNTER');
     expect(Number(family('executor_sessions_created_total').metrics[0].value)).toBe(
-      recount().sessions_created,
+      (await recount()).sessions_created,
     );
     const histogram = family('executor_execution_duration_seconds');
     expect(histogram.type).toBe('HISTOGRAM');
-    expect(Number(histogram.metrics[0].count)).toBe(recount().executions_total);
+    expect(Number(histogram.metrics[0].count)).toBe((await recount()).executions_total);
     const byLabel = family('executor_executions_total').metrics;
     expect(byLabel.every((m) => m.labels?.template && m.labels.language && m.labels.status)).toBe(true);
-    expect(byLabel.reduce((n, m) => n + Number(m.value), 0)).toBe(recount().executions_total);
+    expect(byLabel.reduce((n, m) => n + Number(m.value), 0)).toBe((await recount()).executions_total);
   });
 
   it('answers admin queries with exactly the events filtered, in order, paged without gaps or repeats', async () => {

@@ -61,7 +61,7 @@ export class MetricsController {
   }
 
   @MessagePattern(Subjects.MetricsHealth)
-  health(): ServiceHealthReply {
-    return { service: 'metrics', checks: { event_store: checkEventStore(this.store) } };
+  async health(): Promise<ServiceHealthReply> {
+    return { service: 'metrics', checks: { event_store: await checkEventStore(this.store) } };
   }
 }

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
-import { EventStoreModule } from '@executor/event-store';
+import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 import { MetricsProjector } from './projection/metrics-projector';
@@ -13,10 +13,7 @@ export class MetricsModule {
       module: MetricsModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'metrics' }),
-        EventStoreModule.forRoot({
-          path: config.EVENT_STORE_PATH,
-          synchronous: config.EVENT_STORE_SYNCHRONOUS,
-        }),
+        EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
       controllers: [MetricsController],
       providers: [{ provide: MetricsConfig, useValue: config }, MetricsProjector],

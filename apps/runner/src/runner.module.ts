@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
-import { EventStoreModule } from '@executor/event-store';
+import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { ExecutionService } from './execution/execution.service';
 import { HealthController } from './health/health.controller';
@@ -25,10 +25,7 @@ export class RunnerModule {
       module: RunnerModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'runner' }),
-        EventStoreModule.forRoot({
-          path: config.EVENT_STORE_PATH,
-          synchronous: config.EVENT_STORE_SYNCHRONOUS,
-        }),
+        EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
       controllers: [ExecutionController, HealthController, SessionSandboxController],
       providers: [

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
-import { EventStoreModule } from '@executor/event-store';
+import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { OneOffExecutionService } from './execution/one-off-execution.service';
 import { TemplateLookup } from './execution/template-lookup';
@@ -19,10 +19,7 @@ export class SessionServiceModule {
       module: SessionServiceModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'session-service' }),
-        EventStoreModule.forRoot({
-          path: config.EVENT_STORE_PATH,
-          synchronous: config.EVENT_STORE_SYNCHRONOUS,
-        }),
+        EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
       controllers: [ExecutionController, HealthController, SessionController],
       providers: [

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
-import { EventRecorder, EventStore, EventStoreModule } from '@executor/event-store';
+import { EventRecorder, EventStore, eventStoreOptions, EventStoreModule } from '@executor/event-store';
 import { TemplateServiceConfig } from './template-service.config';
 import { TemplateCatalog } from './templates/template-catalog';
 import { TemplatesController } from './templates/templates.controller';
@@ -12,10 +12,7 @@ export class TemplateServiceModule {
       module: TemplateServiceModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'template-service' }),
-        EventStoreModule.forRoot({
-          path: config.EVENT_STORE_PATH,
-          synchronous: config.EVENT_STORE_SYNCHRONOUS,
-        }),
+        EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
       controllers: [TemplatesController],
       providers: [

@@ -1,14 +1,37 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
 
 /** Settings every service shares. Each app extends this with its own. */
 export class BaseConfig {
   @IsString()
   NATS_URL = 'nats://127.0.0.1:4222';
 
+  /** The SQLite file of the event store (the embedded default). */
   @IsString()
   EVENT_STORE_PATH = '.executor/events.sqlite';
+
+  /**
+   * A postgres:// or postgresql:// URL puts the event store in PostgreSQL and wins over
+   * EVENT_STORE_PATH; empty keeps SQLite. It may carry a password: never log it.
+   */
+  @IsString()
+  @ValidateIf((c: BaseConfig) => c.EVENT_STORE_URL !== '')
+  @Matches(/^postgres(ql)?:\/\/./i, {
+    message:
+      'EVENT_STORE_URL must be a postgres:// or postgresql:// URL (or empty for SQLite at EVENT_STORE_PATH)',
+  })
+  EVENT_STORE_URL = '';
 
   @IsIn(['NORMAL', 'FULL'])
   EVENT_STORE_SYNCHRONOUS: 'NORMAL' | 'FULL' = 'NORMAL';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { NewEvent } from '@executor/contracts';
 import { backupStore, checkStore, restoreStore } from './backup';
 import { EventStore } from './event-store';
+import { createTarget, DRIVERS, postgresMissing, type TestStoreTarget } from './testing/test-stores';
 
 const reused = (id: string): NewEvent => ({ type: 'SessionReused', data: { session_id: id } });
 
@@ -76,5 +77,46 @@ describe('backup and restore of the event store (real SQLite files)', () => {
     await expect(restoreStore(bad, join(dir, 't.sqlite'), { force: true })).resolves.toMatchObject({
       previous: null,
     });
+  });
+});
+
+describe.each(DRIVERS)('checkStore on %s', (driver) => {
+  if (postgresMissing(driver)) return;
+  let target: TestStoreTarget;
+  beforeEach(async () => (target = await createTarget(driver)));
+  afterEach(() => target.remove());
+
+  it('passes a complete log and names an execution that never finished', async () => {
+    const store = await EventStore.open(target.options);
+    try {
+      for (let i = 0; i < 30; i++) await store.append(`session-${i % 3}`, 'session', 'any', [reused(`${i}`)]);
+      expect(await checkStore(target.options)).toMatchObject({ ok: true, events: 30, head: 30 });
+      await store.append('execution-u', 'execution', 0, [
+        {
+          type: 'ExecutionStarted',
+          data: {
+            execution_id: 'u',
+            tenant_id: 't',
+            scope: 's',
+            template: 'default',
+            language: 'python',
+            runner_id: 'r',
+            code_bytes: 1,
+            code_sha256: 'x',
+            files_count: 0,
+            files_bytes: 0,
+            timeout_s: 1,
+          },
+        },
+      ]);
+      expect(await checkStore(target.options)).toMatchObject({
+        ok: false,
+        events: 31,
+        position_gaps: [],
+        unfinished_executions: ['execution-u'],
+      });
+    } finally {
+      await store.close();
+    }
   });
 });

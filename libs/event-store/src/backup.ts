@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EventStore } from './event-store';
+import { EventStore, type EventStoreOptions } from './event-store';
 import { IntegrityCheck, type IntegrityReport } from './integrity';
 
 /** Copies a database with SQLite's online backup: one point in time, its WAL included. */
@@ -14,9 +14,9 @@ async function copyDatabase(from: string, to: string): Promise<void> {
   }
 }
 
-/** Runs the integrity check over a store file. */
-export async function checkStore(path: string): Promise<IntegrityReport> {
-  const store = await EventStore.open({ path });
+/** Runs the integrity check over a store: a SQLite file path, or the options of either driver. */
+export async function checkStore(where: string | EventStoreOptions): Promise<IntegrityReport> {
+  const store = await EventStore.open(typeof where === 'string' ? { path: where } : where);
   const check = new IntegrityCheck();
   try {
     for await (const e of store.scan()) check.add(e);
@@ -27,6 +27,9 @@ export async function checkStore(path: string): Promise<IntegrityReport> {
 }
 
 /**
+ * Backup and restore below are SQLite's: a PostgreSQL store is copied with pg_dump and put
+ * back with pg_restore (docs/events.md).
+ *
  * A consistent copy of a live store, taken with SQLite's online backup (writers keep going;
  * the copy is one point in time), then checked.
  */

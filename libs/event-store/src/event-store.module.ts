@@ -1,9 +1,9 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import { NATS_CONNECTION } from '@executor/common';
 import { EventPublisher } from './event-publisher';
 import { EventRecorder } from './event-recorder';
-import { EventStore, type EventStoreOptions } from './event-store';
+import { describeStore, EventStore, type EventStoreOptions } from './event-store';
 
 @Injectable()
 class EventStoreCloser implements OnApplicationShutdown {
@@ -21,7 +21,13 @@ export class EventStoreModule {
       module: EventStoreModule,
       global: true,
       providers: [
-        { provide: EventStore, useFactory: () => EventStore.open(options) },
+        {
+          provide: EventStore,
+          useFactory: () => {
+            new Logger(EventStoreModule.name).log(`event store: ${describeStore(options)}`);
+            return EventStore.open(options);
+          },
+        },
         {
           provide: EventRecorder,
           inject: [EventStore, NATS_CONNECTION],

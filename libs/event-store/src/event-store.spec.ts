@@ -1,9 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NewEvent } from '@executor/contracts';
 import Database from 'better-sqlite3';
-import { ConcurrencyError, EventStore, EventStoreUnavailableError, storeError } from './event-store';
+import {
+  ConcurrencyError,
+  EventStore,
+  EventStoreUnavailableError,
+  storeError,
+  type SqliteStoreOptions,
+} from './event-store';
+import { createTarget, DRIVERS, postgresMissing, type TestStoreTarget } from './testing/test-stores';
 
 const started = (id: string, tenant = 't1'): NewEvent => ({
   type: 'ExecutionStarted',
@@ -38,20 +42,21 @@ const finished = (id: string): NewEvent => ({
   },
 });
 
-describe('EventStore (real SQLite file)', () => {
-  let dir: string;
-  let path: string;
+const reused = (id: string): NewEvent => ({ type: 'SessionReused', data: { session_id: id } });
+
+describe.each(DRIVERS)('EventStore on %s', (driver) => {
+  if (postgresMissing(driver)) return;
+  let target: TestStoreTarget;
   let store: EventStore;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'event-store-spec-'));
-    path = join(dir, 'nested', 'events.sqlite');
-    store = await EventStore.open({ path });
+    target = await createTarget(driver);
+    store = await EventStore.open(target.options);
   });
 
   afterEach(async () => {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await target.remove();
   });
 
   it('appends to a new stream and reads it back in version order', async () => {
@@ -59,15 +64,16 @@ describe('EventStore (real SQLite file)', () => {
       tenantId: 't1',
       correlationId: 'req-1',
     });
-    expect(stored.map((e) => [e.type, e.version])).toEqual([
-      ['ExecutionStarted', 1],
-      ['ExecutionFinished', 2],
+    expect(stored.map((e) => [e.type, e.version, e.position])).toEqual([
+      ['ExecutionStarted', 1, 1],
+      ['ExecutionFinished', 2, 2],
     ]);
-    expect(stored[1].position).toBe(stored[0].position + 1);
     const read = await store.readStream('execution-a');
     expect(read).toEqual(stored);
     expect(read[0]).toMatchObject({ tenant_id: 't1', correlation_id: 'req-1', stream_type: 'execution' });
+    expect(typeof read[0].position).toBe('number');
     expect(new Date(read[0].occurred_at).toISOString()).toBe(read[0].occurred_at);
+    expect((await store.readStream('execution-a', 2)).map((e) => e.version)).toEqual([2]);
   });
 
   it('refuses an append whose expected version is stale, and stores nothing of it', async () => {
@@ -80,17 +86,21 @@ describe('EventStore (real SQLite file)', () => {
       actual: 1,
     });
     expect(await store.readStream('execution-b')).toHaveLength(1);
-    await store.append('execution-b', 'execution', 1, [finished('b')]);
-    expect((await store.readStream('execution-b')).map((e) => e.version)).toEqual([1, 2]);
+    const [e] = await store.append('execution-b', 'execution', 1, [finished('b')]);
+    // The refused appends gave their positions back.
+    expect(e.position).toBe(2);
+    expect((await store.readStream('execution-b')).map((x) => x.version)).toEqual([1, 2]);
   });
 
   it("appends with 'any' regardless of the stream's version", async () => {
     await store.append('s', 'execution', 'any', [started('x')]);
     await store.append('s', 'execution', 'any', [finished('x')]);
     expect((await store.readStream('s')).map((e) => e.version)).toEqual([1, 2]);
+    expect(await store.append('s', 'execution', 'any', [])).toEqual([]);
   });
 
   it('reads everything after a position, in global order, with a limit', async () => {
+    expect(await store.headPosition()).toBe(0);
     for (const id of ['1', '2', '3'])
       await store.append(`execution-${id}`, 'execution', 0, [started(id), finished(id)]);
     const all = await store.readAll(0);
@@ -126,9 +136,23 @@ describe('EventStore (real SQLite file)', () => {
     expect(older.events.map((e) => e.position)).toEqual([4, 3, 2]);
   });
 
-  it('keeps events across a reopen and lets two connections on one file race safely', async () => {
+  it('filters by stream, stream type, types and time', async () => {
+    await store.append('execution-q', 'execution', 0, [started('q'), finished('q')], { tenantId: 't1' });
+    await store.append('session-q', 'session', 0, [reused('q')], { tenantId: 't2' });
+    const ids = async (q: Parameters<EventStore['query']>[0]) =>
+      (await store.query(q)).events.map((e) => e.position);
+    expect(await ids({ stream_id: 'execution-q' })).toEqual([1, 2]);
+    expect(await ids({ stream_type: 'session' })).toEqual([3]);
+    expect(await ids({ types: ['ExecutionFinished', 'SessionReused'] })).toEqual([2, 3]);
+    expect(await ids({ tenant_id: 't2', type: 'SessionReused' })).toEqual([3]);
+    const [first] = await store.readAll(0, 1);
+    expect(await ids({ from: first.occurred_at, to: '9999-01-01T00:00:00.000Z' })).toEqual([1, 2, 3]);
+    expect(await ids({ to: first.occurred_at })).toEqual([]);
+  });
+
+  it('keeps events across a reopen and lets two stores on one database race safely', async () => {
     await store.append('execution-r', 'execution', 0, [started('r')]);
-    const other = await EventStore.open({ path });
+    const other = await EventStore.open(target.options);
     try {
       await other.append('execution-r', 'execution', 1, [finished('r')]);
       await expect(store.append('execution-r', 'execution', 1, [finished('r')])).rejects.toBeInstanceOf(
@@ -146,28 +170,38 @@ describe('EventStore (real SQLite file)', () => {
       await other.close();
     }
     await store.close();
-    store = await EventStore.open({ path });
+    store = await EventStore.open(target.options);
     expect(await store.readStream('execution-r')).toHaveLength(2);
   });
 
   it('scans every matching event across pages, in order, from a position on', async () => {
-    for (let i = 0; i < 1005; i++)
-      await store.append(`execution-${i}`, 'execution', 0, [started(String(i), i % 2 ? 'odd' : 'even')], {
-        tenantId: i % 2 ? 'odd' : 'even',
-      });
+    // 1005 events in 67 appends of 15: more than one page of the scan.
+    for (let i = 0; i < 67; i++) {
+      const events = Array.from({ length: 15 }, (_, n) => reused(`${i}.${n}`));
+      await store.append(`session-${i}`, 'session', 0, events, { tenantId: i % 2 ? 'odd' : 'even' });
+    }
     const all: number[] = [];
     for await (const e of store.scan({ after_position: 3 })) all.push(e.position);
     expect(all).toEqual(Array.from({ length: 1002 }, (_, i) => i + 4));
     let odd = 0;
     for await (const e of store.scan({ tenant_id: 'odd' })) if (e.tenant_id === 'odd') odd++;
-    expect(odd).toBe(502);
+    expect(odd).toBe(33 * 15);
+    expect(await store.headPosition()).toBe(1005);
   });
 
-  it('answers ping on a healthy file', () => {
-    expect(() => store.ping()).not.toThrow();
+  it('answers ping on a healthy store', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
   });
+});
+
+describe('EventStore on sqlite: a held lock', () => {
+  let target: TestStoreTarget;
+  beforeEach(async () => (target = await createTarget('sqlite')));
+  afterEach(() => target.remove());
 
   it('says the store is unavailable, and stores nothing, while another writer holds the lock', async () => {
+    const { path } = target.options as SqliteStoreOptions;
+    const store = await EventStore.open({ path });
     const impatient = await EventStore.open({ path, busyTimeoutMs: 50 });
     const holder = new Database(path);
     try {
@@ -175,8 +209,9 @@ describe('EventStore (real SQLite file)', () => {
       await expect(impatient.append('execution-l', 'execution', 0, [started('l')])).rejects.toMatchObject({
         name: 'EventStoreUnavailableError',
         code: 'EVENT_STORE_UNAVAILABLE',
+        driverCode: 'SQLITE_BUSY',
       });
-      expect(() => impatient.ping()).toThrow(EventStoreUnavailableError);
+      await expect(impatient.ping()).rejects.toBeInstanceOf(EventStoreUnavailableError);
       holder.prepare('ROLLBACK').run();
       // Fixed: the same connection writes again.
       await impatient.append('execution-l', 'execution', 0, [started('l')]);
@@ -184,6 +219,7 @@ describe('EventStore (real SQLite file)', () => {
     } finally {
       holder.close();
       await impatient.close();
+      await store.close();
     }
   });
 });
@@ -197,5 +233,41 @@ describe('storeError', () => {
     expect(storeError({ driverError: { code: 'SQLITE_FULL' } })).toBeInstanceOf(EventStoreUnavailableError);
     const constraint = Object.assign(new Error('unique'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
     expect(storeError(constraint)).toBe(constraint);
+  });
+
+  it('turns an unreachable, full, shutting-down or read-only PostgreSQL into EventStoreUnavailableError', () => {
+    const unavailable = (err: unknown) => {
+      const mapped = storeError(err);
+      return mapped instanceof EventStoreUnavailableError ? mapped.driverCode : null;
+    };
+    for (const code of [
+      '08006',
+      '08001',
+      '53100',
+      '53200',
+      '53300',
+      '57P01',
+      '57P02',
+      '57P03',
+      '25006',
+      '55P03',
+    ]) {
+      expect(unavailable(Object.assign(new Error('pg'), { code }))).toBe(code);
+      expect(unavailable({ driverError: { code } })).toBe(code);
+    }
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']) {
+      expect(unavailable(Object.assign(new Error(code), { code }))).toBe(code);
+    }
+    // Node reports a refused connection to every address of a host at once.
+    expect(
+      unavailable(Object.assign(new AggregateError([], 'x'), { errors: [{ code: 'ECONNREFUSED' }] })),
+    ).toBe('ECONNREFUSED');
+    expect(unavailable(new Error('Connection terminated unexpectedly'))).toBe('CONNECTION_LOST');
+    expect(unavailable(new Error('timeout exceeded when trying to connect'))).toBe('ETIMEDOUT');
+    // Not "try again later": a bug, a bad query or a conflict.
+    for (const code of ['23505', '42P01', '22001', '40001', '40P01']) {
+      const err = Object.assign(new Error('pg'), { code });
+      expect(storeError(err)).toBe(err);
+    }
   });
 });

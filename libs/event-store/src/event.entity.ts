@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** One row per event. `position` is the global order; (stream_id, version) is unique per stream. */
 @Entity({ name: 'events' })
@@ -6,7 +6,11 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Index('ix_events_type', ['type'])
 @Index('ix_events_tenant', ['tenant_id'])
 export class EventRecord {
-  @PrimaryGeneratedColumn({ type: 'integer' })
+  /**
+   * Assigned by the store on append (AUTOINCREMENT in SQLite, under the `event_head` lock in
+   * PostgreSQL). PostgreSQL hands a bigint over as a string: read as a number.
+   */
+  @PrimaryColumn({ type: 'bigint', transformer: { from: (v: unknown) => Number(v), to: (v: unknown) => v } })
   position: number;
 
   @Column({ type: 'varchar', length: 36, unique: true })

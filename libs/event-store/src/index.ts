@@ -1,5 +1,6 @@
 export * from './event.entity';
 export * from './event-store';
+export * from './store-options';
 export * from './event-publisher';
 export * from './event-recorder';
 export * from './event-store.module';

@@ -8,7 +8,7 @@ export class HealthController {
   constructor(private readonly store: EventStore) {}
 
   @MessagePattern(Subjects.SessionHealth)
-  health(): ServiceHealthReply {
-    return { service: 'session-service', checks: { event_store: checkEventStore(this.store) } };
+  async health(): Promise<ServiceHealthReply> {
+    return { service: 'session-service', checks: { event_store: await checkEventStore(this.store) } };
   }
 }

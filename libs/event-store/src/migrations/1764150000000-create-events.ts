@@ -1,12 +1,16 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The events table. `IF NOT EXISTS`: several processes may migrate one file at start. */
+/**
+ * The events table, in SQLite or PostgreSQL. `IF NOT EXISTS`: several processes may migrate
+ * one SQLite file at start (PostgreSQL migrations also run under an advisory lock).
+ */
 export class CreateEvents1764150000000 implements MigrationInterface {
   name = 'CreateEvents1764150000000';
 
   async up(q: QueryRunner): Promise<void> {
+    const postgres = q.connection.driver.options.type === 'postgres';
     await q.query(`CREATE TABLE IF NOT EXISTS "events" (
-      "position" integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+      ${postgres ? '"position" bigint PRIMARY KEY' : '"position" integer PRIMARY KEY AUTOINCREMENT NOT NULL'},
       "id" varchar(36) NOT NULL UNIQUE,
       "stream_id" varchar(200) NOT NULL,
       "stream_type" varchar(50) NOT NULL,
@@ -22,9 +26,22 @@ export class CreateEvents1764150000000 implements MigrationInterface {
     );
     await q.query(`CREATE INDEX IF NOT EXISTS "ix_events_type" ON "events" ("type")`);
     await q.query(`CREATE INDEX IF NOT EXISTS "ix_events_tenant" ON "events" ("tenant_id")`);
+    if (postgres) {
+      // The last position handed out, in exactly one row: appends take its row lock to assign
+      // positions in commit order (see EventStore). No sequence: a sequence leaves gaps.
+      await q.query(`CREATE TABLE IF NOT EXISTS "event_head" (
+        "one" boolean PRIMARY KEY DEFAULT true CHECK ("one"),
+        "head" bigint NOT NULL
+      )`);
+      await q.query(
+        `INSERT INTO "event_head" ("one", "head") SELECT true, COALESCE(MAX("position"), 0) FROM "events"
+         ON CONFLICT ("one") DO NOTHING`,
+      );
+    }
   }
 
   async down(q: QueryRunner): Promise<void> {
+    if (q.connection.driver.options.type === 'postgres') await q.query(`DROP TABLE IF EXISTS "event_head"`);
     await q.query(`DROP TABLE IF EXISTS "events"`);
   }
 }

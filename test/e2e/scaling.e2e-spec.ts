@@ -3,15 +3,16 @@ import { connect, type NatsConnection } from 'nats';
 import type { EventEnvelope, RunnerHeartbeat } from '../../libs/contracts/src';
 import { EventStore } from '../../libs/event-store/src/event-store';
 import { Stack, waitFor } from '../../scripts/lib/stack';
+import { createDatabase } from './postgres';
 
 interface ErrorBody {
   status: string;
   error: { code: string; message: string };
 }
 
-/** Every event of some types in the stack's store, read through the EventStore. */
+/** Every event of some types in the stack's store (PostgreSQL here), read through the EventStore. */
 async function eventsOf(stack: Stack, types: string[], tenant?: string): Promise<EventEnvelope[]> {
-  const store = await EventStore.open({ path: stack.info.dbPath });
+  const store = await EventStore.open({ url: stack.info.env.EVENT_STORE_URL });
   try {
     const out: EventEnvelope[] = [];
     for await (const e of store.scan({ types, tenant_id: tenant })) out.push(e);
@@ -23,15 +24,21 @@ async function eventsOf(stack: Stack, types: string[], tenant?: string): Promise
 
 const runnerOf = (e: EventEnvelope) => (e.data as { runner_id: string }).runner_id;
 
-describe('several runners on one NATS', () => {
+describe('several runners on one NATS, the event store on PostgreSQL', () => {
   let stack: Stack;
+  let database: Awaited<ReturnType<typeof createDatabase>>;
   let nc: NatsConnection;
   let runnerA: string;
   let runnerB: string;
   const heard = new Map<string, RunnerHeartbeat>();
 
   beforeAll(async () => {
-    stack = await Stack.create({ POOL_SIZES: 'default=2', RUNNER_CAPACITY: '8' });
+    database = await createDatabase();
+    stack = await Stack.create({
+      POOL_SIZES: 'default=2',
+      RUNNER_CAPACITY: '8',
+      EVENT_STORE_URL: database.url,
+    });
     runnerA = stack.info.runnerId;
     runnerB = `${runnerA}-b`;
     await stack.start();
@@ -53,6 +60,7 @@ describe('several runners on one NATS', () => {
   afterAll(async () => {
     await nc?.close();
     await stack?.stop();
+    await database?.drop();
     // runner-b was killed: its sandboxes stay behind until a runner with its id sweeps them.
     const docker = new Docker();
     for (const c of await docker.listContainers({

@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from 'nats';
 import type { EventEnvelope, RunnerHeartbeat } from '../../libs/contracts/src';
 import { EventStore } from '../../libs/event-store/src/event-store';
 import { Stack, waitFor } from '../../scripts/lib/stack';
-import { createDatabase } from './postgres';
+import { createDatabase } from '../../scripts/lib/postgres';
 
 interface ErrorBody {
   status: string;

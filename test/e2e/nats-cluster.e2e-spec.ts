@@ -70,13 +70,13 @@ describe('a three-node NATS cluster with one node killed mid-load', () => {
                   'POST',
                   '/execute',
                   { tenant_id: 'cluster', code: `print(${w * 1000 + k})`, timeout: 10 },
-                  90000,
+                  150000,
                 )
               : await stack.request<{ stdout: string; error?: { code: string } }>(
                   'POST',
                   '/session/execute',
                   { session_id: sessions[w % 3], code: `print(${w * 1000 + k})` },
-                  90000,
+                  150000,
                 );
           status = r.status;
           code = r.body.error?.code;
@@ -120,7 +120,9 @@ describe('a three-node NATS cluster with one node killed mid-load', () => {
     );
     expect(before.length).toBeGreaterThan(20);
     expect(after.length).toBeGreaterThan(20);
-    // Every request got an answer, and every failure is a coded 503/504, never a 500.
+    // Every request got an answer, and every failure is a coded 503/504, never a 500. A request
+    // whose message was inside the dead node is answered at its timeout (up to 90 s here):
+    // nothing can tell that it was lost, only that no answer came.
     for (const o of failed) {
       expect(o.status).not.toBe(0);
       expect([503, 504]).toContain(o.status);
@@ -132,7 +134,7 @@ describe('a three-node NATS cluster with one node killed mid-load', () => {
     }
     expect(failed.length).toBeLessThanOrEqual(6 * 2);
     for (const o of after) expect(o.ok).toBe(true);
-  });
+  }, 240000);
 
   it('loses no session and leaves a whole log', async () => {
     for (const id of sessions) {

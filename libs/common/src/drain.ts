@@ -2,7 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { ServerNats, type NatsOptions } from '@nestjs/microservices';
 import type { Msg, NatsConnection } from 'nats';
 import { finalize, type Observable } from 'rxjs';
-import { isConnected, whenConnected } from './nats-connected';
+import { whenConnected } from './nats-connected';
 
 /**
  * Counts the requests a process is handling, so a SIGTERM can let them finish before it
@@ -99,16 +99,30 @@ export class DrainingNatsServer extends ServerNats {
   }
 
   /**
-   * A reply ready while the connection is between two servers waits for the reconnect (up to
-   * the drain bound): nats.js would drop it, and the caller would wait for its timeout.
+   * Replies are delivered, not only sent: nats.js drops what it is given while disconnected, and
+   * what sits in a socket that dies. So a reply waits for a connection, is followed by a flush
+   * (a PING the server answers after reading it), and when the flush fails because the
+   * connection dropped, it is sent again after the reconnect (a caller takes the first reply of
+   * a request and ignores any other). Bounded by the drain timeout.
    */
   override getPublisher(...args: Parameters<ServerNats['getPublisher']>): (response: unknown) => unknown {
     const publish = super.getPublisher(...args) as (response: unknown) => unknown;
-    return (response: unknown) => {
+    return (response: unknown) => this.deliver(() => publish(response));
+  }
+
+  private async deliver(send: () => unknown): Promise<void> {
+    const deadline = Date.now() + this.drainTimeoutMs;
+    for (;;) {
       const nc = (this as unknown as { natsClient?: NatsConnection | null }).natsClient;
-      if (!nc || isConnected(nc)) return publish(response);
-      return whenConnected(nc, this.drainTimeoutMs).then(() => publish(response));
-    };
+      if (!nc || !(await whenConnected(nc, Math.max(0, deadline - Date.now())))) return;
+      send();
+      try {
+        await nc.flush();
+        return;
+      } catch {
+        if (Date.now() >= deadline || nc.isClosed()) return;
+      }
+    }
   }
 
   override async close(): Promise<void> {

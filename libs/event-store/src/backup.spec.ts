@@ -8,6 +8,24 @@ import { createTarget, DRIVERS, postgresMissing, type TestStoreTarget } from './
 
 const reused = (id: string): NewEvent => ({ type: 'SessionReused', data: { session_id: id } });
 
+/** An execution that starts and never ends: the integrity check names it. */
+const startedRun = (executionId: string): NewEvent => ({
+  type: 'ExecutionStarted',
+  data: {
+    execution_id: executionId,
+    tenant_id: 't',
+    scope: 's',
+    template: 'default',
+    language: 'python',
+    runner_id: 'r',
+    code_bytes: 1,
+    code_sha256: 'x',
+    files_count: 0,
+    files_bytes: 0,
+    timeout_s: 1,
+  },
+});
+
 describe('backup and restore of the event store (real SQLite files)', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'store-backup-'))));
@@ -51,24 +69,7 @@ describe('backup and restore of the event store (real SQLite files)', () => {
     const bad = join(dir, 'bad.sqlite');
     const store = await EventStore.open({ path: bad });
     try {
-      await store.append('execution-a', 'execution', 0, [
-        {
-          type: 'ExecutionStarted',
-          data: {
-            execution_id: 'a',
-            tenant_id: 't',
-            scope: 's',
-            template: 'default',
-            language: 'python',
-            runner_id: 'r',
-            code_bytes: 1,
-            code_sha256: 'x',
-            files_count: 0,
-            files_bytes: 0,
-            timeout_s: 1,
-          },
-        },
-      ]);
+      await store.append('execution-a', 'execution', 0, [startedRun('a')]);
     } finally {
       await store.close();
     }
@@ -91,24 +92,7 @@ describe.each(DRIVERS)('checkStore on %s', (driver) => {
     try {
       for (let i = 0; i < 30; i++) await store.append(`session-${i % 3}`, 'session', 'any', [reused(`${i}`)]);
       expect(await checkStore(target.options)).toMatchObject({ ok: true, events: 30, head: 30 });
-      await store.append('execution-u', 'execution', 0, [
-        {
-          type: 'ExecutionStarted',
-          data: {
-            execution_id: 'u',
-            tenant_id: 't',
-            scope: 's',
-            template: 'default',
-            language: 'python',
-            runner_id: 'r',
-            code_bytes: 1,
-            code_sha256: 'x',
-            files_count: 0,
-            files_bytes: 0,
-            timeout_s: 1,
-          },
-        },
-      ]);
+      await store.append('execution-u', 'execution', 0, [startedRun('u')]);
       expect(await checkStore(target.options)).toMatchObject({
         ok: false,
         events: 31,

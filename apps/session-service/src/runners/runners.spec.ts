@@ -1,6 +1,7 @@
 import type { EventEnvelope, EventType, RunnerHeartbeat } from '@executor/contracts';
 import { ExecutionLedger } from './execution-ledger';
 import { RunnerLiveness } from './runner-liveness';
+import { Placements } from './placements';
 import { byLoad } from './runner-watch';
 
 const hb = (runner_id: string, instance_id = 'i1'): RunnerHeartbeat => ({
@@ -131,5 +132,29 @@ describe('byLoad (where a new session goes)', () => {
       view('c', { capacity: 4, sessions: 1 }),
     ]).map((r) => r.runner_id);
     expect(order).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('Placements (sessions a heartbeat does not count yet)', () => {
+  it('counts an open in flight and one answered after the last heartbeat, until a later heartbeat', () => {
+    const p = new Placements();
+    const first = p.start('a');
+    expect(p.pending('a')).toBe(1);
+    p.beat('a', 1000); // sent before the open was answered: cannot count it
+    expect(p.pending('a')).toBe(1);
+    first(true, 1500);
+    p.beat('a', 1400); // arrived before the answer
+    expect(p.pending('a')).toBe(1);
+    p.beat('a', 2000); // arrived after it: the runner counts the session itself now
+    expect(p.pending('a')).toBe(0);
+  });
+
+  it('forgets a failed open at once and keeps runners apart', () => {
+    const p = new Placements();
+    const failed = p.start('a');
+    p.start('b');
+    failed(false, 10);
+    expect(p.pending('a')).toBe(0);
+    expect(p.pending('b')).toBe(1);
   });
 });

@@ -136,7 +136,7 @@ export class SessionService {
     if (candidates.length === 0) return this.rpc.send(Subjects.RunnerSessionOpen, request, timeoutMs);
     for (let i = 0; ; i++) {
       const runnerId = candidates[i].runner_id;
-      this.runners.placed(runnerId);
+      const placed = this.runners.placed(runnerId);
       try {
         const call = this.rpc.send(
           Subjects.RunnerSessionOpen,
@@ -144,8 +144,11 @@ export class SessionService {
           timeoutMs,
           runnerOwnSubject(runnerId, Subjects.RunnerSessionOpen),
         );
-        return await this.runners.guard(`open-${sessionId}`, 'oneoff', runnerId, call);
+        const opened = await this.runners.guard(`open-${sessionId}`, 'oneoff', runnerId, call);
+        placed(true);
+        return opened;
       } catch (err) {
+        placed(false);
         const next =
           err instanceof RemoteError &&
           (err.code === ErrorCodes.RunnerBusy ||

@@ -1,33 +1,40 @@
-import { connect } from 'nats';
-import { Subjects, type RunnerHeartbeat } from '@executor/contracts';
+import { connect, ErrorCode, JSONCodec } from 'nats';
+import { runnerOwnSubject, Subjects } from '@executor/contracts';
 import { ConfigError, natsConnectionOptions } from '@executor/common';
 import type { RunnerConfig } from './runner.config';
 
+const ASK_TIMEOUT_MS = 2000;
+
 /**
- * Refuses to start a runner whose RUNNER_ID a live runner already uses: it listens to the
- * heartbeats for one and a half intervals first. Two runners with one id would share their own
- * subjects, each would take the other's containers for orphans and remove them, and each
- * start would make the session-service take the other's sessions for lost.
+ * Refuses to start a runner whose RUNNER_ID a live runner already uses: it asks on that id's own
+ * subject first. NATS answers "no responders" at once when nothing listens there (also right
+ * after the previous process with this id died: the server drops a closed connection's
+ * subscriptions). Two runners with one id would share their own subjects, each would take the
+ * other's containers for orphans and remove them, and each start would make the
+ * session-service take the other's sessions for lost.
  */
 export async function assertRunnerIdFree(config: RunnerConfig): Promise<void> {
   const nc = await connect(natsConnectionOptions(config.NATS_URL, 'runner-id-check'));
+  const subject = runnerOwnSubject(config.RUNNER_ID, Subjects.RunnerSessionList);
   try {
-    const sub = nc.subscribe(Subjects.RunnerHeartbeat);
-    const timer = setTimeout(() => sub.unsubscribe(), Math.round(config.HEARTBEAT_INTERVAL_MS * 1.5));
-    for await (const msg of sub) {
-      let hb: Partial<RunnerHeartbeat>;
-      try {
-        hb = JSON.parse(new TextDecoder().decode(msg.data)) as Partial<RunnerHeartbeat>;
-      } catch {
-        continue;
-      }
-      if (hb.runner_id !== config.RUNNER_ID) continue;
-      clearTimeout(timer);
+    await nc.request(
+      subject,
+      JSONCodec().encode({ pattern: Subjects.RunnerSessionList, data: {}, id: 'runner-id-check' }),
+      { timeout: ASK_TIMEOUT_MS },
+    );
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === ErrorCode.NoResponders) return;
+    if (code === ErrorCode.Timeout) {
       throw new ConfigError(
-        `RUNNER_ID ${config.RUNNER_ID} is in use: a live runner with this id sent a heartbeat just now. Every runner on one NATS needs its own RUNNER_ID.`,
+        `RUNNER_ID ${config.RUNNER_ID} may be in use: something listens on ${subject} but did not answer within ${ASK_TIMEOUT_MS} ms. Every runner on one NATS needs its own RUNNER_ID.`,
       );
     }
+    throw err;
   } finally {
     await nc.close();
   }
+  throw new ConfigError(
+    `RUNNER_ID ${config.RUNNER_ID} is in use: a live runner with this id answered on ${subject}. Every runner on one NATS needs its own RUNNER_ID.`,
+  );
 }

@@ -13,7 +13,7 @@ import {
 } from '@executor/contracts';
 import { domainError, NATS_CONNECTION } from '@executor/common';
 import type { NatsConnection } from 'nats';
-import { RunStream } from '../sandbox/run-stream';
+import { executeStreamed } from '../sandbox/run-stream';
 import { ConcurrencyError, EventRecorder, EventStoreUnavailableError } from '@executor/event-store';
 import { Admission } from './admission';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
@@ -103,18 +103,16 @@ export class ExecutionService {
     try {
       const sandbox = await this.sandboxes.acquire(cmd.template);
       // A streaming caller that goes away stops the run: the sandbox is thrown away anyway.
-      const stream = cmd.stream_id
-        ? new RunStream(this.nc, cmd.stream_id, () => void sandbox.kill())
-        : undefined;
       try {
-        outcome = await sandbox.execute(
+        outcome = await executeStreamed(
+          this.nc,
+          sandbox,
           { code: cmd.code, language: cmd.language, files: cmd.files, env: cmd.env },
           cmd.timeout * 1000,
           'kill',
-          stream?.send,
+          cmd.stream_id,
         );
       } finally {
-        stream?.close();
         this.pool.discard(sandbox);
       }
     } catch (err) {

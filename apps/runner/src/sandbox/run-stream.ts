@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { streamCancelSubject, streamSubject, type StreamFrame } from '@executor/contracts';
+import type { KernelOutcome, KernelRequest, Sandbox, TimeoutPolicy } from './sandbox';
 
 /**
  * The live side of a streaming run: frames go out on the run's subject as they happen, and
@@ -27,5 +28,27 @@ export class RunStream {
 
   close(): void {
     this.cancel.unsubscribe();
+  }
+}
+
+/**
+ * Runs a request in a sandbox; with a `streamId` its output also goes out as it happens, and a
+ * cancel stops the run as `policy` stops one past its timeout: `kill` throws the sandbox away
+ * (one-off runs), `interrupt` stops the code and keeps the kernel (sessions).
+ */
+export async function executeStreamed(
+  nc: NatsConnection,
+  sandbox: Sandbox,
+  request: KernelRequest,
+  timeoutMs: number,
+  policy: TimeoutPolicy,
+  streamId?: string,
+): Promise<KernelOutcome> {
+  const stop = () => void (policy === 'kill' ? sandbox.kill() : sandbox.interrupt());
+  const stream = streamId ? new RunStream(nc, streamId, stop) : undefined;
+  try {
+    return await sandbox.execute(request, timeoutMs, policy, stream?.send);
+  } finally {
+    stream?.close();
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '@executor/contracts';
 import { domainError, KeyedLock, NATS_CONNECTION } from '@executor/common';
 import type { NatsConnection } from 'nats';
-import { RunStream } from '../sandbox/run-stream';
+import { executeStreamed } from '../sandbox/run-stream';
 import { toResult } from '../execution/execution-result';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import type { Sandbox } from '../sandbox/sandbox';
@@ -63,21 +63,14 @@ export class SessionSandboxes implements OnApplicationShutdown {
   private async run(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
     const held = this.live(req.session_id);
     // A streaming caller that goes away interrupts the run; the session keeps its state.
-    const sandbox = held.sandbox;
-    const stream = req.stream_id
-      ? new RunStream(this.nc, req.stream_id, () => void sandbox.interrupt())
-      : undefined;
-    let outcome;
-    try {
-      outcome = await sandbox.execute(
-        { code: req.code, language: req.language, files: req.files, env: req.env },
-        req.timeout * 1000,
-        'interrupt',
-        stream?.send,
-      );
-    } finally {
-      stream?.close();
-    }
+    const outcome = await executeStreamed(
+      this.nc,
+      held.sandbox,
+      { code: req.code, language: req.language, files: req.files, env: req.env },
+      req.timeout * 1000,
+      'interrupt',
+      req.stream_id,
+    );
     let stateLost = false;
     if (outcome.died) {
       // Killed after an interrupt that did not work, OOM-killed, or the kernel died:

@@ -31,8 +31,6 @@ export const ErrorCodes = {
   RunnerBusy: 'RUNNER_BUSY',
   /** The runner running this execution died or restarted before it answered. */
   RunnerLost: 'RUNNER_LOST',
-  /** The service is draining before it stops; another instance (or a retry) will take it. */
-  ShuttingDown: 'SHUTTING_DOWN',
   /** The event store cannot be written (disk full, read-only, I/O error): nothing was recorded. */
   EventStoreUnavailable: 'EVENT_STORE_UNAVAILABLE',
   ConcurrencyConflict: 'CONCURRENCY_CONFLICT',
@@ -79,7 +77,6 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   SANDBOX_ERROR: 500,
   RUNNER_BUSY: 503,
   RUNNER_LOST: 503,
-  SHUTTING_DOWN: 503,
   EVENT_STORE_UNAVAILABLE: 503,
   CONCURRENCY_CONFLICT: 409,
   INTERNAL_ERROR: 500,

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import type { EventStoreOptions } from '../event-store';
+import { connect, createDatabase, dropAbandonedDatabases, queryOn } from '../../../../scripts/lib/postgres';
+
+export { connect, queryOn };
 
 /**
  * Where the PostgreSQL tests run: a role that may create databases (scripts/test.sh exports
@@ -49,30 +51,17 @@ export interface TestStoreTarget {
  * database per file keeps parallel files (and other runs) apart; a schema per test keeps the
  * tests apart and costs a millisecond where a database costs a few hundred.
  */
-let fileDatabase: Promise<string> | null = null;
+let fileDatabase: ReturnType<typeof createDatabase> | null = null;
 afterAll(async () => {
   if (!fileDatabase) return;
   const database = await fileDatabase;
   fileDatabase = null;
-  await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  await database.drop();
 });
 
-/** Test databases a killed run left behind (an hour old, no one connected): dropped. */
-async function dropAbandonedDatabases(): Promise<void> {
-  const rows = await adminQuery<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname ~ '^executor_test_[0-9]+_[0-9a-f]+$'`,
-  );
-  const hourAgo = Date.now() / 1000 - 3600;
-  for (const { datname } of rows) {
-    if (Number(datname.split('_')[2]) > hourAgo) continue;
-    // Without FORCE: a database still in use stays.
-    await adminQuery(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
-  }
-}
-
-function databaseUrl(database: string, settings: string): string {
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${database}`;
+/** The URL of a database with extra server settings (`-c name=value …`) for its sessions. */
+function withSettings(databaseUrl: string, settings: string): string {
+  const url = new URL(databaseUrl);
   if (settings) url.searchParams.set('options', settings);
   return url.toString();
 }
@@ -88,48 +77,14 @@ export async function createTarget(driver: Driver): Promise<TestStoreTarget> {
       remove: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
     };
   }
-  fileDatabase ??= (async () => {
-    await dropAbandonedDatabases();
-    const name = `executor_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE "${name}"`);
-    return name;
-  })();
+  fileDatabase ??= dropAbandonedDatabases().then(createDatabase);
   const database = await fileDatabase;
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  await queryOn(databaseUrl(database, ''), `CREATE SCHEMA "${schema}"`);
-  const url = (settings = '') => databaseUrl(database, `-c search_path=${schema} ${settings}`.trim());
+  await queryOn(database.url, `CREATE SCHEMA "${schema}"`);
+  const url = (settings = '') => withSettings(database.url, `-c search_path=${schema} ${settings}`.trim());
   return {
     options: { url: url() },
     url,
-    remove: () => queryOn(databaseUrl(database, ''), `DROP SCHEMA "${schema}" CASCADE`).then(() => undefined),
+    remove: () => queryOn(database.url, `DROP SCHEMA "${schema}" CASCADE`).then(() => undefined),
   };
-}
-
-/** One statement over a connection of its own to the test URL's database. */
-export function adminQuery<T extends object = Record<string, unknown>>(
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  return queryOn<T>(TEST_POSTGRES_URL, sql, params);
-}
-
-/** A connection of its own, for holding locks and the like. */
-export async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  return client;
-}
-
-/** Rows of one statement, through a connection of its own. */
-export async function queryOn<T extends object = Record<string, unknown>>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = await connect(url);
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
 }

@@ -82,7 +82,7 @@ export class DrainingNatsServer extends ServerNats {
    */
   override bindEvents(client: NatsConnection): void {
     const queue = this.getOptionsProp(this.natsOptions, 'queue');
-    const subs = (this as unknown as { subscriptions: Array<{ unsubscribe(): void }> }).subscriptions;
+    const subs = this.subs;
     for (const [pattern, handler] of this.messageHandlers) {
       const targets = this.routes[pattern] ?? [
         { subject: pattern, queue: (handler.extras?.queue as string | undefined) ?? queue },
@@ -113,7 +113,7 @@ export class DrainingNatsServer extends ServerNats {
   private async deliver(send: () => unknown): Promise<void> {
     const deadline = Date.now() + this.drainTimeoutMs;
     for (;;) {
-      const nc = (this as unknown as { natsClient?: NatsConnection | null }).natsClient;
+      const nc = this.connection;
       if (!nc || !(await whenConnected(nc, Math.max(0, deadline - Date.now())))) return;
       send();
       try {
@@ -126,14 +126,21 @@ export class DrainingNatsServer extends ServerNats {
   }
 
   override async close(): Promise<void> {
-    const subs = (this as unknown as { subscriptions: Array<{ unsubscribe(): void }> }).subscriptions;
-    for (const sub of subs ?? []) sub.unsubscribe();
+    for (const sub of this.subs ?? []) sub.unsubscribe();
     const left = this.tracker.size;
     const finished = await this.tracker.drain(this.drainTimeoutMs);
     if (left > 0) this.onDrain(finished, this.tracker.size);
     // The last replies may still sit in the client's buffer: send them before closing.
-    const nc = (this as unknown as { natsClient?: { flush(): Promise<void> } | null }).natsClient;
-    await nc?.flush().catch(() => undefined);
+    await this.connection?.flush().catch(() => undefined);
     await super.close();
+  }
+
+  /** ServerNats keeps its subscriptions and connection private; this class needs both. */
+  private get subs(): Array<{ unsubscribe(): void }> {
+    return (this as unknown as { subscriptions: Array<{ unsubscribe(): void }> }).subscriptions;
+  }
+
+  private get connection(): NatsConnection | null | undefined {
+    return (this as unknown as { natsClient?: NatsConnection | null }).natsClient;
   }
 }

@@ -1,11 +1,29 @@
 import Docker from 'dockerode';
 import { Stack } from '../../scripts/lib/stack';
 
-/** Containers of e2e runners from runs that were killed: their runners will never sweep them. */
+/** Whether the test process that named a runner `e2e-<pid>-<n>` is still running. */
+function ownerAlive(runnerId: string): boolean {
+  const pid = Number(/^e2e-(\d+)-/.exec(runnerId)?.[1]);
+  if (!pid || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Containers of e2e runners from runs that were killed: their runners will never sweep them.
+ * A run still going on (another checkout's suite on the same engine) keeps its containers.
+ */
 async function removeContainersOfEarlierRuns(): Promise<void> {
   const docker = new Docker();
   const all = await docker.listContainers({ all: true, filters: { label: ['executor.managed=true'] } });
-  const stale = all.filter((c) => c.Labels['executor.runner']?.startsWith('e2e-'));
+  const stale = all.filter((c) => {
+    const runner = c.Labels['executor.runner'];
+    return runner?.startsWith('e2e-') && !ownerAlive(runner);
+  });
   await Promise.all(
     stale.map((c) =>
       docker

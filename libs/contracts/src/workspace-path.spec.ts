@@ -21,6 +21,11 @@ describe('workspacePathError', () => {
     ['a$b', 'may only contain'],
     ['ü.txt', 'may only contain'],
     ['x'.repeat(256), 'at most'],
+    ['x.exe.', '.exe'],
+    ['x.sh ', '.sh'],
+    ['x.exe ', '.exe'],
+    ['evil.exe..', '.exe'],
+    ['dir/run.BAT. . ', '.bat'],
   ])('refuses %j (%s)', (p, why) => {
     expect(workspacePathError(p)).toContain(why);
   });

@@ -30,7 +30,9 @@ export function workspacePathError(path: unknown): string | null {
       return 'path may only contain letters, digits, space, _ . - and /, and no segment may start with . or -';
     }
   }
-  const last = segments[segments.length - 1];
+  // Trailing dots and spaces are dropped by some file systems and tools (`x.exe.` is `x.exe`):
+  // the extension rule looks at the name without them.
+  const last = segments[segments.length - 1].replace(/[. ]+$/, '');
   const dot = last.lastIndexOf('.');
   if (dot > 0) {
     const ext = last.slice(dot + 1).toLowerCase();

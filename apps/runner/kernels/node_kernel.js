@@ -23,8 +23,22 @@ const MIME = {
   '.md': 'text/markdown',
 };
 
+// The id of the run in progress, put on every frame but ready (the runner drops frames of other runs).
+let runId = null;
+const MAX_ERROR_VALUE = 64 * 1024;
+const MAX_TRACEBACK = 256 * 1024;
+
 function send(frame) {
+  if (frame.t !== 'ready') frame.r = runId;
   fs.writeSync(1, '\x1e' + JSON.stringify(frame) + '\n');
+}
+
+/** The run's exception, cut to the sizes the runner accepts. */
+function errorOf(name, value, traceback) {
+  const v = value.length <= MAX_ERROR_VALUE ? value : value.slice(0, MAX_ERROR_VALUE) + '\n... [truncated]';
+  const tb =
+    traceback.length <= MAX_TRACEBACK ? traceback : '[truncated] ...\n' + traceback.slice(-MAX_TRACEBACK);
+  return { name: String(name).slice(0, 256), value: v, traceback: tb };
 }
 
 class Stream {
@@ -60,7 +74,8 @@ const realExit = process.exit.bind(process);
 
 class ExitSignal {
   constructor(code) {
-    this.code = code === undefined ? 0 : Number(code) || 0;
+    const n = code === undefined ? 0 : Number(code) || 0;
+    this.code = Number.isInteger(n) && n >= -2147483648 && n <= 2147483647 ? n : 1;
   }
 }
 
@@ -126,17 +141,30 @@ function writeFiles(files) {
     const parent = path.dirname(target);
     fs.mkdirSync(parent, { recursive: true });
     if (fs.realpathSync(parent) !== parent) throw new Error('file path goes through a link: ' + f.path);
-    const fd = fs.openSync(
-      target,
-      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
-      0o644,
-    );
-    try {
-      fs.writeSync(fd, Buffer.from(f.content_b64, 'base64'));
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeNew(target, Buffer.from(f.content_b64, 'base64'));
   }
+}
+
+/** Writes a file (never through a link); a write that fails (no space) leaves nothing behind. */
+function writeNew(target, content) {
+  const fd = fs.openSync(
+    target,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    let off = 0;
+    while (off < content.length) off += fs.writeSync(fd, content, off);
+  } catch (e) {
+    fs.closeSync(fd);
+    try {
+      fs.unlinkSync(target);
+    } catch (_e) {
+      // already gone
+    }
+    throw e;
+  }
+  fs.closeSync(fd);
 }
 
 function snapshotOutputs() {
@@ -195,9 +223,9 @@ async function runJavascript(code) {
     if (e instanceof ExitSignal) return { exitCode: e.code };
     const name = (e && e.name) || 'Error';
     const message = e && e.message !== undefined ? String(e.message) : String(e);
-    const traceback = (e && e.stack) || `${name}: ${message}`;
+    const traceback = String((e && e.stack) || `${name}: ${message}`);
     err.write(traceback + '\n');
-    return { exitCode: 1, error: { name, value: message, traceback } };
+    return { exitCode: 1, error: errorOf(name, message, traceback) };
   }
 }
 
@@ -213,7 +241,20 @@ function runBash(code, env) {
       err.write(String(e) + '\n');
       resolve({ exitCode: 127 });
     });
-    child.on('close', (code, signal) => resolve({ exitCode: code === null ? 128 + (signal ? 9 : 0) : code }));
+    // bash has ended when it exits, even if a background job it started still holds its pipes:
+    // give the pipes a moment to drain, then answer (the job's later output is not this run's).
+    child.on('exit', (code, signal) => {
+      const exitCode = code === null ? 128 + (signal ? 9 : 0) : code;
+      let finished = false;
+      const done = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        resolve({ exitCode });
+      };
+      const timer = setTimeout(done, 100);
+      child.once('close', done);
+    });
   });
 }
 
@@ -259,16 +300,7 @@ function fileOp(request) {
       const parent = path.dirname(target);
       fs.mkdirSync(parent, { recursive: true });
       if (fs.realpathSync(parent) !== parent) throw new FileRefused('path goes through a link');
-      const fd = fs.openSync(
-        target,
-        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
-        0o644,
-      );
-      try {
-        fs.writeSync(fd, Buffer.from(request.content_b64 || '', 'base64'));
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeNew(target, Buffer.from(request.content_b64 || '', 'base64'));
       return { path: rel, size: fs.statSync(target).size };
     }
     case 'mkdir':
@@ -317,6 +349,7 @@ function handleFiles(request) {
 }
 
 async function handle(request) {
+  runId = typeof request.run === 'string' ? request.run : null;
   if (request.op === 'files') return handleFiles(request);
   out.reset();
   err.reset();
@@ -331,10 +364,7 @@ async function handle(request) {
         : await runJavascript(request.code);
     sendNewOutputs(before);
   } catch (e) {
-    outcome = {
-      exitCode: 1,
-      error: { name: e.name || 'Error', value: String(e.message), traceback: String(e.stack) },
-    };
+    outcome = { exitCode: 1, error: errorOf(e.name || 'Error', String(e.message), String(e.stack)) };
     err.write(String(e.stack) + '\n');
   }
   if (outcome.error) send({ t: 'error', ...outcome.error });
@@ -376,7 +406,12 @@ process.stdin.on('data', (chunk) => {
   while ((nl = buffered.indexOf('\n')) >= 0) {
     const line = buffered.slice(0, nl);
     buffered = buffered.slice(nl + 1);
-    if (line.trim()) queue.push(JSON.parse(line));
+    if (!line.trim()) continue;
+    try {
+      queue.push(JSON.parse(line));
+    } catch (_e) {
+      // not a request: the runner only sends JSON lines
+    }
   }
   void drain();
 });

@@ -3,9 +3,10 @@
 #
 # Protocol (docs in apps/runner/README.md):
 #   runner -> kernel, stdin, one JSON object per line:
-#     {"code", "language": "python"|"bash", "files": [{"path", "content_b64"}], "env": {}}
+#     {"run", "code", "language": "python"|"bash", "files": [{"path", "content_b64"}], "env": {}}
 #   kernel -> runner, the container's stdout, one frame per line, each line starting with
-#   the record separator \x1e followed by JSON:
+#   the record separator \x1e followed by JSON; every frame but ready carries "r", the id of
+#   the run it belongs to (the runner drops frames of any other run):
 #     {"t":"ready"} once preloading is done
 #     {"t":"out","n":"stdout"|"stderr","b":<base64>} output as it happens (capped)
 #     {"t":"trunc","n":...} the cap was reached; the rest is read and dropped
@@ -32,14 +33,39 @@ WORKSPACE = '/workspace'
 OUTPUTS = os.path.join(WORKSPACE, 'outputs')
 BINARY_MIMES = ('image/png', 'image/jpeg', 'image/gif', 'application/pdf')
 
+# The protocol channel: a copy of the container's stdout, not inherited by children (PEP 446);
+# fd 1 itself becomes a pipe that captures the run's output.
 _proto = os.fdopen(os.dup(1), 'wb', buffering=0)
 _proto_lock = threading.Lock()
+# The id of the run in progress, put on every frame.
+_run = None
+MAX_ERROR_VALUE = 64 * 1024
+MAX_TRACEBACK = 256 * 1024
+
+
+def _not_dumpable():
+    """Other processes of the sandbox user (the run's children) cannot open /proc/<kernel>/fd."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except Exception:
+        pass
 
 
 def send(frame):
+    if frame.get('t') != 'ready':
+        frame['r'] = _run
     line = b'\x1e' + json.dumps(frame, separators=(',', ':'), default=str).encode() + b'\n'
     with _proto_lock:
         _proto.write(line)
+
+
+def _error(name, value, tb):
+    """The run's exception as a frame, cut to the sizes the runner accepts."""
+    value = value if len(value) <= MAX_ERROR_VALUE else value[:MAX_ERROR_VALUE] + '\n... [truncated]'
+    tb = tb if len(tb) <= MAX_TRACEBACK else '[truncated] ...\n' + tb[-MAX_TRACEBACK:]
+    return {'name': name[:256], 'value': value, 'traceback': tb}
 
 
 class Capture(threading.Thread):
@@ -280,7 +306,7 @@ class Runner:
         def show_traceback(etype, evalue, stb):
             text = shell.InteractiveTB.stb2text(stb)
             sys.stderr.write(text + '\n')
-            self.error = {'name': etype.__name__, 'value': str(evalue), 'traceback': text}
+            self.error = _error(etype.__name__, str(evalue), text)
 
         shell._showtraceback = show_traceback
         # A figure object as a value shows as PNG, as with Jupyter's inline backend.
@@ -320,7 +346,7 @@ class Runner:
                 tb = tb.tb_next
             text = ''.join(traceback.format_exception(type(e), e, tb))
             sys.stderr.write(text)
-            self.error = {'name': type(e).__name__, 'value': str(e), 'traceback': text.rstrip('\n')}
+            self.error = _error(type(e).__name__, str(e), text.rstrip('\n'))
             return 1
 
     def run_bash(self, code, env):
@@ -337,9 +363,23 @@ def _exit_code(e):
     if e.code is None:
         return 0
     if isinstance(e.code, int):
-        return e.code
+        return int(e.code) if -2**31 <= e.code < 2**31 else 1
     sys.stderr.write(str(e.code) + '\n')
     return 1
+
+
+def _write_new(target, content):
+    """Writes a file (never through a link); a write that fails (no space) leaves nothing behind."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(content)
+    except BaseException:
+        try:
+            os.unlink(target)
+        except OSError:
+            pass
+        raise
 
 
 def write_files(files):
@@ -351,9 +391,7 @@ def write_files(files):
         os.makedirs(parent, exist_ok=True)
         if os.path.realpath(parent) != parent:
             raise ValueError('file path goes through a link: ' + f['path'])
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, 'wb') as fh:
-            fh.write(base64.b64decode(f['content_b64']))
+        _write_new(target, base64.b64decode(f['content_b64']))
 
 
 def snapshot_outputs():
@@ -459,9 +497,7 @@ def file_op(request):
         os.makedirs(parent, exist_ok=True)
         if os.path.realpath(parent) != parent:
             raise FileRefused('path goes through a link')
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, 'wb') as fh:
-            fh.write(base64.b64decode(request.get('content_b64') or ''))
+        _write_new(target, base64.b64decode(request.get('content_b64') or ''))
         return {'path': rel, 'size': os.path.getsize(target)}
     if action == 'mkdir':
         os.makedirs(target, exist_ok=True)
@@ -507,6 +543,8 @@ def handle_files(request):
 
 
 def main():
+    global _run
+    _not_dumpable()
     _seed_matplotlib_cache()
     _install_matplotlib_backend()
     builtins.display = display
@@ -534,8 +572,13 @@ def main():
         if not line:
             return
         serial += 1
-        token = b'%d-%d' % (os.getpid(), serial)
-        request = json.loads(line)
+        # Unguessable, so code that prints a marker cannot end the wait for its own output early.
+        token = b'%d-%s' % (serial, base64.b16encode(os.urandom(8)))
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        _run = request.get('run')
         if request.get('op') == 'files':
             handle_files(request)
             continue
@@ -556,7 +599,7 @@ def main():
             send_new_outputs(before)
         except BaseException as e:  # the kernel itself must survive anything the run does
             exit_code = 1
-            error = {'name': type(e).__name__, 'value': str(e), 'traceback': traceback.format_exc()}
+            error = _error(type(e).__name__, str(e), traceback.format_exc())
             sys.stderr.write(error['traceback'])
         try:
             sys.stdout.flush()

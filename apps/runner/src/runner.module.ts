@@ -1,5 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NatsModule } from '@executor/common';
+import { NATS_CONNECTION, NatsModule } from '@executor/common';
+import type { NatsConnection } from 'nats';
+import { RUN_LIMITS, sandboxLimitsOf } from './sandbox/run-limits';
 import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { ExecutionService } from './execution/execution.service';
@@ -31,6 +33,11 @@ export class RunnerModule {
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
+        {
+          provide: RUN_LIMITS,
+          inject: [NATS_CONNECTION],
+          useFactory: (nc: NatsConnection) => sandboxLimitsOf(config, nc),
+        },
         {
           provide: Admission,
           useValue: new Admission(

@@ -14,10 +14,9 @@ export interface RunContext {
   template: TemplateSpec;
   language: string;
   timeout: number;
+  /** The encoded result must stay under this many bytes (what the bus carries, less a margin). */
+  replyBytes: number;
 }
-
-/** Results and output files may not exceed this in one reply (NATS carries it whole). */
-const MAX_RICH_BYTES = 16 * 1024 * 1024;
 
 const EXTENSIONS: Record<string, string> = {
   'image/png': 'png',
@@ -30,26 +29,30 @@ const EXTENSIONS: Record<string, string> = {
 };
 const BINARY = new Set(['image/png', 'image/jpeg', 'image/gif', 'application/pdf']);
 
-export function toResult(cmd: RunContext, o: KernelOutcome): ExecutionResult {
+export function toResult(cmd: RunContext, outcome: KernelOutcome): ExecutionResult {
+  const o = outcome.output;
   const stdout = o.stdout.text();
   const stderr = o.stderr.text();
   let status: ExecutionStatus;
   let error: ExecutionError | undefined;
-  if (o.timedOut) {
+  if (outcome.timedOut) {
     status = 'timeout';
     error = {
       name: 'TimeoutError',
       value: `execution exceeded the timeout of ${cmd.timeout} s and was killed`,
     };
-  } else if (o.oomKilled) {
+  } else if (outcome.oomKilled) {
     status = 'oom';
     error = {
       name: 'MemoryError',
       value: `the sandbox ran out of memory (limit ${cmd.template.memory_limit}) and was killed`,
     };
-  } else if (o.died) {
+  } else if (outcome.died) {
     status = 'sandbox_died';
     error = { name: 'SandboxDied', value: `the sandbox stopped during the run (exit code ${o.exitCode})` };
+  } else if (o.protocolError) {
+    status = 'error';
+    error = { name: 'SandboxProtocolError', value: o.protocolError };
   } else if (o.exitCode === 0) {
     status = 'success';
   } else {
@@ -57,18 +60,11 @@ export function toResult(cmd: RunContext, o: KernelOutcome): ExecutionResult {
     error = o.error ?? { name: 'ExitError', value: `the program exited with code ${o.exitCode}` };
   }
 
-  let budget = MAX_RICH_BYTES;
-  let richTruncated = false;
-  const results: RichResult[] = [];
+  // Results and files were counted against the run's budget as they arrived; the reply as a
+  // whole is fitted to the bus below.
+  const results: RichResult[] = [...o.results];
   const artifacts: Artifact[] = [];
   for (const r of o.results) {
-    const size = JSON.stringify(r.data).length;
-    if (size > budget) {
-      richTruncated = true;
-      continue;
-    }
-    budget -= size;
-    results.push(r);
     const mime = Object.keys(EXTENSIONS).find((m) => m in r.data);
     if (mime) {
       const value = r.data[mime];
@@ -84,15 +80,10 @@ export function toResult(cmd: RunContext, o: KernelOutcome): ExecutionResult {
     }
   }
   for (const f of o.files) {
-    if (f.b64.length > budget) {
-      richTruncated = true;
-      continue;
-    }
-    budget -= f.b64.length;
     artifacts.push({ type: f.mime, name: f.name, content: f.b64, encoding: 'base64', size: f.size });
   }
 
-  return {
+  const result: ExecutionResult = {
     status,
     execution_id: cmd.execution_id,
     template: cmd.template.name,
@@ -100,12 +91,42 @@ export function toResult(cmd: RunContext, o: KernelOutcome): ExecutionResult {
     exit_code: o.exitCode,
     stdout,
     stderr,
-    execution_time: Math.round(o.durationMs) / 1000,
+    execution_time: Math.round(outcome.durationMs) / 1000,
     results,
     artifacts,
     ...(error ? { error } : {}),
-    timed_out: o.timedOut,
-    oom_killed: o.oomKilled,
-    truncated: o.stdout.truncated || o.stderr.truncated || richTruncated,
+    timed_out: outcome.timedOut,
+    oom_killed: outcome.oomKilled,
+    truncated: o.stdout.truncated || o.stderr.truncated || o.richTruncated,
   };
+  return fitReply(result, cmd.replyBytes);
+}
+
+const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * Makes the encoded result fit in `limit` bytes, whatever the sandbox wrote (JSON escaping
+ * can make text up to six times longer): artifacts go first (the last ones first), then rich
+ * results, then the traceback and the output text are cut. Whatever was dropped, `truncated`
+ * says so.
+ */
+export function fitReply<T extends ExecutionResult>(result: T, limit: number): T {
+  let size = bytesOf(result);
+  if (size <= limit) return result;
+  result.truncated = true;
+  while (size > limit && result.artifacts.length > 0) size -= bytesOf(result.artifacts.pop()) + 1;
+  while (size > limit && result.results.length > 0) size -= bytesOf(result.results.pop()) + 1;
+  size = bytesOf(result);
+  if (size > limit && result.error) {
+    result.error.traceback = '[traceback removed: the result was too large]';
+    result.error.value = result.error.value.slice(0, 4096);
+    size = bytesOf(result);
+  }
+  // Output text last: halve the longer stream until the whole fits.
+  while (size > limit && result.stdout.length + result.stderr.length > 0) {
+    const key = result.stdout.length >= result.stderr.length ? 'stdout' : 'stderr';
+    result[key] = result[key].slice(0, Math.floor(result[key].length / 2));
+    size = bytesOf(result);
+  }
+  return result;
 }

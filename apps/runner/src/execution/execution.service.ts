@@ -20,6 +20,7 @@ import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { toResult } from './execution-result';
+import { RUN_LIMITS, type SandboxLimits } from '../sandbox/run-limits';
 import { ReadySandboxes } from '../images/ready-sandboxes';
 import { DOCKER } from '../sandbox/docker.provider';
 import Docker from 'dockerode';
@@ -37,6 +38,7 @@ export class ExecutionService {
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
     private readonly admission: Admission,
+    @Inject(RUN_LIMITS) private readonly limits: SandboxLimits,
   ) {}
 
   private knownRuntimes?: Promise<Set<string>>;
@@ -132,7 +134,7 @@ export class ExecutionService {
         : domainError(ErrorCodes.SandboxError, 'the sandbox could not run the code; try again');
     }
 
-    const result = toResult(cmd, outcome);
+    const result = toResult({ ...cmd, replyBytes: this.limits.replyBytes }, outcome);
     await this.finish(streamId, finishedEvent(cmd, result, outcome), meta);
     return result;
   }
@@ -197,8 +199,8 @@ function finishedEvent(
             timed_out: r.timed_out,
             oom_killed: r.oom_killed,
             truncated: r.truncated,
-            stdout_bytes: o.stdout.total,
-            stderr_bytes: o.stderr.total,
+            stdout_bytes: o.output.stdout.total,
+            stderr_bytes: o.output.stderr.total,
             artifacts_count: r.artifacts.length,
           }
         : {

@@ -1,85 +1,93 @@
-import type { FileOpReply } from '@executor/contracts';
-
-/** A frame sent by an in-sandbox kernel (see apps/runner/kernels/python_kernel.py). */
-export type KernelFrame =
-  | { t: 'ready' }
-  | { t: 'out'; n: 'stdout' | 'stderr'; b: string }
-  | { t: 'trunc'; n: 'stdout' | 'stderr' }
-  | { t: 'result'; data: Record<string, unknown>; main: boolean }
-  | { t: 'error'; name: string; value: string; traceback: string }
-  | { t: 'file'; name: string; mime: string; size: number; b: string }
-  | ({ t: 'files' } & FileOpReply)
-  | {
-      t: 'done';
-      exit_code: number;
-      stdout_bytes: number;
-      stderr_bytes: number;
-      stdout_truncated?: boolean;
-      stderr_truncated?: boolean;
-    };
-
 const RS = 0x1e;
 const NL = 0x0a;
 
+/** What the parser saw that was not a frame, counted for the run's report. */
+export interface ParserDrops {
+  /** Frames longer than the maximum: read and thrown away without being buffered. */
+  oversized: number;
+}
+
 /**
- * Splits a kernel's stdout into frames: lines that start with the record separator (0x1E)
- * are JSON frames; anything else (a child process writing to the kernel's own stdout) is
- * raw output and is passed on as such, never parsed.
+ * Splits a kernel's stdout into frames, incrementally and within a hard bound. A frame is a
+ * line whose JSON starts after the record separator (0x1E): the text after the *last*
+ * separator on a line is the frame, so a stray separator written ahead of a frame (by code
+ * that reached the channel) cannot swallow it. Bytes before the first separator of a line,
+ * and lines without one, are raw output and are passed on as they come, never buffered.
+ * A line longer than `maxFrameBytes` is dropped as it streams past: at most that many bytes
+ * are ever held.
  */
 export class FrameParser {
   private pending: Buffer[] = [];
   private pendingLength = 0;
+  /** Inside a frame line (a separator was seen since the last newline). */
+  private inFrame = false;
+  /** Dropping the rest of an oversized frame line, up to its newline. */
+  private skipping = false;
+  readonly drops: ParserDrops = { oversized: 0 };
 
   constructor(
-    private readonly onFrame: (frame: KernelFrame) => void,
+    private readonly onFrame: (json: string) => void,
     private readonly onRaw: (data: Buffer) => void,
-    private readonly maxLineBytes = 64 * 1024 * 1024,
+    private readonly maxFrameBytes = 16 * 1024 * 1024,
   ) {}
 
   push(chunk: Buffer): void {
     let start = 0;
-    for (;;) {
+    while (start < chunk.length) {
+      if (this.skipping) {
+        const nl = chunk.indexOf(NL, start);
+        if (nl < 0) return;
+        this.skipping = false;
+        start = nl + 1;
+        continue;
+      }
+      if (!this.inFrame) {
+        const rs = chunk.indexOf(RS, start);
+        const nl = chunk.indexOf(NL, start);
+        if (rs < 0 || (nl >= 0 && nl < rs)) {
+          // Raw output up to and including the newline (or the chunk's end).
+          const end = nl < 0 ? chunk.length : nl + 1;
+          this.onRaw(Buffer.from(chunk.subarray(start, end)));
+          start = end;
+          continue;
+        }
+        if (rs > start) this.onRaw(Buffer.from(chunk.subarray(start, rs)));
+        this.inFrame = true;
+        start = rs + 1;
+        continue;
+      }
       const nl = chunk.indexOf(NL, start);
-      if (nl < 0) break;
-      const piece = chunk.subarray(start, nl + 1);
-      const line = this.pendingLength ? Buffer.concat([...this.pending, piece]) : piece;
-      this.pending = [];
-      this.pendingLength = 0;
-      this.line(line);
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      if (this.pendingLength === 0 && rest[0] !== RS) {
-        // Raw output without a newline yet: pass it on now, nothing to reassemble.
-        this.onRaw(Buffer.from(rest));
+      const end = nl < 0 ? chunk.length : nl;
+      // A later separator on the same line starts the frame anew.
+      const rs = end > start ? chunk.lastIndexOf(RS, end - 1) : -1;
+      if (rs >= start) {
+        this.reset();
+        start = rs + 1;
+      }
+      const piece = chunk.subarray(start, end);
+      if (this.pendingLength + piece.length > this.maxFrameBytes) {
+        this.drops.oversized++;
+        this.reset();
+        this.inFrame = false;
+        if (nl < 0) this.skipping = true;
+        start = nl < 0 ? chunk.length : nl + 1;
+        continue;
+      }
+      if (nl < 0) {
+        this.pending.push(Buffer.from(piece));
+        this.pendingLength += piece.length;
         return;
       }
-      this.pending.push(Buffer.from(rest));
-      this.pendingLength += rest.length;
-      if (this.pendingLength > this.maxLineBytes) {
-        const line = Buffer.concat(this.pending);
-        this.pending = [];
-        this.pendingLength = 0;
-        this.onRaw(line);
-      }
+      const line = this.pendingLength ? Buffer.concat([...this.pending, piece]) : piece;
+      this.reset();
+      this.inFrame = false;
+      start = nl + 1;
+      this.onFrame(line.toString('utf8'));
     }
   }
 
-  private line(line: Buffer): void {
-    if (line[0] !== RS) {
-      this.onRaw(line);
-      return;
-    }
-    try {
-      const frame = JSON.parse(line.subarray(1).toString('utf8')) as KernelFrame;
-      if (frame && typeof frame === 'object' && typeof frame.t === 'string') {
-        this.onFrame(frame);
-        return;
-      }
-    } catch {
-      // not a frame after all
-    }
-    this.onRaw(line);
+  private reset(): void {
+    this.pending = [];
+    this.pendingLength = 0;
   }
 }

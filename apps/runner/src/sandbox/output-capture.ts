@@ -26,6 +26,16 @@ export class OutputCapture {
     if (reported > this.total) this.total = reported;
   }
 
+  /** Nothing more will be kept. */
+  get full(): boolean {
+    return this.kept >= this.limit;
+  }
+
+  /** Bytes that were produced but not handed over (the cap was reached). */
+  count(bytes: number): void {
+    this.total += bytes;
+  }
+
   push(chunk: Buffer): void {
     this.total += chunk.length;
     const room = this.limit - this.kept;

@@ -7,6 +7,7 @@ import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { sandboxContainerOptions } from './container-options';
 import { DOCKER } from './docker.provider';
 import { ImageMissingError, Sandbox } from './sandbox';
+import { RUN_LIMITS, type SandboxLimits } from './run-limits';
 
 interface Waiter {
   resolve: (s: Sandbox) => void;
@@ -62,6 +63,7 @@ export class SandboxPool implements OnApplicationShutdown {
   constructor(
     @Inject(DOCKER) private readonly docker: Docker,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
+    @Inject(RUN_LIMITS) private readonly limits: SandboxLimits,
   ) {
     this.sizes = parsePoolSizes(config.POOL_SIZES);
   }
@@ -165,7 +167,7 @@ export class SandboxPool implements OnApplicationShutdown {
         EXECUTOR_SANDBOX_ID: sandboxId,
         EXECUTOR_KERNEL: spec.kernel,
         EXECUTOR_PRELOAD: spec.preload.join(','),
-        EXECUTOR_MAX_OUTPUT_BYTES: String(this.config.MAX_OUTPUT_BYTES),
+        EXECUTOR_MAX_OUTPUT_BYTES: String(this.limits.outputBytes),
       },
       cmd: kernelCommand(spec.kernel),
     });
@@ -174,7 +176,7 @@ export class SandboxPool implements OnApplicationShutdown {
       this.docker,
       options,
       spec,
-      this.config.MAX_OUTPUT_BYTES,
+      this.limits,
       this.config.KERNEL_READY_TIMEOUT_S * 1000,
       (id) => {
         containerId = id;

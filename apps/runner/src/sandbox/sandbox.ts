@@ -3,17 +3,13 @@ import Docker from 'dockerode';
 import { performance } from 'node:perf_hooks';
 import { Writable, type Duplex } from 'node:stream';
 import { TextDecoder } from 'node:util';
-import type {
-  ExecutionError,
-  FileOp,
-  FileOpReply,
-  FilePayload,
-  RichResult,
-  StreamFrame,
-  TemplateSpec,
-} from '@executor/contracts';
-import { FrameParser, type KernelFrame } from '../kernel/frame-parser';
+import type { FileOp, FilePayload, StreamFrame, TemplateSpec } from '@executor/contracts';
+import { randomBytes } from 'node:crypto';
+import { FrameParser } from '../kernel/frame-parser';
+import { parseFrame } from '../kernel/kernel-frames';
 import { OutputCapture } from './output-capture';
+import type { SandboxLimits } from './run-limits';
+import { RunOutput } from './run-output';
 
 export interface KernelRequest {
   code: string;
@@ -38,28 +34,16 @@ export type TimeoutPolicy =
 
 const INTERRUPT_GRACE_MS = 2000;
 
-export interface OutputFile {
-  name: string;
-  mime: string;
-  size: number;
-  b64: string;
-}
+export type { OutputFile } from './run-output';
 
 /** What one run in a kernel produced, before it is turned into an ExecutionResult. */
 export interface KernelOutcome {
-  exitCode: number;
-  stdout: OutputCapture;
-  stderr: OutputCapture;
-  results: RichResult[];
-  files: OutputFile[];
-  error?: ExecutionError;
+  output: RunOutput;
   durationMs: number;
   timedOut: boolean;
   oomKilled: boolean;
   /** The sandbox died during the run (killed, OOM, or the kernel itself was killed). */
   died: boolean;
-  /** The answer to a file operation. */
-  filesReply?: FileOpReply;
 }
 
 /** Thrown when the image of a template is not there. */
@@ -72,6 +56,8 @@ export class ImageMissingError extends Error {
 export class SandboxStartError extends Error {}
 
 interface PendingRun {
+  /** The id every frame of this run carries; frames with another are dropped. */
+  id: string;
   outcome: KernelOutcome;
   started: number;
   resolve: (o: KernelOutcome) => void;
@@ -81,6 +67,13 @@ interface PendingRun {
 }
 
 const KERNEL_LOG_BYTES = 16 * 1024;
+
+let dropped = 0;
+
+/** Frames of every sandbox of this process that were dropped, since it started. */
+export function framesDropped(): number {
+  return dropped;
+}
 
 /**
  * One container with a kernel in it, attached over its stdio. The kernel answers one run
@@ -96,6 +89,10 @@ export class Sandbox {
   readonly dead: Promise<void>;
   private isDead = false;
   private removed = false;
+  /** Set by the first run: a `ready` frame after it is not the kernel's. */
+  private started = false;
+  private readonly parser: FrameParser;
+  private oversizedSeen = 0;
   readonly createdAt = Date.now();
 
   private constructor(
@@ -103,13 +100,15 @@ export class Sandbox {
     readonly container: Docker.Container,
     readonly template: TemplateSpec,
     private readonly stream: Duplex,
-    private readonly maxOutputBytes: number,
+    private readonly limits: SandboxLimits,
   ) {
     this.dead = new Promise((r) => (this.deadResolve = r));
-    const parser = new FrameParser(
-      (f) => this.onFrame(f),
-      (raw) => this.pending?.outcome.stdout.push(raw),
-    );
+    // Raw bytes (not a frame) can only come from code that reached the channel: counted as stdout.
+    const parser = (this.parser = new FrameParser(
+      (json) => this.onFrame(json),
+      (raw) => this.pending?.outcome.output.stdout.push(raw),
+      limits.frameBytes,
+    ));
     const stdout = new Writable({
       write: (chunk: Buffer, _e, cb) => {
         parser.push(chunk);
@@ -136,7 +135,7 @@ export class Sandbox {
     docker: Docker,
     options: Docker.ContainerCreateOptions,
     template: TemplateSpec,
-    maxOutputBytes: number,
+    limits: SandboxLimits,
     readyTimeoutMs: number,
     onCreated: (containerId: string) => void = () => undefined,
   ): Promise<Sandbox> {
@@ -157,7 +156,7 @@ export class Sandbox {
         stderr: true,
         hijack: true,
       })) as Duplex;
-      sandbox = new Sandbox(docker, container, template, stream, maxOutputBytes);
+      sandbox = new Sandbox(docker, container, template, stream, limits);
       const ready = new Promise<void>((r) => (sandbox!.readyResolve = r));
       await container.start();
       let timer: NodeJS.Timeout | undefined;
@@ -188,19 +187,18 @@ export class Sandbox {
     listener?: (frame: StreamFrame) => void,
   ): Promise<KernelOutcome> {
     if (this.pending) throw new Error('the sandbox is busy');
+    this.started = true;
     const outcome: KernelOutcome = {
-      exitCode: -1,
-      stdout: new OutputCapture(this.maxOutputBytes),
-      stderr: new OutputCapture(this.maxOutputBytes),
-      results: [],
-      files: [],
+      output: new RunOutput(this.limits),
       durationMs: 0,
       timedOut: false,
       oomKilled: false,
       died: false,
     };
+    const id = randomBytes(12).toString('hex');
     return new Promise<KernelOutcome>((resolve) => {
       const run: PendingRun = {
+        id,
         outcome,
         started: performance.now(),
         resolve,
@@ -215,51 +213,78 @@ export class Sandbox {
         void this.interrupt();
         run.timer = setTimeout(() => void this.kill(), INTERRUPT_GRACE_MS);
       }, timeoutMs);
-      this.stream.write(JSON.stringify(request) + '\n');
+      this.stream.write(JSON.stringify({ ...request, run: id }) + '\n');
     });
   }
 
-  private onFrame(frame: KernelFrame): void {
-    if (frame.t === 'ready') {
-      this.readyResolve?.();
+  /**
+   * One frame's text from the kernel's channel. Everything in it may be forged by the code the
+   * sandbox runs: it is used only when it passes its schema, belongs to the run in progress and
+   * fits the run's budget; anything else is dropped and counted.
+   */
+  private onFrame(json: string): void {
+    const run = this.pending;
+    if (run && !run.outcome.output.worthParsing(json)) {
+      run.outcome.output.drops.refused++;
       return;
     }
-    const run = this.pending;
+    const parsed = parseFrame(json);
+    if (!parsed.ok) {
+      if (!run) return;
+      run.outcome.output.drops.invalid++;
+      // A malformed end of this very run ends it, as an error of the sandbox's protocol.
+      if (parsed.type === 'done' && parsed.run === run.id) {
+        run.outcome.output.protocolError = 'the sandbox ended the run with a malformed done frame';
+        this.finish(run);
+      }
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.t === 'ready') {
+      if (!this.started) this.readyResolve?.();
+      return;
+    }
     if (!run) return;
-    const o = run.outcome;
+    const o = run.outcome.output;
+    if (frame.r !== run.id) {
+      o.drops.foreign++;
+      return;
+    }
     switch (frame.t) {
       case 'out': {
-        const bytes = Buffer.from(frame.b, 'base64');
-        (frame.n === 'stderr' ? o.stderr : o.stdout).push(bytes);
-        if (run.listener) {
-          const name = frame.n === 'stderr' ? 'stderr' : 'stdout';
-          const text = run.decoders[name].decode(bytes, { stream: true });
-          if (text) run.listener({ type: name, text });
+        const bytes = o.output(frame.n, frame.b);
+        if (bytes && run.listener) {
+          const text = run.decoders[frame.n].decode(bytes, { stream: true });
+          if (text) run.listener({ type: frame.n, text });
         }
         break;
       }
       case 'trunc':
         (frame.n === 'stderr' ? o.stderr : o.stdout).markTruncated();
         break;
-      case 'result':
-        o.results.push({ data: frame.data, is_main_result: Boolean(frame.main) });
-        run.listener?.({ type: 'result', data: frame.data, is_main_result: Boolean(frame.main) });
+      case 'result': {
+        const result = o.result(frame);
+        if (result)
+          run.listener?.({ type: 'result', data: result.data, is_main_result: result.is_main_result });
         break;
+      }
       case 'file':
-        o.files.push({ name: frame.name, mime: frame.mime, size: frame.size, b64: frame.b });
+        o.file(frame);
         break;
       case 'files': {
-        const { t: _t, ...reply } = frame;
+        const { t: _t, r: _r, ...reply } = frame;
         o.filesReply = reply;
         break;
       }
       case 'error':
-        o.error = { name: frame.name, value: frame.value, traceback: frame.traceback };
+        o.setError(frame);
         break;
       case 'done':
         o.exitCode = frame.exit_code;
         o.stdout.reportTotal(frame.stdout_bytes);
         o.stderr.reportTotal(frame.stderr_bytes);
+        if (frame.stdout_truncated) o.stdout.markTruncated();
+        if (frame.stderr_truncated) o.stderr.markTruncated();
         this.finish(run);
         break;
       default: {
@@ -271,9 +296,18 @@ export class Sandbox {
 
   private finish(run: PendingRun): void {
     clearTimeout(run.timer);
+    const d = run.outcome.output.drops;
+    dropped += d.invalid + d.foreign + d.refused + this.parserDrops();
     run.outcome.durationMs = performance.now() - run.started;
     this.pending = undefined;
     run.resolve(run.outcome);
+  }
+
+  /** Oversized frames the parser dropped since the last run ended. */
+  private parserDrops(): number {
+    const n = this.parser.drops.oversized - this.oversizedSeen;
+    this.oversizedSeen = this.parser.drops.oversized;
+    return n;
   }
 
   private onDeath(): void {
@@ -289,10 +323,10 @@ export class Sandbox {
     run.outcome.died = true;
     try {
       const { State } = await this.container.inspect();
-      run.outcome.exitCode = State.Running ? 137 : State.ExitCode;
+      run.outcome.output.exitCode = State.Running ? 137 : State.ExitCode;
       run.outcome.oomKilled = Boolean(State.OOMKilled) && !run.outcome.timedOut;
     } catch {
-      run.outcome.exitCode = 137;
+      run.outcome.output.exitCode = 137;
     }
     this.finish(run);
   }

@@ -18,6 +18,7 @@ import { ReadySandboxes } from '../images/ready-sandboxes';
 import { RpcException } from '@nestjs/microservices';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { Admission } from '../execution/admission';
+import { RUN_LIMITS, type SandboxLimits } from '../sandbox/run-limits';
 
 interface Held {
   sandbox: Sandbox;
@@ -44,6 +45,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly admission: Admission,
+    @Inject(RUN_LIMITS) private readonly limits: SandboxLimits,
   ) {}
 
   open(req: RunnerSessionOpen): Promise<{ runner_id: string }> {
@@ -90,6 +92,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
         template: held.template,
         language: req.language,
         timeout: req.timeout,
+        replyBytes: this.limits.replyBytes,
       },
       outcome,
     );
@@ -107,13 +110,14 @@ export class SessionSandboxes implements OnApplicationShutdown {
         FILE_OP_TIMEOUT_MS,
         'interrupt',
       );
-      if (outcome.error) {
-        const code = outcome.error.name === 'FileNotFound' ? ErrorCodes.FileNotFound : ErrorCodes.FileRefused;
-        throw domainError(code, outcome.error.value);
+      const { error, filesReply } = outcome.output;
+      if (error) {
+        const code = error.name === 'FileNotFound' ? ErrorCodes.FileNotFound : ErrorCodes.FileRefused;
+        throw domainError(code, error.value);
       }
-      if (!outcome.filesReply)
+      if (!filesReply)
         throw domainError(ErrorCodes.SandboxError, 'the sandbox did not answer the file operation');
-      return outcome.filesReply;
+      return filesReply;
     });
   }
 

@@ -2,7 +2,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from 'nats';
 import { Subjects, type RunnerHeartbeat } from '@executor/contracts';
-import { inFlight, NATS_CONNECTION } from '@executor/common';
+import { inFlight, NATS_CONNECTION, unexpectedErrorCount } from '@executor/common';
+import { framesDropped } from './sandbox/sandbox';
 import { Admission } from './execution/admission';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { SessionSandboxes } from './session/session-sandboxes';
@@ -46,6 +47,8 @@ export class RunnerHeartbeatPublisher implements OnApplicationBootstrap, OnAppli
       draining: inFlight.draining,
       interval_ms: this.config.HEARTBEAT_INTERVAL_MS,
       sent_at: new Date().toISOString(),
+      unexpected_errors: unexpectedErrorCount(),
+      frames_dropped: framesDropped(),
     };
   }
 

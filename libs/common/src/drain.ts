@@ -3,6 +3,7 @@ import { ServerNats, type NatsOptions } from '@nestjs/microservices';
 import type { Msg, NatsConnection } from 'nats';
 import { finalize, type Observable } from 'rxjs';
 import { whenConnected } from './nats-connected';
+import { ErrorCodes, type ErrorPayload } from '@executor/contracts';
 
 /**
  * Counts the requests a process is handling, so a SIGTERM can let them finish before it
@@ -57,6 +58,23 @@ export class InFlightInterceptor implements NestInterceptor {
   }
 }
 
+/**
+ * Publishes a reply; one the bus refuses as larger than its max payload is answered with a coded
+ * error instead, so the caller learns at once (and no exception escapes the request path).
+ */
+function publishOrRefuse(publish: (response: unknown) => unknown, response: unknown): unknown {
+  try {
+    return publish(response);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MAX_PAYLOAD_EXCEEDED') throw err;
+    const refusal: ErrorPayload = {
+      code: ErrorCodes.ReplyTooLarge,
+      message: 'the reply was larger than the message bus carries',
+    };
+    return publish({ err: refusal, isDisposed: true });
+  }
+}
+
 /** Per handler pattern, the subjects (and queue group, if any) it is served on instead of the pattern. */
 export type SubjectRoutes = Record<string, Array<{ subject: string; queue?: string }>>;
 
@@ -107,7 +125,10 @@ export class DrainingNatsServer extends ServerNats {
    */
   override getPublisher(...args: Parameters<ServerNats['getPublisher']>): (response: unknown) => unknown {
     const publish = super.getPublisher(...args) as (response: unknown) => unknown;
-    return (response: unknown) => this.deliver(() => publish(response));
+    return (response: unknown) =>
+      this.deliver(() => publishOrRefuse(publish, response)).catch((err: unknown) => {
+        this.logger.error(`a reply could not be sent: ${err instanceof Error ? err.message : String(err)}`);
+      });
   }
 
   private async deliver(send: () => unknown): Promise<void> {

@@ -6,8 +6,33 @@ import { DrainingNatsServer, inFlight, InFlightInterceptor, type SubjectRoutes }
 import { natsConnectionOptions } from './nats.module';
 import { RpcErrorFilter } from './rpc-errors';
 
+let unexpectedErrors = 0;
+
+/** Errors that escaped every handler of this process since it started (each is logged). */
+export function unexpectedErrorCount(): number {
+  return unexpectedErrors;
+}
+
+/**
+ * The last line of defence: an error that escaped every request path is logged and counted
+ * instead of ending the process (and with it every sandbox and session it holds). Each one is
+ * a bug to fix where it was thrown; this only keeps one bad request from hurting the others.
+ */
+function keepProcessAlive(service: string): void {
+  const report = (kind: string) => (err: unknown) => {
+    unexpectedErrors++;
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', service, message: `${kind} (${unexpectedErrors} so far): ${message}` })}\n`,
+    );
+  };
+  process.on('unhandledRejection', report('unhandled rejection'));
+  process.on('uncaughtException', report('uncaught exception'));
+}
+
 /** Runs a service's start-up; a bad configuration or a failed start ends the process with the reason. */
 export function runService(service: string, start: () => Promise<unknown>): void {
+  keepProcessAlive(service);
   start().catch((err: unknown) => {
     const message =
       err instanceof ConfigError

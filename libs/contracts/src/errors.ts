@@ -34,6 +34,8 @@ export const ErrorCodes = {
   /** The event store cannot be written (disk full, read-only, I/O error): nothing was recorded. */
   EventStoreUnavailable: 'EVENT_STORE_UNAVAILABLE',
   ConcurrencyConflict: 'CONCURRENCY_CONFLICT',
+  /** A reply was larger than the bus carries; replies are fitted to it, so this is a bug of ours. */
+  ReplyTooLarge: 'REPLY_TOO_LARGE',
   InternalError: 'INTERNAL_ERROR',
 } as const;
 
@@ -79,6 +81,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   RUNNER_LOST: 503,
   EVENT_STORE_UNAVAILABLE: 503,
   CONCURRENCY_CONFLICT: 409,
+  REPLY_TOO_LARGE: 500,
   INTERNAL_ERROR: 500,
 };
 

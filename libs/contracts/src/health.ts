@@ -29,4 +29,8 @@ export interface RunnerHeartbeat {
   /** Milliseconds until the next heartbeat; silence for a few of these means it is gone. */
   interval_ms: number;
   sent_at: string;
+  /** Errors that escaped every request path of this process (logged, counted, survived). */
+  unexpected_errors?: number;
+  /** Frames its sandboxes sent that were dropped (malformed, of another run, over budget). */
+  frames_dropped?: number;
 }

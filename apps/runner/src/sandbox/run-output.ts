@@ -26,6 +26,10 @@ const JSON_MIMES = new Set([
   'application/vnd.vegalite.v5+json',
   'application/vnd.vega.v5+json',
   'application/vnd.dataresource+json',
+  /** A chart as data (E2B's `chart`: type, title, axes, elements), beside its image. */
+  'application/vnd.executor.chart+json',
+  /** A pandas DataFrame as data (E2B's `data`), beside its HTML and text. */
+  'application/vnd.executor.dataframe+json',
 ]);
 const MIME_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,127}$/;
 

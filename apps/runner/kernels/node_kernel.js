@@ -204,19 +204,100 @@ function sendNewOutputs(before) {
   }
 }
 
+// Node's own REPL machinery, for what a notebook cell may hold: its top-level-await rewrite
+// (declarations hoisted so `const x = await …` persists, the last value returned) and the
+// acorn parser it bundles. Reached with --expose-internals; without them cells run as scripts.
+let processTopLevelAwait = null;
+let acorn = null;
+try {
+  processTopLevelAwait = require('internal/repl/await').processTopLevelAwait;
+  acorn = require('internal/deps/acorn/acorn/dist/acorn');
+} catch (_e) {
+  // an older or newer Node: top-level await without a value, no static import
+}
+
+/** `import` of a cell: require() for builtins and CommonJS, import() for ES modules. */
+async function importForCell(specifier) {
+  let mod;
+  try {
+    mod = require(specifier);
+  } catch (e) {
+    if (!e || e.code !== 'ERR_REQUIRE_ESM') throw e;
+    return import(require('url').pathToFileURL(require.resolve(specifier)).href);
+  }
+  if (mod !== null && (typeof mod === 'object' || typeof mod === 'function')) {
+    return mod.__esModule ? mod : Object.assign(Object.create(null), mod, { default: mod });
+  }
+  return { default: mod };
+}
+sandbox.__executorImport = importForCell;
+
+/** Static `import` declarations of a cell become awaited dynamic imports bound with `const`. */
+function rewriteImports(code) {
+  if (!acorn || !/\bimport\b/.test(code)) return code;
+  let ast;
+  try {
+    ast = acorn.parse(code, {
+      ecmaVersion: 'latest',
+      sourceType: 'module',
+      allowAwaitOutsideFunction: true,
+      allowReturnOutsideFunction: true,
+      allowHashBang: true,
+    });
+  } catch (_e) {
+    return code; // not a module: the script compiler reports what is wrong
+  }
+  const imports = ast.body.filter((n) => n.type === 'ImportDeclaration');
+  if (imports.length === 0) return code;
+  let out = '';
+  let at = 0;
+  imports.forEach((node, i) => {
+    const from = `await __executorImport(${JSON.stringify(node.source.value)})`;
+    const parts = [];
+    const ns = `__executorModule${i}`;
+    const named = node.specifiers.filter((sp) => sp.type === 'ImportSpecifier');
+    const def = node.specifiers.find((sp) => sp.type === 'ImportDefaultSpecifier');
+    const star = node.specifiers.find((sp) => sp.type === 'ImportNamespaceSpecifier');
+    if (node.specifiers.length === 0) parts.push(`${from};`);
+    else {
+      parts.push(`const ${star ? star.local.name : ns} = ${from};`);
+      const base = star ? star.local.name : ns;
+      if (def) parts.push(`const ${def.local.name} = ${base}.default;`);
+      if (named.length > 0) {
+        const names = named.map((sp) => {
+          const imported = sp.imported.type === 'Identifier' ? sp.imported.name : sp.imported.value;
+          return imported === sp.local.name ? imported : `${JSON.stringify(imported)}: ${sp.local.name}`;
+        });
+        parts.push(`const { ${names.join(', ')} } = ${base};`);
+      }
+    }
+    out += code.slice(at, node.start) + parts.join(' ');
+    at = node.end;
+  });
+  return out + code.slice(at);
+}
+
 async function runJavascript(code) {
   let value;
   try {
+    const source = rewriteImports(code);
     let script;
+    let wrapped = false;
     try {
-      script = new vm.Script(code, { filename: '<cell>' });
+      script = new vm.Script(source, { filename: '<cell>' });
     } catch (e) {
-      // Top-level await: run as an async function body (no completion value then).
       if (!(e instanceof SyntaxError) || !/await/.test(String(e.message))) throw e;
-      script = new vm.Script(`(async () => {\n${code}\n})()`, { filename: '<cell>', lineOffset: -1 });
+      // Top-level await: Node's REPL rewrite keeps declarations and returns the last value.
+      const rewritten = processTopLevelAwait ? processTopLevelAwait(source) : null;
+      script = new vm.Script(rewritten || `(async () => {\n${source}\n})()`, {
+        filename: '<cell>',
+        lineOffset: rewritten ? 0 : -1,
+      });
+      wrapped = Boolean(rewritten);
     }
     value = script.runInContext(context, { displayErrors: false, breakOnSigint: true });
     if (value && typeof value.then === 'function') value = await value;
+    if (wrapped) value = value && typeof value === 'object' && 'value' in value ? value.value : undefined;
     if (value !== undefined) send({ t: 'result', data: bundle(value), main: true });
     return { exitCode: 0 };
   } catch (e) {
@@ -229,9 +310,17 @@ async function runJavascript(code) {
   }
 }
 
-function runBash(code, env) {
+function runBash(code, env, stdin) {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', code], { cwd: WORKSPACE, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', code], {
+      cwd: WORKSPACE,
+      env,
+      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    if (stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(stdin);
+    }
     child.stdout.on('data', (d) => out.write(d));
     child.stderr.on('data', (d) => err.write(d));
     const interrupt = () => child.kill('SIGKILL');
@@ -354,18 +443,32 @@ async function handle(request) {
   out.reset();
   err.reset();
   let outcome;
+  // The run's variables are the run's: what they replaced comes back after it.
+  const env = request.env && typeof request.env === 'object' ? request.env : {};
+  const savedEnv = Object.keys(env).map((k) => [
+    k,
+    Object.prototype.hasOwnProperty.call(process.env, k) ? process.env[k] : undefined,
+  ]);
   try {
     writeFiles(request.files);
-    Object.assign(process.env, request.env || {});
+    Object.assign(process.env, env);
     const before = snapshotOutputs();
     outcome =
       request.language === 'bash'
-        ? await runBash(request.code, { ...process.env })
+        ? await runBash(
+            request.code,
+            { ...process.env },
+            typeof request.stdin === 'string' ? request.stdin : '',
+          )
         : await runJavascript(request.code);
     sendNewOutputs(before);
   } catch (e) {
     outcome = { exitCode: 1, error: errorOf(e.name || 'Error', String(e.message), String(e.stack)) };
     err.write(String(e.stack) + '\n');
+  }
+  for (const [k, v] of savedEnv) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   }
   if (outcome.error) send({ t: 'error', ...outcome.error });
   send({

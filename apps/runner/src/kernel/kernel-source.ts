@@ -15,7 +15,8 @@ let node: string | undefined;
 export function kernelCommand(kind: KernelKind): string[] {
   if (kind === 'node') {
     node ??= readFileSync(join(KERNELS_DIR, 'node_kernel.js'), 'utf8');
-    return ['node', '-e', node];
+    // --expose-internals: the kernel uses the REPL's own top-level-await rewrite and parser.
+    return ['node', '--expose-internals', '-e', node];
   }
   python ??= readFileSync(join(KERNELS_DIR, 'python_kernel.py'), 'utf8');
   return ['python3', '-u', '-c', python];

@@ -349,12 +349,13 @@ class Runner:
             self.error = _error(type(e).__name__, str(e), text.rstrip('\n'))
             return 1
 
-    def run_bash(self, code, env):
+    def run_bash(self, code, env, stdin):
         import subprocess
 
         self.error = None
+        data = {'input': stdin.encode()} if stdin else {'stdin': subprocess.DEVNULL}
         try:
-            return subprocess.run(['bash', '-c', code], cwd=WORKSPACE, env=env).returncode
+            return subprocess.run(['bash', '-c', code], cwd=WORKSPACE, env=env, **data).returncode
         except KeyboardInterrupt:
             return 130
 
@@ -542,6 +543,12 @@ def handle_files(request):
         send({'t': 'done', 'exit_code': 1, 'stdout_bytes': 0, 'stderr_bytes': 0})
 
 
+def io_empty():
+    import io
+
+    return io.StringIO('')
+
+
 def main():
     global _run
     _not_dumpable()
@@ -561,8 +568,13 @@ def main():
     sys.stdout = os.fdopen(1, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
     sys.stderr = os.fdopen(2, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
     os.chdir(WORKSPACE)
+    # Requests come on fd 0; the run and its children get an empty stdin (or the run's own), so
+    # nothing they read can take a request meant for the kernel.
+    stdin = os.fdopen(os.dup(0), 'rb')
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     send({'t': 'ready'})
-    stdin = sys.stdin.buffer
     serial = 0
     while True:
         try:
@@ -586,13 +598,21 @@ def main():
         err.reset()
         exit_code = 0
         error = None
+        env = request.get('env') or {}
+        # The run's variables are the run's: what they replaced comes back after it.
+        saved_env = {k: os.environ.get(k) for k in env}
+        given = request.get('stdin')
+        given = given if isinstance(given, str) else ''
         try:
             write_files(request.get('files') or [])
-            os.environ.update(request.get('env') or {})
+            os.environ.update(env)
             before = snapshot_outputs()
             if request.get('language', 'python') == 'bash':
-                exit_code = runner.run_bash(request['code'], dict(os.environ))
+                exit_code = runner.run_bash(request['code'], dict(os.environ), given)
             else:
+                import io
+
+                sys.stdin = io.StringIO(given)
                 exit_code = runner.run_python(request['code'])
                 error = runner.error
             flush_figures()
@@ -601,6 +621,12 @@ def main():
             exit_code = 1
             error = _error(type(e).__name__, str(e), traceback.format_exc())
             sys.stderr.write(error['traceback'])
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        sys.stdin = io_empty()
         try:
             sys.stdout.flush()
             sys.stderr.flush()

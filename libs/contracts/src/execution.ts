@@ -24,6 +24,15 @@ export const MAX_CODE_CHARS = 1024 * 1024;
 export const MAX_TIMEOUT_SECONDS = 300;
 export const MAX_FILES_PER_REQUEST = 100;
 export const MAX_ENV_ENTRIES = 64;
+export const MAX_STDIN_CHARS = 1024 * 1024;
+
+/** Other names callers use for a language (E2B's `js`, for one). */
+const LANGUAGE_ALIASES: Record<string, string> = { js: 'javascript', node: 'javascript', sh: 'bash', py: 'python' };
+
+/** The language a caller means: aliases resolved, anything else as it was given. */
+export function normalizeLanguage(language: string | undefined): string | undefined {
+  return language === undefined ? undefined : (LANGUAGE_ALIASES[language] ?? language);
+}
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9_.:@/-]{1,256}$/;
@@ -42,7 +51,7 @@ export function IsWorkspacePath(options?: ValidationOptions): PropertyDecorator 
   );
 }
 
-function IsEnvMap(options?: ValidationOptions): PropertyDecorator {
+export function IsEnvMap(options?: ValidationOptions): PropertyDecorator {
   const problem = (value: unknown): string | null => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
     const entries = Object.entries(value);
@@ -108,6 +117,18 @@ export class CodeRunDto {
   @IsOptional()
   @IsBoolean()
   stream?: boolean;
+
+  /** What the program reads on its standard input (Python's sys.stdin, bash's stdin); empty otherwise. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_STDIN_CHARS, { message: `stdin must be at most ${MAX_STDIN_CHARS} characters` })
+  stdin?: string;
+
+  /** Environment variables for this run only (in a session: over the session's own, not kept after it). */
+  @IsOptional()
+  @IsObject()
+  @IsEnvMap()
+  env?: Record<string, string>;
 }
 
 /** `POST /execute` body. */
@@ -127,11 +148,6 @@ export class ExecuteRequestDto extends CodeRunDto {
   @IsString()
   @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
   template?: string;
-
-  @IsOptional()
-  @IsObject()
-  @IsEnvMap()
-  env?: Record<string, string>;
 
   /** Run in gVisor (`runsc`) instead of the template's runtime, where the engine has it. */
   @IsOptional()
@@ -156,6 +172,7 @@ export interface ExecuteCommand {
   timeout?: number;
   env: Record<string, string>;
   runtime?: 'runsc';
+  stdin?: string;
   /** Set when the caller streams: output frames go to streamSubject(stream_id). */
   stream_id?: string;
   correlation_id: string;
@@ -172,6 +189,7 @@ export interface RunnerExecuteCommand {
   files: FilePayload[];
   timeout: number;
   env: Record<string, string>;
+  stdin?: string;
   stream_id?: string;
   correlation_id: string;
 }

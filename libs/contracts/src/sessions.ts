@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import {
   CodeRunDto,
+  IsEnvMap,
   IsWorkspacePath,
   NAME_PATTERN,
   SCOPE_PATTERN,
@@ -90,6 +91,16 @@ export class SessionCreateDto {
   @IsOptional()
   @IsBoolean()
   reuse?: boolean;
+
+  /**
+   * Environment variables of every run of the session (a run's own `env` wins for that run).
+   * Kept with the sandbox only, never in an event: a session-service restart keeps them, a lost
+   * sandbox takes them with it.
+   */
+  @IsOptional()
+  @IsObject()
+  @IsEnvMap()
+  env?: Record<string, string>;
 }
 
 class SessionRef {
@@ -191,6 +202,7 @@ export interface SessionCreateCommand {
   ttl?: number;
   metadata: Record<string, string>;
   reuse: boolean;
+  env: Record<string, string>;
   correlation_id: string;
 }
 
@@ -214,13 +226,20 @@ export interface SessionExecuteCommand extends SessionRefCommand {
   language?: string;
   files: FilePayload[];
   timeout?: number;
+  env: Record<string, string>;
+  stdin?: string;
   stream_id?: string;
 }
 
 export interface SessionExecuteReply extends ExecutionResult {
   session_id: string;
-  /** The sandbox had to be replaced (a timeout that could not be interrupted, an OOM kill). */
+  /**
+   * The session's state from before is gone: its sandbox had to be replaced (a timeout that
+   * could not be interrupted, an OOM kill, a dead kernel), in this run or an earlier one.
+   */
   state_lost: boolean;
+  /** This run's number in the session, from 1 (Jupyter's execution count). */
+  execution_count: number;
 }
 
 export type FileOp = 'write' | 'read' | 'list' | 'delete' | 'mkdir';
@@ -252,6 +271,8 @@ export interface FileOpReply {
 export interface RunnerSessionOpen {
   session_id: string;
   template: TemplateSpec;
+  /** The session's environment variables, held with its sandbox. */
+  env?: Record<string, string>;
 }
 
 export interface RunnerSessionExecute {
@@ -261,6 +282,7 @@ export interface RunnerSessionExecute {
   language: string;
   files: FilePayload[];
   env: Record<string, string>;
+  stdin?: string;
   timeout: number;
   stream_id?: string;
 }

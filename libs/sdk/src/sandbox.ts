@@ -49,6 +49,8 @@ export class Sandbox {
         ...(options.language ? { language: options.language } : {}),
         ...(options.timeout ? { timeout: options.timeout } : {}),
         ...(options.files ? { files: encodeFiles(options.files) } : {}),
+        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+        ...(options.env ? { env: options.env } : {}),
       },
       options,
     );
@@ -120,6 +122,8 @@ export class Executor {
         ...(options.timeout ? { timeout: options.timeout } : {}),
         ...(options.env ? { env: options.env } : {}),
         ...(options.files ? { files: encodeFiles(options.files) } : {}),
+        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+        ...(options.env ? { env: options.env } : {}),
       },
       options,
     );

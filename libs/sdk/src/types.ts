@@ -27,8 +27,10 @@ export interface ExecutionResult {
   timed_out: boolean;
   oom_killed: boolean;
   truncated: boolean;
-  /** Sessions only: the sandbox was replaced during the run and its state is gone. */
+  /** Sessions only: the sandbox was replaced (in this run or an earlier one) and the state from before is gone. */
   state_lost?: boolean;
+  /** Sessions only: this run's number in the session, from 1. */
+  execution_count?: number;
   session_id?: string;
 }
 
@@ -41,6 +43,10 @@ export interface RunOptions {
   language?: string;
   timeout?: number;
   files?: FileInput[];
+  /** The program's standard input. */
+  stdin?: string;
+  /** Environment variables for this run only. */
+  env?: Record<string, string>;
   /** Called with output as it happens (the run is streamed when any callback is given). */
   onStdout?: (text: string) => void;
   onStderr?: (text: string) => void;

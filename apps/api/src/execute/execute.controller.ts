@@ -14,6 +14,7 @@ import {
   type ExecutionResult,
   type FileInputDto,
   type FilePayload,
+  normalizeLanguage,
 } from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
@@ -46,12 +47,13 @@ export class ExecuteController {
         tenant_id: body.tenant_id,
         scope: body.scope ?? 'default',
         code: body.code,
-        language: body.language,
+        language: normalizeLanguage(body.language),
         template: body.template,
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
         env: body.env ?? {},
         runtime: body.runtime,
+        stdin: body.stdin,
         stream_id: streamId,
         correlation_id: correlationId(req),
       },

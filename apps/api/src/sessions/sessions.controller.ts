@@ -13,6 +13,7 @@ import {
   SessionListQueryDto,
   SessionRefDto,
   Subjects,
+  normalizeLanguage,
 } from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
@@ -41,6 +42,7 @@ export class SessionsController {
         ttl: body.ttl,
         metadata: body.metadata ?? {},
         reuse: body.reuse ?? true,
+        env: body.env ?? {},
         correlation_id: correlationId(req),
       },
       // Creating may wait for a sandbox to start.
@@ -66,9 +68,11 @@ export class SessionsController {
         session_id: body.session_id,
         tenant_id: body.tenant_id,
         code: body.code,
-        language: body.language,
+        language: normalizeLanguage(body.language),
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
+        env: body.env ?? {},
+        stdin: body.stdin,
         stream_id: streamId,
         correlation_id: correlationId(req),
       },

@@ -109,7 +109,13 @@ export class ExecutionService {
         outcome = await executeStreamed(
           this.nc,
           sandbox,
-          { code: cmd.code, language: cmd.language, files: cmd.files, env: cmd.env },
+          {
+            code: cmd.code,
+            language: cmd.language,
+            files: cmd.files,
+            env: cmd.env,
+            ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
+          },
           cmd.timeout * 1000,
           'kill',
           cmd.stream_id,

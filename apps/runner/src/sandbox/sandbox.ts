@@ -16,6 +16,8 @@ export interface KernelRequest {
   language: string;
   files: FilePayload[];
   env: Record<string, string>;
+  /** The run's standard input; none (EOF) when absent. */
+  stdin?: string;
 }
 
 export interface KernelFileRequest {

@@ -24,6 +24,14 @@ interface Held {
   sandbox: Sandbox;
   template: TemplateSpec;
   since: number;
+  /** The session's own environment variables; a run's own win for that run. */
+  env: Record<string, string>;
+  /** Runs so far (the reply's execution_count). */
+  runs: number;
+  /** The sandbox was replaced once: what the session held before is gone, and stays gone. */
+  stateLost: boolean;
+  /** Closed (destroyed, expired) while a run was in progress. */
+  closed: boolean;
 }
 
 const FILE_OP_TIMEOUT_MS = 30000;
@@ -52,7 +60,15 @@ export class SessionSandboxes implements OnApplicationShutdown {
     return this.lock.run(req.session_id, async () => {
       if (!this.held.has(req.session_id)) {
         const sandbox = await this.acquire(req.template);
-        this.held.set(req.session_id, { sandbox, template: req.template, since: Date.now() });
+        this.held.set(req.session_id, {
+          sandbox,
+          template: req.template,
+          since: Date.now(),
+          env: req.env ?? {},
+          runs: 0,
+          stateLost: false,
+          closed: false,
+        });
       }
       return { runner_id: this.config.RUNNER_ID };
     });
@@ -64,23 +80,33 @@ export class SessionSandboxes implements OnApplicationShutdown {
 
   private async run(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
     const held = this.live(req.session_id);
+    const count = ++held.runs;
     // A streaming caller that goes away interrupts the run; the session keeps its state.
     const outcome = await executeStreamed(
       this.nc,
       held.sandbox,
-      { code: req.code, language: req.language, files: req.files, env: req.env },
+      {
+        code: req.code,
+        language: req.language,
+        files: req.files,
+        env: { ...held.env, ...req.env },
+        ...(req.stdin !== undefined ? { stdin: req.stdin } : {}),
+      },
       req.timeout * 1000,
       'interrupt',
       req.stream_id,
     );
-    let stateLost = false;
+    if (held.closed) {
+      throw domainError(ErrorCodes.SessionDestroyed, 'the session was ended while this run was in progress');
+    }
     if (outcome.died) {
       // Killed after an interrupt that did not work, OOM-killed, or the kernel died:
       // the session goes on in a fresh sandbox, and says its state is gone.
-      stateLost = true;
+      held.stateLost = true;
       this.pool.discard(held.sandbox);
       try {
         held.sandbox = await this.acquire(held.template);
+        if (held.closed) this.pool.discard(held.sandbox);
       } catch (err) {
         this.held.delete(req.session_id);
         this.logger.warn(`could not replace the sandbox of ${req.session_id}: ${String(err)}`);
@@ -99,7 +125,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
     if (outcome.timedOut && !outcome.died && result.error) {
       result.error.value = `execution exceeded the timeout of ${req.timeout} s and was interrupted; the session's state is kept`;
     }
-    return { ...result, session_id: req.session_id, state_lost: stateLost };
+    return { ...result, session_id: req.session_id, state_lost: held.stateLost, execution_count: count };
   }
 
   files(req: RunnerSessionFiles): Promise<FileOpReply> {
@@ -121,13 +147,18 @@ export class SessionSandboxes implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * Closes a session's sandbox at once, without waiting for its turn: a run in progress ends
+   * with the sandbox (its caller hears the session was ended).
+   */
   close(sessionId: string): Promise<{ closed: boolean }> {
-    return this.lock.run(sessionId, () => {
-      const held = this.held.get(sessionId);
-      this.held.delete(sessionId);
-      if (held) this.pool.discard(held.sandbox);
-      return Promise.resolve({ closed: Boolean(held) });
-    });
+    const held = this.held.get(sessionId);
+    this.held.delete(sessionId);
+    if (held) {
+      held.closed = true;
+      this.pool.discard(held.sandbox);
+    }
+    return Promise.resolve({ closed: Boolean(held) });
   }
 
   /** How many session sandboxes this runner holds. */

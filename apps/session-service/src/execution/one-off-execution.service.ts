@@ -60,6 +60,7 @@ export class OneOffExecutionService {
         files: cmd.files,
         timeout,
         env: cmd.env,
+        stdin: cmd.stdin,
         stream_id: cmd.stream_id,
         correlation_id: cmd.correlation_id,
       },

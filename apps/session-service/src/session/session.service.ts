@@ -100,7 +100,7 @@ export class SessionService {
         );
       }
       const sessionId = randomUUID();
-      const { runner_id } = await this.openSandbox(sessionId, template);
+      const { runner_id } = await this.openSandbox(sessionId, template, cmd.env);
       try {
         const state = await this.command(
           sessionId,
@@ -129,8 +129,12 @@ export class SessionService {
    * is busy or gone, on the next one. With no runner heard from yet, any runner of the queue
    * group takes it. The runner that answers holds the sandbox: the session is pinned to it.
    */
-  private async openSandbox(sessionId: string, template: TemplateSpec): Promise<{ runner_id: string }> {
-    const request = { session_id: sessionId, template };
+  private async openSandbox(
+    sessionId: string,
+    template: TemplateSpec,
+    env: Record<string, string>,
+  ): Promise<{ runner_id: string }> {
+    const request = { session_id: sessionId, template, env };
     const timeoutMs = this.config.RPC_TIMEOUT_MS + 60000;
     const candidates = this.runners.placement().slice(0, 3);
     if (candidates.length === 0) return this.rpc.send(Subjects.RunnerSessionOpen, request, timeoutMs);
@@ -177,7 +181,8 @@ export class SessionService {
             code: cmd.code,
             language,
             files: cmd.files,
-            env: {},
+            env: cmd.env,
+            stdin: cmd.stdin,
             timeout,
             stream_id: cmd.stream_id,
           },
@@ -191,6 +196,7 @@ export class SessionService {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
           throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
         }
+        // Destroyed during the run: the destroy records the end, the run's caller hears why.
         throw err;
       }
       await this.command(
@@ -218,7 +224,13 @@ export class SessionService {
     });
   }
 
-  destroy(cmd: SessionRefCommand): Promise<{ status: 'success'; session_id: string }> {
+  /**
+   * Ends a session at once, even while it runs: its sandbox is closed first, without waiting
+   * for the session's turn (the run in progress ends as destroyed), then the end is recorded.
+   */
+  async destroy(cmd: SessionRefCommand): Promise<{ status: 'success'; session_id: string }> {
+    const now = this.visible(cmd);
+    if (now.status === 'active') await this.closeSandbox(cmd.session_id, now.runner_id);
     return this.lock.run(cmd.session_id, async () => {
       this.visible(cmd);
       const ended = await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);

@@ -72,6 +72,36 @@ describe('interpreter fidelity', () => {
     });
   });
 
+  describe('an absolute lifetime', () => {
+    // e2b-dev/E2B packages/js-sdk/tests/sandbox/timeout.test.ts (the sandbox ends at its timeout)
+    it('ends the session at its deadline even during a run', async () => {
+      const res = await post<{ session_id: string; deadline_at: string; expires_at: string }>(
+        '/session/create',
+        {
+          tenant_id: tenant,
+          scope: `lifetime-${Math.random()}`,
+          lifetime: 3,
+          ttl: 600,
+        },
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.expires_at).toBe(res.body.deadline_at);
+      const id = res.body.session_id;
+      const started = Date.now();
+      const run = await post<ErrorBody>('/session/execute', {
+        session_id: id,
+        tenant_id: tenant,
+        code: 'import time\ntime.sleep(60)',
+        timeout: 90,
+      });
+      expect(run.status).toBe(410);
+      expect(run.body.error.code).toBe('SESSION_EXPIRED');
+      expect(Date.now() - started).toBeLessThan(8000);
+      const view = await fetch(`${stackInfo().apiUrl}/session/${id}?tenant_id=${tenant}`);
+      expect(((await view.json()) as { session: { state: string } }).session.state).toBe('expired');
+    });
+  });
+
   describe('the Node kernel', () => {
     const js = (_code: string) => ({ language: 'javascript' });
     let id: string;

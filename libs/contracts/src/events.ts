@@ -61,6 +61,8 @@ export interface EventDataMap {
     ttl_s: number;
     metadata: Record<string, string>;
     runner_id: string;
+    /** The absolute end of the session's life, if it has one (ISO); it ends then even if busy. */
+    deadline_at?: string;
   };
   SessionReused: { session_id: string };
   SessionExecuted: {
@@ -78,7 +80,8 @@ export interface EventDataMap {
     /** The sandbox was replaced during the run: variables and files are gone. */
     state_lost: boolean;
   };
-  SessionExpired: { session_id: string; idle_s: number };
+  /** `reason` absent (older events) means idle. */
+  SessionExpired: { session_id: string; idle_s: number; reason?: 'idle' | 'deadline' };
   SessionDestroyed: { session_id: string };
   SessionLost: { session_id: string; reason: string };
   TemplateRegistered: {

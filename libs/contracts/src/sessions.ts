@@ -82,6 +82,13 @@ export class SessionCreateDto {
   @Max(MAX_SESSION_TTL_SECONDS)
   ttl?: number;
 
+  /** Seconds from now after which the session ends, busy or not (the idle `ttl` still applies). */
+  @IsOptional()
+  @IsInt({ message: 'lifetime must be a whole number of seconds' })
+  @Min(1)
+  @Max(MAX_SESSION_TTL_SECONDS)
+  lifetime?: number;
+
   @IsOptional()
   @IsObject()
   @IsMetadata()
@@ -190,6 +197,8 @@ export interface SessionView {
   created_at: string;
   last_used_at: string;
   expires_at: string;
+  /** The absolute end of its life, if it was given one. */
+  deadline_at?: string;
   executions: number;
 }
 
@@ -200,6 +209,7 @@ export interface SessionCreateCommand {
   scope: string;
   template?: string;
   ttl?: number;
+  lifetime?: number;
   metadata: Record<string, string>;
   reuse: boolean;
   env: Record<string, string>;
@@ -212,7 +222,9 @@ export interface SessionCreateReply {
   template: string;
   ttl: number;
   reused: boolean;
+  /** When it ends if nothing more happens: idle expiry or the deadline, whichever is first. */
   expires_at: string;
+  deadline_at?: string;
 }
 
 export interface SessionRefCommand {

@@ -40,6 +40,7 @@ export class SessionsController {
         scope: body.scope,
         template: body.template,
         ttl: body.ttl,
+        lifetime: body.lifetime,
         metadata: body.metadata ?? {},
         reuse: body.reuse ?? true,
         env: body.env ?? {},

@@ -100,7 +100,7 @@ describe('Session decider', () => {
     const state = given([created, 0], [executed(), 30]);
     expect(decide({ type: 'ExpireSession', now: at(60) }, state)).toEqual([]);
     expect(decide({ type: 'ExpireSession', now: at(95) }, state)).toEqual([
-      { type: 'SessionExpired', data: { session_id: 's1', idle_s: 65 } },
+      { type: 'SessionExpired', data: { session_id: 's1', idle_s: 65, reason: 'idle' } },
     ]);
   });
 
@@ -127,5 +127,21 @@ describe('Session decider', () => {
     expect(decide({ type: 'MarkSessionLost', reason: 'x' }, live)).toHaveLength(1);
     const destroyed = given([created, 0], [{ type: 'SessionDestroyed', data: { session_id: 's1' } }, 1]);
     expect(decide({ type: 'MarkSessionLost', reason: 'x' }, destroyed)).toEqual([]);
+  });
+
+  it('a deadline ends a session that is never idle, and says why', () => {
+    const withDeadline: DomainEvent = {
+      type: 'SessionCreated',
+      data: { ...(created.data as object), deadline_at: at(100).toISOString() } as never,
+    };
+    // Used every 30 s: never idle past its 60 s ttl, yet over at 100 s.
+    const busy = given([withDeadline, 0], [executed(), 30], [executed(), 60], [executed(), 90]);
+    expect(expiresAt(busy).toISOString()).toBe(at(100).toISOString());
+    expect(decide({ type: 'ExpireSession', now: at(99) }, busy)).toEqual([]);
+    const events = decide({ type: 'ExpireSession', now: at(100) }, busy);
+    expect(events).toEqual([
+      { type: 'SessionExpired', data: { session_id: 's1', idle_s: 10, reason: 'deadline' } },
+    ]);
+    expect(rejection({ type: 'ReuseSession', now: at(100) }, busy)).toBe('SESSION_EXPIRED');
   });
 });

@@ -14,6 +14,9 @@ export interface SessionState {
   created_at: string;
   last_used_at: string;
   executions: number;
+  /** The absolute end of its life (ISO), if it has one. */
+  deadline_at?: string;
+  expired_reason?: 'idle' | 'deadline';
   /** Stream version: the number of events applied. */
   version: number;
 }
@@ -44,6 +47,7 @@ export type SessionCommand =
       ttl_s: number;
       metadata: Record<string, string>;
       runner_id: string;
+      deadline_at?: string;
     }
   | { type: 'ReuseSession'; now: Date }
   | {
@@ -65,8 +69,14 @@ export class SessionRejected extends Error {
   }
 }
 
+/** When the session ends if nothing more happens: idle past its ttl, or its deadline. */
 export function expiresAt(state: SessionState): Date {
-  return new Date(new Date(state.last_used_at).getTime() + state.ttl_s * 1000);
+  const idle = new Date(state.last_used_at).getTime() + state.ttl_s * 1000;
+  return new Date(state.deadline_at ? Math.min(idle, new Date(state.deadline_at).getTime()) : idle);
+}
+
+export function isPastDeadline(state: SessionState, now: Date): boolean {
+  return state.deadline_at !== undefined && now.getTime() >= new Date(state.deadline_at).getTime();
 }
 
 export function isExpired(state: SessionState, now: Date): boolean {
@@ -78,6 +88,9 @@ export function requireLive(state: SessionState, now?: Date): void {
   if (!state.exists) throw new SessionRejected(ErrorCodes.SessionNotFound, 'no such session');
   switch (state.status) {
     case 'active':
+      if (now && isPastDeadline(state, now)) {
+        throw new SessionRejected(ErrorCodes.SessionExpired, 'the session reached the end of its lifetime');
+      }
       if (now && isExpired(state, now)) {
         throw new SessionRejected(
           ErrorCodes.SessionExpired,
@@ -88,7 +101,9 @@ export function requireLive(state: SessionState, now?: Date): void {
     case 'expired':
       throw new SessionRejected(
         ErrorCodes.SessionExpired,
-        'the session expired after being idle for its ttl',
+        state.expired_reason === 'deadline'
+          ? 'the session reached the end of its lifetime'
+          : 'the session expired after being idle for its ttl',
       );
     case 'destroyed':
       throw new SessionRejected(ErrorCodes.SessionDestroyed, 'the session was destroyed');
@@ -121,7 +136,8 @@ export function decide(command: SessionCommand, state: SessionState): DomainEven
       requireLive(state);
       if (!isExpired(state, command.now)) return [];
       const idle = Math.round((command.now.getTime() - new Date(state.last_used_at).getTime()) / 1000);
-      return [{ type: 'SessionExpired', data: { session_id: state.session_id, idle_s: idle } }];
+      const reason = isPastDeadline(state, command.now) ? 'deadline' : 'idle';
+      return [{ type: 'SessionExpired', data: { session_id: state.session_id, idle_s: idle, reason } }];
     }
     case 'DestroySession':
       requireLive(state);
@@ -155,7 +171,7 @@ export function evolve(state: SessionState, event: DomainEvent, at: string): Ses
     case 'SessionExecuted':
       return { ...next, last_used_at: at, executions: state.executions + 1 };
     case 'SessionExpired':
-      return { ...next, status: 'expired' };
+      return { ...next, status: 'expired', expired_reason: event.data.reason ?? 'idle' };
     case 'SessionDestroyed':
       return { ...next, status: 'destroyed' };
     case 'SessionLost':

@@ -29,6 +29,7 @@ import {
   evolve,
   expiresAt,
   isExpired,
+  isPastDeadline,
   requireLive,
   SessionRejected,
   type SessionCommand,
@@ -113,6 +114,9 @@ export class SessionService {
             ttl_s: ttl,
             metadata: cmd.metadata,
             runner_id,
+            ...(cmd.lifetime
+              ? { deadline_at: new Date(now.getTime() + cmd.lifetime * 1000).toISOString() }
+              : {}),
           },
           cmd,
         );
@@ -196,7 +200,17 @@ export class SessionService {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
           throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
         }
-        // Destroyed during the run: the destroy records the end, the run's caller hears why.
+        // Ended during the run (destroyed, or its lifetime ran out): the caller hears which.
+        if (
+          err instanceof RemoteError &&
+          err.code === ErrorCodes.SessionDestroyed &&
+          isPastDeadline(state, new Date())
+        ) {
+          throw domainError(
+            ErrorCodes.SessionExpired,
+            'the session reached the end of its lifetime during the run',
+          );
+        }
         throw err;
       }
       await this.command(
@@ -275,6 +289,8 @@ export class SessionService {
   async expireIdle(now = new Date()): Promise<number> {
     const due = this.repo.all().filter((s) => s.status === 'active' && isExpired(s, now));
     for (const s of due) {
+      // A deadline ends the session even while it runs: the sandbox goes first, not in turn.
+      if (isPastDeadline(s, now)) await this.closeSandbox(s.session_id, s.runner_id);
       await this.lock.run(s.session_id, async () => {
         const events = await this.command(s.session_id, { type: 'ExpireSession', now }, {});
         if (events.status === 'expired') await this.closeSandbox(s.session_id, s.runner_id);
@@ -460,6 +476,7 @@ export class SessionService {
       ttl: state.ttl_s,
       reused,
       expires_at: expiresAt(state).toISOString(),
+      ...(state.deadline_at ? { deadline_at: state.deadline_at } : {}),
     };
   }
 }
@@ -484,6 +501,7 @@ function view(s: SessionState): SessionView {
     created_at: s.created_at,
     last_used_at: s.last_used_at,
     expires_at: expiresAt(s).toISOString(),
+    ...(s.deadline_at ? { deadline_at: s.deadline_at } : {}),
     executions: s.executions,
   };
 }

@@ -119,7 +119,9 @@ const sandbox = {
 };
 sandbox.global = sandbox;
 sandbox.globalThis = sandbox;
-const context = vm.createContext(sandbox);
+let context = vm.createContext(sandbox);
+/** The globals a new context starts with (taken once the kernel is set up, before any run). */
+let freshGlobals = null;
 
 function bundle(value) {
   const data = { 'text/plain': util.inspect(value, { depth: 4, colors: false }) };
@@ -440,6 +442,15 @@ function handleFiles(request) {
 async function handle(request) {
   runId = typeof request.run === 'string' ? request.run : null;
   if (request.op === 'files') return handleFiles(request);
+  if (request.op === 'reset') {
+    // A restart of this context: a new global scope, the builtins as they were at start.
+    const globals = { ...freshGlobals };
+    globals.global = globals;
+    globals.globalThis = globals;
+    context = vm.createContext(globals);
+    send({ t: 'done', exit_code: 0, stdout_bytes: 0, stderr_bytes: 0 });
+    return;
+  }
   out.reset();
   err.reset();
   let outcome;
@@ -488,7 +499,8 @@ for (const m of (process.env.EXECUTOR_PRELOAD || '').split(',').filter(Boolean))
     err.write(`executor: could not preload ${m}: ${e}\n`);
   }
 }
-process.chdir(WORKSPACE);
+// A context started beside the sandbox's first kernel may work in a folder of its own.
+process.chdir(process.env.EXECUTOR_CWD || WORKSPACE);
 // An interrupt stops the running code (breakOnSigint); when idle it must not end the kernel.
 process.on('SIGINT', () => undefined);
 process.on('uncaughtException', (e) => err.write(`${(e && e.stack) || e}\n`));
@@ -519,4 +531,5 @@ process.stdin.on('data', (chunk) => {
   void drain();
 });
 process.stdin.on('end', () => realExit(0));
-send({ t: 'ready' });
+freshGlobals = { ...sandbox };
+send({ t: 'ready', pid: process.pid });

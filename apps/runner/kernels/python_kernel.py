@@ -567,14 +567,15 @@ def main():
     err.start()
     sys.stdout = os.fdopen(1, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
     sys.stderr = os.fdopen(2, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
-    os.chdir(WORKSPACE)
+    # A context started beside the sandbox's first kernel may work in a folder of its own.
+    os.chdir(os.environ.get('EXECUTOR_CWD') or WORKSPACE)
     # Requests come on fd 0; the run and its children get an empty stdin (or the run's own), so
     # nothing they read can take a request meant for the kernel.
     stdin = os.fdopen(os.dup(0), 'rb')
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    send({'t': 'ready'})
+    send({'t': 'ready', 'pid': os.getpid()})
     serial = 0
     while True:
         try:
@@ -593,6 +594,14 @@ def main():
         _run = request.get('run')
         if request.get('op') == 'files':
             handle_files(request)
+            continue
+        if request.get('op') == 'reset':
+            # A restart of this context: its variables and imports of user code are gone.
+            if runner.shell is not None:
+                runner.shell.reset(new_session=True)
+            else:
+                runner = Runner()
+            send({'t': 'done', 'exit_code': 0, 'stdout_bytes': 0, 'stderr_bytes': 0})
             continue
         out.reset()
         err.reset()

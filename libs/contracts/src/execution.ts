@@ -27,7 +27,12 @@ export const MAX_ENV_ENTRIES = 64;
 export const MAX_STDIN_CHARS = 1024 * 1024;
 
 /** Other names callers use for a language (E2B's `js`, for one). */
-const LANGUAGE_ALIASES: Record<string, string> = { js: 'javascript', node: 'javascript', sh: 'bash', py: 'python' };
+const LANGUAGE_ALIASES: Record<string, string> = {
+  js: 'javascript',
+  node: 'javascript',
+  sh: 'bash',
+  py: 'python',
+};
 
 /** The language a caller means: aliases resolved, anything else as it was given. */
 export function normalizeLanguage(language: string | undefined): string | undefined {

@@ -13,6 +13,9 @@ import type {
 import { Subjects } from './subjects';
 import type { AdminEventsQueryDto, AdminEventsReply } from './admin';
 import type {
+  ContextsReply,
+  RunnerSessionContexts,
+  SessionContextsCommand,
   FileOpReply,
   RunnerSessionExecute,
   RunnerSessionFiles,
@@ -48,6 +51,8 @@ export interface RpcMap {
   [Subjects.SessionGet]: { request: SessionRefCommand; reply: SessionView };
   [Subjects.SessionList]: { request: { tenant_id: string }; reply: SessionView[] };
   [Subjects.SessionFiles]: { request: SessionFilesCommand; reply: FileOpReply };
+  [Subjects.SessionContexts]: { request: SessionContextsCommand; reply: ContextsReply };
+  [Subjects.RunnerSessionContexts]: { request: RunnerSessionContexts; reply: ContextsReply };
   [Subjects.RunnerSessionOpen]: { request: RunnerSessionOpen; reply: { runner_id: string } };
   [Subjects.RunnerSessionExecute]: { request: RunnerSessionExecute; reply: SessionExecuteReply };
   [Subjects.RunnerSessionClose]: { request: { session_id: string }; reply: { closed: boolean } };

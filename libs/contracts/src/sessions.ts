@@ -127,10 +127,51 @@ export class SessionExecuteDto extends CodeRunDto {
   @IsUUID('4', { message: 'session_id must be a session id (UUID)' })
   session_id: string;
 
+  /** The context to run in; without one, the session's default context of the language. */
+  @IsOptional()
+  @IsUUID('4', { message: 'context_id must be a context id (UUID)' })
+  context_id?: string;
+
   @IsOptional()
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
   tenant_id?: string;
+}
+
+/** A folder for a context: absolute under /workspace, or relative to it. */
+function IsContextDir(): PropertyDecorator {
+  const problem = (value: unknown): string | null => {
+    if (typeof value !== 'string') return 'must be a string';
+    const rel = value.replace(/^\/workspace\/?/, '');
+    if (rel === '' || rel === '.') return null;
+    if (value.startsWith('/') && !value.startsWith('/workspace/')) return 'must be inside /workspace';
+    return workspacePathError(rel);
+  };
+  return ValidateBy({
+    name: 'isContextDir',
+    validator: {
+      validate: (value) => problem(value) === null,
+      defaultMessage: (args) => `${args?.property}: ${problem(args?.value)}`,
+    },
+  });
+}
+
+/** `POST /session/contexts`: another kernel in the session's sandbox. */
+export class ContextCreateDto extends SessionRef {
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  language?: string;
+
+  @IsOptional()
+  @IsString()
+  @IsContextDir()
+  cwd?: string;
+}
+
+export class ContextRefDto extends SessionRef {
+  @IsUUID('4', { message: 'context_id must be a context id (UUID)' })
+  context_id: string;
 }
 
 export class SessionFileUploadDto extends SessionRef {
@@ -234,6 +275,7 @@ export interface SessionRefCommand {
 }
 
 export interface SessionExecuteCommand extends SessionRefCommand {
+  context_id?: string;
   code: string;
   language?: string;
   files: FilePayload[];
@@ -255,6 +297,38 @@ export interface SessionExecuteReply extends ExecutionResult {
 }
 
 export type FileOp = 'write' | 'read' | 'list' | 'delete' | 'mkdir';
+
+/** A kernel of a session (E2B's context): its own variables, the session's /workspace. */
+export interface ContextInfo {
+  id: string;
+  language: string;
+  cwd: string;
+  /** The session's default context of its language (the sandbox's first kernel is one). */
+  default: boolean;
+}
+
+export type ContextAction = 'create' | 'list' | 'restart' | 'remove';
+
+export interface SessionContextsCommand extends SessionRefCommand {
+  action: ContextAction;
+  language?: string;
+  cwd?: string;
+  context_id?: string;
+}
+
+export interface RunnerSessionContexts {
+  session_id: string;
+  action: ContextAction;
+  language?: string;
+  cwd?: string;
+  context_id?: string;
+}
+
+export interface ContextsReply {
+  /** The context created, restarted or removed. */
+  context?: ContextInfo;
+  contexts: ContextInfo[];
+}
 
 export interface SessionFilesCommand extends SessionRefCommand {
   op: FileOp;
@@ -289,6 +363,8 @@ export interface RunnerSessionOpen {
 
 export interface RunnerSessionExecute {
   session_id: string;
+  /** Without one, the default context of `language`; `language` empty means the context's own. */
+  context_id?: string;
   execution_id: string;
   code: string;
   language: string;

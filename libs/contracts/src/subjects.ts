@@ -15,6 +15,7 @@ export const Subjects = {
   SessionGet: 'executor.session.get',
   SessionList: 'executor.session.list',
   SessionFiles: 'executor.session.files',
+  SessionContexts: 'executor.session.contexts',
   /**
    * session-service -> runner: a sandbox held for a session, its runs, files and end. Open
    * reaches any runner (queue group); every call is also served on the runner's own subject
@@ -25,6 +26,7 @@ export const Subjects = {
   RunnerSessionClose: 'executor.runner.session.close',
   RunnerSessionList: 'executor.runner.session.list',
   RunnerSessionFiles: 'executor.runner.session.files',
+  RunnerSessionContexts: 'executor.runner.session.contexts',
   TemplatesList: 'executor.templates.list',
   TemplatesDescribe: 'executor.templates.describe',
   TemplatesRegister: 'executor.templates.register',
@@ -57,7 +59,8 @@ export type RunnerSessionSubject =
   | typeof Subjects.RunnerSessionExecute
   | typeof Subjects.RunnerSessionClose
   | typeof Subjects.RunnerSessionList
-  | typeof Subjects.RunnerSessionFiles;
+  | typeof Subjects.RunnerSessionFiles
+  | typeof Subjects.RunnerSessionContexts;
 
 /** A runner id is one subject token: letters, digits, `_` and `-`. */
 export const RUNNER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -38,6 +38,8 @@ export interface TemplateSpec {
   runtime?: string;
   /** The in-sandbox kernel: `python` (light, fast to start), `ipython` (Jupyter semantics) or `node`. */
   kernel: KernelKind;
+  /** Further kernels a session of it may start as contexts (`node` beside a Python kernel, say). */
+  context_kernels?: KernelKind[];
   /** Modules the kernel imports before a sandbox joins the pool. */
   preload: string[];
   /** Packages the template wants but this installation cannot provide, each with the reason. */

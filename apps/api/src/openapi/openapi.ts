@@ -369,6 +369,44 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': OK(obj), ...errors('FileRefused', 'SessionNotFound') },
         },
       },
+      '/session/contexts/create': {
+        post: {
+          summary:
+            "Start another kernel (a context) in a session's sandbox: its own variables, the same /workspace",
+          requestBody: body('ContextCreateDto'),
+          responses: {
+            '200': OK(obj),
+            ...errors(
+              'UnsupportedLanguage',
+              'QuotaExceeded',
+              'SessionNotFound',
+              'SessionExpired',
+              'SessionLost',
+            ),
+          },
+        },
+      },
+      '/session/contexts/list': {
+        get: {
+          summary: "A session's contexts",
+          parameters: query(schemas, 'SessionRefDto'),
+          responses: { '200': OK(obj), ...errors('SessionNotFound', 'SessionExpired', 'SessionLost') },
+        },
+      },
+      '/session/contexts/restart': {
+        post: {
+          summary: 'Restart a context: same id, its variables gone',
+          requestBody: body('ContextRefDto'),
+          responses: { '200': OK(obj), ...errors('NotFound', 'SessionNotFound') },
+        },
+      },
+      '/session/contexts/delete': {
+        post: {
+          summary: "Remove a context (not the session's first one)",
+          requestBody: body('ContextRefDto'),
+          responses: { '200': OK(obj), ...errors('NotFound', 'ValidationError', 'SessionNotFound') },
+        },
+      },
       '/templates': {
         get: { summary: 'All templates with image status', responses: { '200': OK(obj), ...errors() } },
         post: {

@@ -14,6 +14,9 @@ import {
   SessionRefDto,
   Subjects,
   normalizeLanguage,
+  ContextCreateDto,
+  ContextRefDto,
+  type SessionContextsCommand,
 } from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
@@ -68,6 +71,7 @@ export class SessionsController {
       {
         session_id: body.session_id,
         tenant_id: body.tenant_id,
+        context_id: body.context_id,
         code: body.code,
         language: normalizeLanguage(body.language),
         files: toFilePayloads(body.files ?? []),
@@ -88,6 +92,49 @@ export class SessionsController {
       Subjects.SessionDestroy,
       { session_id: body.session_id, tenant_id: body.tenant_id, correlation_id: correlationId(req) },
       this.config.RPC_TIMEOUT_MS * 2,
+    );
+  }
+
+  @Post('session/contexts/create')
+  @HttpCode(200)
+  async createContext(@Body() body: ContextCreateDto, @Req() req: Request) {
+    const reply = await this.contexts(req, body, {
+      action: 'create',
+      language: normalizeLanguage(body.language),
+      cwd: body.cwd,
+    });
+    return { status: 'success', context: reply.context, contexts: reply.contexts };
+  }
+
+  @Get('session/contexts/list')
+  async listContexts(@Query() query: SessionRefDto, @Req() req: Request) {
+    return { status: 'success', contexts: (await this.contexts(req, query, { action: 'list' })).contexts };
+  }
+
+  @Post('session/contexts/restart')
+  @HttpCode(200)
+  async restartContext(@Body() body: ContextRefDto, @Req() req: Request) {
+    const reply = await this.contexts(req, body, { action: 'restart', context_id: body.context_id });
+    return { status: 'success', context: reply.context };
+  }
+
+  @Post('session/contexts/delete')
+  @HttpCode(200)
+  async deleteContext(@Body() body: ContextRefDto, @Req() req: Request) {
+    const reply = await this.contexts(req, body, { action: 'remove', context_id: body.context_id });
+    return { status: 'success', context: reply.context };
+  }
+
+  private contexts(
+    req: Request,
+    ref: { session_id: string; tenant_id?: string },
+    what: Pick<SessionContextsCommand, 'action' | 'language' | 'cwd' | 'context_id'>,
+  ) {
+    return this.rpc.send(
+      Subjects.SessionContexts,
+      { session_id: ref.session_id, tenant_id: ref.tenant_id, ...what, correlation_id: correlationId(req) },
+      // Starting a context waits for its kernel to load.
+      this.config.RPC_TIMEOUT_MS + 90000,
     );
   }
 

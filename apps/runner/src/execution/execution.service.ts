@@ -20,6 +20,8 @@ import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { toResult } from './execution-result';
+import { ContextKernel } from '../sandbox/context-kernel';
+import { kernelFor } from '../session/session-contexts';
 import { RUN_LIMITS, type SandboxLimits } from '../sandbox/run-limits';
 import { ReadySandboxes } from '../images/ready-sandboxes';
 import { DOCKER } from '../sandbox/docker.provider';
@@ -106,9 +108,20 @@ export class ExecutionService {
       const sandbox = await this.sandboxes.acquire(cmd.template);
       // A streaming caller that goes away stops the run: the sandbox is thrown away anyway.
       try {
+        // A language of one of the template's context kernels runs in a context beside the first.
+        const kind = kernelFor(cmd.template, cmd.language);
+        const kernel =
+          kind && kind !== cmd.template.kernel
+            ? await ContextKernel.start(
+                sandbox,
+                kind,
+                '/workspace',
+                this.config.KERNEL_READY_TIMEOUT_S * 1000,
+              )
+            : sandbox;
         outcome = await executeStreamed(
           this.nc,
-          sandbox,
+          kernel,
           {
             code: cmd.code,
             language: cmd.language,

@@ -13,7 +13,8 @@ const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
 export const KernelFrameSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('ready') }),
+  /** `pid`: the kernel's process id in the sandbox, so a context can be interrupted. */
+  z.object({ t: z.literal('ready'), pid: z.number().int().min(1).max(4194304).optional() }),
   z.object({ t: z.literal('out'), r: runId, n: streamName, b: base64 }),
   z.object({ t: z.literal('trunc'), r: runId, n: streamName }),
   z.object({

@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { streamCancelSubject, streamSubject, type StreamFrame } from '@executor/contracts';
-import type { KernelOutcome, KernelRequest, Sandbox, TimeoutPolicy } from './sandbox';
+import type { KernelLink, KernelOutcome, KernelRequest, TimeoutPolicy } from './sandbox';
 
 /**
  * The live side of a streaming run: frames go out on the run's subject as they happen, and
@@ -38,7 +38,7 @@ export class RunStream {
  */
 export async function executeStreamed(
   nc: NatsConnection,
-  sandbox: Sandbox,
+  sandbox: KernelLink,
   request: KernelRequest,
   timeoutMs: number,
   policy: TimeoutPolicy,

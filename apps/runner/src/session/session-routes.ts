@@ -6,6 +6,7 @@ const OWN_ONLY: RunnerSessionSubject[] = [
   Subjects.RunnerSessionFiles,
   Subjects.RunnerSessionClose,
   Subjects.RunnerSessionList,
+  Subjects.RunnerSessionContexts,
 ];
 
 /**

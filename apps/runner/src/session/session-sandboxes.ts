@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import {
   ErrorCodes,
+  type ContextsReply,
   type FileOpReply,
+  type RunnerSessionContexts,
   type RunnerSessionExecute,
   type RunnerSessionFiles,
   type RunnerSessionOpen,
@@ -19,6 +21,7 @@ import { RpcException } from '@nestjs/microservices';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { Admission } from '../execution/admission';
 import { RUN_LIMITS, type SandboxLimits } from '../sandbox/run-limits';
+import { SessionContexts } from './session-contexts';
 
 interface Held {
   sandbox: Sandbox;
@@ -32,6 +35,7 @@ interface Held {
   stateLost: boolean;
   /** Closed (destroyed, expired) while a run was in progress. */
   closed: boolean;
+  contexts: SessionContexts;
 }
 
 const FILE_OP_TIMEOUT_MS = 30000;
@@ -68,6 +72,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
           runs: 0,
           stateLost: false,
           closed: false,
+          contexts: new SessionContexts(sandbox, req.template, this.config.KERNEL_READY_TIMEOUT_S * 1000),
         });
       }
       return { runner_id: this.config.RUNNER_ID };
@@ -80,14 +85,15 @@ export class SessionSandboxes implements OnApplicationShutdown {
 
   private async run(req: RunnerSessionExecute): Promise<SessionExecuteReply> {
     const held = this.live(req.session_id);
+    const { kernel, language } = await held.contexts.forRun(req.context_id, req.language);
     const count = ++held.runs;
     // A streaming caller that goes away interrupts the run; the session keeps its state.
     const outcome = await executeStreamed(
       this.nc,
-      held.sandbox,
+      kernel,
       {
         code: req.code,
-        language: req.language,
+        language,
         files: req.files,
         env: { ...held.env, ...req.env },
         ...(req.stdin !== undefined ? { stdin: req.stdin } : {}),
@@ -99,13 +105,21 @@ export class SessionSandboxes implements OnApplicationShutdown {
     if (held.closed) {
       throw domainError(ErrorCodes.SessionDestroyed, 'the session was ended while this run was in progress');
     }
-    if (outcome.died) {
+    if (outcome.died && kernel !== held.sandbox && held.sandbox.alive) {
+      // A context's kernel died (killed after an interrupt that did not work, say): it comes
+      // back empty; the rest of the session is untouched.
+      held.stateLost = true;
+      await held.contexts.revive(kernel).catch((err: unknown) => {
+        this.logger.warn(`could not restart a context of ${req.session_id}: ${String(err)}`);
+      });
+    } else if (outcome.died) {
       // Killed after an interrupt that did not work, OOM-killed, or the kernel died:
       // the session goes on in a fresh sandbox, and says its state is gone.
       held.stateLost = true;
       this.pool.discard(held.sandbox);
       try {
         held.sandbox = await this.acquire(held.template);
+        held.contexts.replaced(held.sandbox);
         if (held.closed) this.pool.discard(held.sandbox);
       } catch (err) {
         this.held.delete(req.session_id);
@@ -116,7 +130,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
       {
         execution_id: req.execution_id,
         template: held.template,
-        language: req.language,
+        language,
         timeout: req.timeout,
         replyBytes: this.limits.replyBytes,
       },
@@ -147,6 +161,33 @@ export class SessionSandboxes implements OnApplicationShutdown {
     });
   }
 
+  /** Creates, lists, restarts or removes a session's contexts (kernels beside its first one). */
+  contexts(req: RunnerSessionContexts): Promise<ContextsReply> {
+    return this.lock.run(req.session_id, async () => {
+      const held = this.live(req.session_id);
+      const c = held.contexts;
+      switch (req.action) {
+        case 'create': {
+          const ctx = await c.create(req.language, req.cwd);
+          return {
+            context: { id: ctx.id, language: ctx.language, cwd: ctx.cwd, default: ctx.default },
+            contexts: c.list(),
+          };
+        }
+        case 'restart':
+          return { context: await c.restart(req.context_id ?? ''), contexts: c.list() };
+        case 'remove':
+          return { context: c.remove(req.context_id ?? ''), contexts: c.list() };
+        case 'list':
+          return { contexts: c.list() };
+        default: {
+          const _never: never = req.action;
+          throw domainError(ErrorCodes.ValidationError, `unknown context action ${String(_never)}`);
+        }
+      }
+    });
+  }
+
   /**
    * Closes a session's sandbox at once, without waiting for its turn: a run in progress ends
    * with the sandbox (its caller hears the session was ended).
@@ -156,6 +197,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
     this.held.delete(sessionId);
     if (held) {
       held.closed = true;
+      held.contexts.closeAll();
       this.pool.discard(held.sandbox);
     }
     return Promise.resolve({ closed: Boolean(held) });

@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   Subjects,
+  type RunnerSessionContexts,
   type RunnerSessionExecute,
   type RunnerSessionFiles,
   type RunnerSessionOpen,
@@ -25,6 +26,11 @@ export class SessionSandboxController {
   @MessagePattern(Subjects.RunnerSessionFiles)
   files(@Payload() req: RunnerSessionFiles) {
     return this.sandboxes.files(req);
+  }
+
+  @MessagePattern(Subjects.RunnerSessionContexts)
+  contexts(@Payload() req: RunnerSessionContexts) {
+    return this.sandboxes.contexts(req);
   }
 
   @MessagePattern(Subjects.RunnerSessionClose)

@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   Subjects,
+  type SessionContextsCommand,
   type SessionCreateCommand,
   type SessionExecuteCommand,
   type SessionFilesCommand,
@@ -36,6 +37,11 @@ export class SessionController {
   @MessagePattern(Subjects.SessionList)
   list(@Payload() cmd: { tenant_id: string }) {
     return this.sessions.list(cmd.tenant_id);
+  }
+
+  @MessagePattern(Subjects.SessionContexts)
+  contexts(@Payload() cmd: SessionContextsCommand) {
+    return this.sessions.contexts(cmd);
   }
 
   @MessagePattern(Subjects.SessionFiles)

@@ -9,7 +9,11 @@ import {
   type DomainEvent,
   type RunnerSessionSubject,
   type TemplateSpec,
+  type ContextsReply,
   type FileOpReply,
+  type RpcReply,
+  type RpcRequest,
+  type SessionContextsCommand,
   type SessionCreateCommand,
   type SessionCreateReply,
   type SessionExecuteCommand,
@@ -172,7 +176,8 @@ export class SessionService {
     return this.lock.run(cmd.session_id, async () => {
       const state = await this.liveSession(cmd);
       const template = await this.templates.get(state.template);
-      const language = resolveLanguage(template, cmd.language);
+      // In a context, no language means the context's own (the runner knows it).
+      const language = cmd.context_id && !cmd.language ? '' : resolveLanguage(template, cmd.language);
       const timeout = cmd.timeout ?? template.timeout;
       let reply: SessionExecuteReply;
       const executionId = randomUUID();
@@ -181,6 +186,7 @@ export class SessionService {
           Subjects.RunnerSessionExecute,
           {
             session_id: cmd.session_id,
+            ...(cmd.context_id ? { context_id: cmd.context_id } : {}),
             execution_id: executionId,
             code: cmd.code,
             language,
@@ -220,7 +226,7 @@ export class SessionService {
           now: new Date(),
           result: {
             execution_id: reply.execution_id,
-            language,
+            language: reply.language,
             code_bytes: Buffer.byteLength(cmd.code),
             code_sha256: createHash('sha256').update(cmd.code).digest('hex'),
             status: reply.status,
@@ -266,15 +272,36 @@ export class SessionService {
   }
 
   files(cmd: SessionFilesCommand): Promise<FileOpReply> {
+    return this.callHolder(cmd, Subjects.RunnerSessionFiles, this.config.RPC_TIMEOUT_MS * 4, {
+      session_id: cmd.session_id,
+      op: cmd.op,
+      path: cmd.path,
+      content_b64: cmd.content_b64,
+    });
+  }
+
+  /** Contexts of a live session: starting one may wait for a kernel to load. */
+  contexts(cmd: SessionContextsCommand): Promise<ContextsReply> {
+    return this.callHolder(cmd, Subjects.RunnerSessionContexts, this.config.RPC_TIMEOUT_MS + 60000, {
+      session_id: cmd.session_id,
+      action: cmd.action,
+      language: cmd.language,
+      cwd: cmd.cwd,
+      context_id: cmd.context_id,
+    });
+  }
+
+  /** One call, in the session's turn, to the runner holding its sandbox; a sandbox gone is a lost session. */
+  private callHolder<S extends typeof Subjects.RunnerSessionFiles | typeof Subjects.RunnerSessionContexts>(
+    cmd: SessionRefCommand,
+    subject: S,
+    timeoutMs: number,
+    request: RpcRequest<S>,
+  ): Promise<RpcReply<S>> {
     return this.lock.run(cmd.session_id, async () => {
       const state = await this.liveSession(cmd);
       try {
-        return await this.rpc.send(
-          Subjects.RunnerSessionFiles,
-          { session_id: cmd.session_id, op: cmd.op, path: cmd.path, content_b64: cmd.content_b64 },
-          this.config.RPC_TIMEOUT_MS * 4,
-          pinned(state, Subjects.RunnerSessionFiles),
-        );
+        return await this.rpc.send(subject, request, timeoutMs, pinned(state, subject));
       } catch (err) {
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);

@@ -56,10 +56,23 @@ export function parseManifest(raw: unknown, imageRepository = 'executor'): Templ
     problems.push('packages must map a source (apt, pip, npm) to a list of names');
   }
   const kernel = m.kernel ?? 'python';
+  const contextKernels: unknown = m.context_kernels ?? [];
+  if (
+    !Array.isArray(contextKernels) ||
+    contextKernels.some(
+      (k: unknown) => typeof k !== 'string' || !(KERNEL_KINDS as readonly string[]).includes(k),
+    )
+  ) {
+    problems.push(`context_kernels must be a list of ${KERNEL_KINDS.join(', ')}`);
+  }
   if (typeof kernel !== 'string' || !(KERNEL_KINDS as readonly string[]).includes(kernel)) {
     problems.push(`kernel must be one of ${KERNEL_KINDS.join(', ')}`);
   } else {
-    const runs = KERNEL_LANGUAGES[kernel as KernelKind];
+    const kinds = [
+      kernel,
+      ...(Array.isArray(contextKernels) ? (contextKernels as string[]) : []),
+    ] as KernelKind[];
+    const runs = kinds.flatMap((k) => KERNEL_LANGUAGES[k] ?? []);
     const unsupported = languages.filter((l) => typeof l === 'string' && !runs.includes(l));
     if (unsupported.length > 0)
       problems.push(`languages: the ${kernel} kernel does not run ${unsupported.join(', ')}`);
@@ -92,6 +105,9 @@ export function parseManifest(raw: unknown, imageRepository = 'executor'): Templ
     env: env as Record<string, string>,
     packages: packages as Record<string, string[]>,
     kernel: kernel as KernelKind,
+    ...(Array.isArray(contextKernels) && contextKernels.length > 0
+      ? { context_kernels: contextKernels as KernelKind[] }
+      : {}),
     preload: preload as string[],
     packages_missing: missing as string[],
     build: { kind: 'builtin', template: name },

@@ -41,16 +41,23 @@ const run = promisify(execFile);
 const TEMPLATES_DIR = join(findRepoRoot(__dirname), 'templates');
 const LOG_LINES = 30;
 /** A `docker build` that has not finished by then is cancelled and reported as failed. */
-const BUILD_TIMEOUT_MS = 30 * 60 * 1000;
+const BUILD_TIMEOUT_MS = 60 * 60 * 1000;
+/** Longer lines of a build's log are cut: its tail travels in NATS replies. */
+const LOG_LINE_CHARS = 400;
 
 interface Failure {
   error: string;
   log_tail: string[];
 }
 
-/** Appends the non-empty lines of a text to a build log, keeping its last 500. */
+/** Appends the non-empty lines of a text to a build log, each cut short, keeping its last 500. */
 function pushLines(log: string[], text: string): void {
-  log.push(...text.split('\n').filter((l) => l.trim()));
+  log.push(
+    ...text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => (l.length > LOG_LINE_CHARS ? `${l.slice(0, LOG_LINE_CHARS)}…` : l)),
+  );
   if (log.length > 500) log.splice(0, log.length - 500);
 }
 

@@ -21,6 +21,7 @@ describe('capProblems', () => {
     [{ pids_limit: 257 }, 'pids_limit: 257 is over the cap MAX_TEMPLATE_PIDS=256'],
     [{ timeout: 3600 }, 'timeout: 3600 is over the cap MAX_TIMEOUT_S=300'],
     [{ memory_limit: '8m' }, 'memory_limit: 8m is under the minimum of 64m'],
+    [{ memory_limit: '0m' }, 'memory_limit must look like 512m or 2g'],
   ])('names the field and the cap of %j', (limits, problem) => {
     expect(capProblems(limits, caps)).toEqual([problem]);
   });

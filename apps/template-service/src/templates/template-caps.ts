@@ -42,7 +42,7 @@ function overCaps(limits: Partial<TemplateLimits>, caps: TemplateCaps): Array<[L
   const over: Array<[LimitField, string | number]> = [];
   if (limits.memory_limit !== undefined) {
     const bytes = parseMemory(limits.memory_limit);
-    if (bytes === null || bytes > parseMemory(caps.memory)!) over.push(['memory_limit', caps.memory]);
+    if (bytes !== null && bytes > parseMemory(caps.memory)!) over.push(['memory_limit', caps.memory]);
   }
   if (limits.cpu_limit !== undefined && limits.cpu_limit > caps.cpus) over.push(['cpu_limit', caps.cpus]);
   if (limits.pids_limit !== undefined && limits.pids_limit > caps.pids) over.push(['pids_limit', caps.pids]);
@@ -58,9 +58,12 @@ export function capProblems(limits: Partial<TemplateLimits>, caps: TemplateCaps)
   const problems = overCaps(limits, caps).map(
     ([field, cap]) => `${field}: ${String(limits[field])} is over the cap ${CAP_SETTINGS[field]}=${cap}`,
   );
-  const bytes = limits.memory_limit === undefined ? null : parseMemory(limits.memory_limit);
-  if (bytes !== null && bytes < parseMemory(MIN_MEMORY)!)
-    problems.push(`memory_limit: ${limits.memory_limit} is under the minimum of ${MIN_MEMORY}`);
+  if (limits.memory_limit !== undefined) {
+    const bytes = parseMemory(limits.memory_limit);
+    if (bytes === null) problems.push('memory_limit must look like 512m or 2g');
+    else if (bytes < parseMemory(MIN_MEMORY)!)
+      problems.push(`memory_limit: ${limits.memory_limit} is under the minimum of ${MIN_MEMORY}`);
+  }
   return problems;
 }
 

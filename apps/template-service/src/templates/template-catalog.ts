@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import {
   ErrorCodes,
   EventTypes,
+  MAX_ENV_ENTRIES,
   StreamTypes,
   type EventDataMap,
   type EventEnvelope,
@@ -134,8 +135,11 @@ export class TemplateCatalog {
       );
     }
     const env = dto.env ?? {};
+    if (Object.keys(env).length > MAX_ENV_ENTRIES) {
+      throw domainError(ErrorCodes.ValidationError, `env must have at most ${MAX_ENV_ENTRIES} entries`);
+    }
     for (const [k, v] of Object.entries(env)) {
-      if (!ENV_KEY.test(k) || typeof v !== 'string' || v.length > 4096) {
+      if (!ENV_KEY.test(k) || typeof v !== 'string' || v.length > 4096 || v.includes('\0')) {
         throw domainError(
           ErrorCodes.ValidationError,
           `env: ${k.slice(0, 40)} must be a variable name with a string value`,

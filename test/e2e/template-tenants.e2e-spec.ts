@@ -242,7 +242,10 @@ describe('template caps and owners', () => {
       expect((await register(KEY.a, { name })).status).toBe(201);
       const res = await register(KEY.b, { name });
       expect(res.status).toBe(409);
-      expect(res.body.error.code).toBe('TEMPLATE_EXISTS');
+      expect(res.body.error).toEqual({
+        code: 'TEMPLATE_EXISTS',
+        message: `name: ${name} is taken (template names are one namespace across tenants); choose another`,
+      });
       expect((await call(`/templates/${name}`, KEY.a, { method: 'DELETE' })).status).toBe(200);
     });
   });

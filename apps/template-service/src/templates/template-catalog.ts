@@ -113,10 +113,13 @@ export class TemplateCatalog {
         `name: ${dto.name} is a built-in template and cannot be shadowed`,
       );
     }
-    if (this.custom.has(dto.name)) {
+    const taken = this.custom.get(dto.name)?.spec;
+    if (taken) {
       throw domainError(
         ErrorCodes.TemplateExists,
-        `name: a template named ${dto.name} exists; delete it first`,
+        templateVisibleTo(taken, ctx.tenant)
+          ? `name: a template named ${dto.name} exists; delete it first`
+          : `name: ${dto.name} is taken (template names are one namespace across tenants); choose another`,
       );
     }
     const base = this.builtins.get(dto.base);

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { get, post, stackInfo } from './client';
-import { waitFor } from '../../scripts/lib/stack';
+import { Stack, waitFor } from '../../scripts/lib/stack';
 
 interface Summary {
   image: string;
@@ -97,4 +97,28 @@ describe('custom template builds', () => {
     expect(built.build_error).toMatch(/returned a non-zero code: [12]/);
     expect(built.build_log?.join('\n')).toMatch(/Permission denied/);
   }, 150000);
+});
+
+describe('setup containers of a runner that died mid-build', () => {
+  it('are removed when a runner of the same id starts; other runners keep theirs', async () => {
+    const stack = await Stack.create({ POOL_SIZES: '' });
+    const docker = new Docker();
+    const create = (runner: string) =>
+      docker.createContainer({
+        Image: 'executor/minimal:latest',
+        Cmd: ['true'],
+        Labels: { 'executor.build': 'leftover', 'executor.build.runner': runner },
+      });
+    const mine = await create(stack.info.runnerId);
+    const other = await create(`${stack.info.runnerId}-other`);
+    try {
+      await stack.start();
+      await expect(docker.getContainer(mine.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+      expect((await docker.getContainer(other.id).inspect()).Id).toBe(other.id);
+    } finally {
+      await stack.stop();
+      await other.remove({ force: true });
+      await mine.remove({ force: true }).catch(() => undefined);
+    }
+  });
 });

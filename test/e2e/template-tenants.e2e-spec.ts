@@ -28,6 +28,7 @@ const CAPS = {
   MAX_TEMPLATE_CPUS: '1',
   MAX_TEMPLATE_PIDS: '200',
   MAX_TIMEOUT_S: '60',
+  MAX_TEMPLATES_PER_TENANT: '3',
 };
 
 /**
@@ -235,6 +236,21 @@ describe('template caps and owners', () => {
       expect((await call(`/templates/${own}`, KEY.admin, { method: 'DELETE' })).status).toBe(200);
       expect((await call(`/templates/${shared}`, KEY.admin, { method: 'DELETE' })).status).toBe(200);
       expect((await call(`/templates/${own}`, KEY.a)).status).toBe(404);
+    });
+
+    it('lets a tenant hold MAX_TEMPLATES_PER_TENANT custom templates at once, counting no one else', async () => {
+      const names = [1, 2, 3, 4].map((i) => `quota-${i}-${token}`);
+      for (const name of names.slice(0, 3)) expect((await register(KEY.b, { name })).status).toBe(201);
+      const over = await register(KEY.b, { name: names[3] });
+      expect(over.status).toBe(429);
+      expect(over.body.error).toEqual({
+        code: 'QUOTA_EXCEEDED',
+        message:
+          'templates: tenant tb is at the maximum of 3 custom templates (MAX_TEMPLATES_PER_TENANT); delete one first',
+      });
+      expect((await call(`/templates/${names[0]}`, KEY.b, { method: 'DELETE' })).status).toBe(200);
+      expect((await register(KEY.b, { name: names[3] })).status).toBe(201);
+      for (const name of names.slice(1)) await call(`/templates/${name}`, KEY.b, { method: 'DELETE' });
     });
 
     it('keeps names one namespace: a name another tenant holds is a 409', async () => {

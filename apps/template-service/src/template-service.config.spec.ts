@@ -8,6 +8,7 @@ describe('TemplateServiceConfig caps', () => {
       MAX_TEMPLATE_CPUS: 4,
       MAX_TEMPLATE_PIDS: 512,
       MAX_TIMEOUT_S: 300,
+      MAX_TEMPLATES_PER_TENANT: 50,
     });
   });
 
@@ -34,6 +35,7 @@ describe('TemplateServiceConfig caps', () => {
     ['MAX_TEMPLATE_PIDS', '4'],
     ['MAX_TEMPLATE_PIDS', '1.5'],
     ['MAX_TIMEOUT_S', '3601'],
+    ['MAX_TEMPLATES_PER_TENANT', '-1'],
   ])('refuses %s=%s at start, naming it', (name, value) => {
     expect(() => loadConfig(TemplateServiceConfig, { [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig(TemplateServiceConfig, { [name]: value })).toThrow(name);

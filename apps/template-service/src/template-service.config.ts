@@ -37,4 +37,13 @@ export class TemplateServiceConfig extends BaseConfig {
   @Min(8)
   @Max(4096)
   MAX_TEMPLATE_PIDS = 512;
+
+  /**
+   * Custom templates one tenant may hold at once (each may build an image); shared ones
+   * (registered with an admin key or without keys) count as one more tenant.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  MAX_TEMPLATES_PER_TENANT = 50;
 }

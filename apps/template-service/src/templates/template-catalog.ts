@@ -41,6 +41,8 @@ const sortedUnique = (list: string[] | undefined) => [...new Set(list ?? [])].so
 /** How a template may be registered: operator settings and who asks. */
 export interface RegisterContext {
   allowNetwork: boolean;
+  /** Custom templates one owner may hold at once. */
+  maxPerTenant: number;
   /** A tenant key's tenant: it owns the template. Absent: a shared template (admin, no keys). */
   tenant?: string;
   correlationId: string;
@@ -135,6 +137,14 @@ export class TemplateCatalog {
       throw domainError(
         ErrorCodes.NetworkNotAllowed,
         'network: custom templates with network access need ALLOW_NETWORK_TEMPLATES set by an operator',
+      );
+    }
+    const held = [...this.custom.values()].filter((c) => c.spec.tenant_id === ctx.tenant).length;
+    if (held >= ctx.maxPerTenant) {
+      const holder = ctx.tenant === undefined ? 'shared templates are' : `tenant ${ctx.tenant} is`;
+      throw domainError(
+        ErrorCodes.QuotaExceeded,
+        `templates: ${holder} at the maximum of ${ctx.maxPerTenant} custom templates (MAX_TEMPLATES_PER_TENANT); delete one first`,
       );
     }
     const env = dto.env ?? {};

@@ -54,6 +54,7 @@ export class TemplatesController {
     const { correlation_id, tenant_id, ...dto } = cmd;
     const spec = await this.catalog.register(dto, {
       allowNetwork: this.config.ALLOW_NETWORK_TEMPLATES,
+      maxPerTenant: this.config.MAX_TEMPLATES_PER_TENANT,
       tenant: tenantOf({ tenant_id }),
       correlationId: correlation_id,
     });

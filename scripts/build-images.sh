@@ -57,5 +57,5 @@ build_template() {
 }
 
 build_base
-if [ "$#" -gt 0 ]; then templates=("$@"); else read -r -a templates <<<"${EXECUTOR_TEMPLATES:-default minimal python-data node-basic python-web}"; fi
+if [ "$#" -gt 0 ]; then templates=("$@"); else read -r -a templates <<<"${EXECUTOR_TEMPLATES:-default minimal python-data node-basic python-web code-interpreter}"; fi
 for t in "${templates[@]}"; do build_template "$t"; done

@@ -144,6 +144,9 @@ describe('templates', () => {
     [{ name: 'ok-name', base: 'default', memory_limit: 'lots' }, 'memory_limit'],
     [{ name: 'ok-name', base: 'default', timeout: 0 }, 'timeout'],
     [{ name: 'ok-name', base: 'default', timeout: 3601 }, 'timeout'],
+    [{ name: 'ok-name', base: 'default', pids_limit: 4 }, 'pids_limit'],
+    [{ name: 'ok-name', base: 'default', memory_limit: '0m' }, 'memory_limit'],
+    [{ name: 'ok-name', base: 'default', env: { A: 'x\u0000y' } }, 'env'],
     [{ name: 'ok-name', base: 'default', packages: { npm: ['left-pad; rm -rf /'] } }, 'packages.npm'],
     [{ name: 'ok-name', base: 'default', packages: { apt: ['Python3!'] } }, 'packages.apt'],
     [{ name: 'ok-name', base: 'default', sudo: true }, 'sudo'],
@@ -154,6 +157,13 @@ describe('templates', () => {
     const res = await post<ErrorBody>('/templates', body);
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain(field);
+  });
+
+  it('refuses more than 64 env entries', async () => {
+    const env = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`V${i}`, '1']));
+    const res = await post<ErrorBody>('/templates', { name: 'ok-name', base: 'default', env });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({ code: 'VALIDATION_ERROR', message: 'env must have at most 64 entries' });
   });
 
   it('refuses network access for custom templates unless an operator allows it', async () => {

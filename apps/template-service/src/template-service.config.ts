@@ -1,4 +1,4 @@
-import { IsBoolean, IsString } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, IsString, Matches, Max, Min } from 'class-validator';
 import { BaseConfig } from '@executor/common';
 
 export class TemplateServiceConfig extends BaseConfig {
@@ -9,4 +9,41 @@ export class TemplateServiceConfig extends BaseConfig {
   /** Operators may let custom templates have network access; by default they may not. */
   @IsBoolean()
   ALLOW_NETWORK_TEMPLATES = false;
+
+  /*
+   * Caps on every template's limits. A custom template over one is refused (400 naming the
+   * field and the cap); a built-in or an earlier registered template over one is held to it.
+   */
+
+  /** The longest timeout of a template (the API's setting of the same name caps requests). */
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  MAX_TIMEOUT_S = 300;
+
+  /** The most memory a template's sandbox may have (Docker syntax: 512m, 4g). */
+  @IsString()
+  @Matches(/^[1-9]\d{0,5}[mg]$/i, { message: 'MAX_TEMPLATE_MEMORY must look like 512m or 4g' })
+  MAX_TEMPLATE_MEMORY = '4g';
+
+  /** The most CPUs a template's sandbox may have. */
+  @IsNumber()
+  @Min(0.1)
+  @Max(64)
+  MAX_TEMPLATE_CPUS = 4;
+
+  /** The most processes at once in a template's sandbox. */
+  @IsInt()
+  @Min(8)
+  @Max(4096)
+  MAX_TEMPLATE_PIDS = 512;
+
+  /**
+   * Custom templates one tenant may hold at once (each may build an image); shared ones
+   * (registered with an admin key or without keys) count as one more tenant.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  MAX_TEMPLATES_PER_TENANT = 50;
 }

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
 import { EventRecorder, EventStore, eventStoreOptions, EventStoreModule } from '@executor/event-store';
 import { TemplateServiceConfig } from './template-service.config';
+import { capsOf } from './templates/template-caps';
 import { TemplateCatalog } from './templates/template-catalog';
 import { TemplatesController } from './templates/templates.controller';
 
@@ -21,7 +22,7 @@ export class TemplateServiceModule {
           provide: TemplateCatalog,
           inject: [EventStore, EventRecorder],
           useFactory: async (store: EventStore, recorder: EventRecorder) => {
-            const catalog = new TemplateCatalog(store, recorder);
+            const catalog = new TemplateCatalog(store, recorder, capsOf(config));
             catalog.loadBuiltins(config.TEMPLATES_DIR);
             await catalog.loadCustom();
             return catalog;

@@ -92,6 +92,8 @@ export interface EventDataMap {
     memory_limit: string;
     cpu_limit: number;
     timeout: number;
+    /** Processes at once; absent in events recorded before it was a field (the base's then). */
+    pids_limit?: number;
     network: boolean;
     /** Template definitions are configuration, kept whole so they survive restarts: no secrets in them. */
     env: Record<string, string>;

@@ -7,6 +7,8 @@ import type {
   ImageStatusReply,
   ImageStatusRequest,
   TemplateGetRequest,
+  TemplateListRequest,
+  DeleteTemplateCommand,
   TemplateSpec,
   TemplateSummary,
 } from './templates';
@@ -36,14 +38,11 @@ export interface RpcMap {
   [Subjects.ExecutionRun]: { request: ExecuteCommand; reply: ExecutionResult };
   [Subjects.RunnerExecute]: { request: RunnerExecuteCommand; reply: ExecutionResult };
   [Subjects.RunnerImageStatus]: { request: ImageStatusRequest; reply: ImageStatusReply };
-  [Subjects.TemplatesList]: { request: Empty; reply: TemplateSummary[] };
+  [Subjects.TemplatesList]: { request: TemplateListRequest; reply: TemplateSummary[] };
   [Subjects.TemplatesGet]: { request: TemplateGetRequest; reply: TemplateSpec };
   [Subjects.TemplatesDescribe]: { request: TemplateGetRequest; reply: TemplateSummary };
   [Subjects.TemplatesRegister]: { request: RegisterTemplateCommand; reply: TemplateSummary };
-  [Subjects.TemplatesDelete]: {
-    request: TemplateGetRequest & { correlation_id: string };
-    reply: { name: string };
-  };
+  [Subjects.TemplatesDelete]: { request: DeleteTemplateCommand; reply: { name: string } };
   [Subjects.RunnerImageBuild]: { request: ImageBuildRequest; reply: ImageStatusInfo };
   [Subjects.SessionCreate]: { request: SessionCreateCommand; reply: SessionCreateReply };
   [Subjects.SessionExecute]: { request: SessionExecuteCommand; reply: SessionExecuteReply };

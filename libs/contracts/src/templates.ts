@@ -48,6 +48,12 @@ export interface TemplateSpec {
   build: ImageBuildSpec;
   /** A built-in (from templates/) or one registered over the API. */
   builtin: boolean;
+  /**
+   * The tenant that registered it with a tenant key: only that tenant (and admin keys) can see,
+   * use or delete it. Absent for built-ins and for templates registered without keys or with
+   * an admin key, which every caller sees.
+   */
+  tenant_id?: string;
 }
 
 /** What the runner needs to build a template's image (it owns Docker). */
@@ -105,10 +111,36 @@ export interface TemplateSummary {
   /** For a failed build: why, and the last lines of its log. */
   build_error?: string;
   build_log?: string[];
+  /** The owning tenant of a custom template registered with a tenant key (see TemplateSpec). */
+  tenant_id?: string;
+  pids_limit: number;
 }
 
-export interface TemplateGetRequest {
+/**
+ * Who asks: a tenant sees built-ins, shared templates and its own; no tenant (the runner, an
+ * admin key, a stack without keys) sees every template.
+ */
+export interface TemplateViewer {
+  tenant_id?: string;
+}
+
+export interface TemplateGetRequest extends TemplateViewer {
   name: string;
+}
+
+export type TemplateListRequest = TemplateViewer;
+
+/** Whether a template is visible to (and usable by) a tenant; no tenant sees all. */
+export function templateVisibleTo(
+  spec: Pick<TemplateSpec, 'tenant_id'>,
+  tenant: string | undefined,
+): boolean {
+  return tenant === undefined || spec.tenant_id === undefined || spec.tenant_id === tenant;
+}
+
+/** What a tenant is told about another tenant's template: the same as about none at all. */
+export function templateNotFoundMessage(name: string): string {
+  return `template ${JSON.stringify(name.slice(0, 64))} not found`;
 }
 
 export interface ImageStatusRequest {
@@ -199,6 +231,13 @@ export class RegisterTemplateDto {
   @Max(3600)
   timeout?: number;
 
+  /** Processes at once in a sandbox; the base template's when omitted. */
+  @IsOptional()
+  @IsInt({ message: 'pids_limit must be a whole number of processes' })
+  @Min(8)
+  @Max(4096)
+  pids_limit?: number;
+
   @IsOptional()
   @IsBoolean()
   network?: boolean;
@@ -215,5 +254,8 @@ export class RegisterTemplateDto {
   setup_commands?: string[];
 }
 
+/** api -> template-service; `tenant_id` (a tenant key's) becomes the template's owner. */
+export type RegisterTemplateCommand = RegisterTemplateDto & TemplateViewer & { correlation_id: string };
+
 /** api -> template-service. */
-export type RegisterTemplateCommand = RegisterTemplateDto & { correlation_id: string };
+export type DeleteTemplateCommand = TemplateGetRequest & { correlation_id: string };

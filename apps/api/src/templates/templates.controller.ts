@@ -1,10 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import type { Request } from 'express';
 import { ErrorCodes, RegisterTemplateDto, Subjects, TEMPLATE_NAME_PATTERN } from '@executor/contracts';
 import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
+import type { AuthedRequest } from '../auth/auth.guard';
 import { correlationId } from '../http/body';
 
+/**
+ * With API keys on, a tenant key sees built-ins, shared templates and the ones its tenant
+ * registered (it owns what it registers); another tenant's is a 404. Admin keys, and a stack
+ * without keys, see and may remove all.
+ */
 @Controller('templates')
 export class TemplatesController {
   constructor(
@@ -13,17 +18,21 @@ export class TemplatesController {
   ) {}
 
   @Get()
-  async list() {
-    const templates = await this.rpc.send(Subjects.TemplatesList, {}, this.config.RPC_TIMEOUT_MS * 2);
+  async list(@Req() req: AuthedRequest) {
+    const templates = await this.rpc.send(
+      Subjects.TemplatesList,
+      viewer(req),
+      this.config.RPC_TIMEOUT_MS * 2,
+    );
     return { status: 'success', templates };
   }
 
   @Get(':name')
-  async describe(@Param('name') name: string) {
+  async describe(@Param('name') name: string, @Req() req: AuthedRequest) {
     try {
       const template = await this.rpc.send(
         Subjects.TemplatesDescribe,
-        { name: checkName(name) },
+        { name: checkName(name), ...viewer(req) },
         this.config.RPC_TIMEOUT_MS * 2,
       );
       return { status: 'success', template };
@@ -35,21 +44,21 @@ export class TemplatesController {
   /** Registers a custom template; its image builds in the background (see image_status). */
   @Post()
   @HttpCode(201)
-  async register(@Body() body: RegisterTemplateDto, @Req() req: Request) {
+  async register(@Body() body: RegisterTemplateDto, @Req() req: AuthedRequest) {
     const template = await this.rpc.send(
       Subjects.TemplatesRegister,
-      { ...body, correlation_id: correlationId(req) },
+      { ...body, ...viewer(req), correlation_id: correlationId(req) },
       this.config.RPC_TIMEOUT_MS * 2,
     );
     return { status: 'success', template };
   }
 
   @Delete(':name')
-  async remove(@Param('name') name: string, @Req() req: Request) {
+  async remove(@Param('name') name: string, @Req() req: AuthedRequest) {
     try {
       await this.rpc.send(
         Subjects.TemplatesDelete,
-        { name: checkName(name), correlation_id: correlationId(req) },
+        { name: checkName(name), ...viewer(req), correlation_id: correlationId(req) },
         this.config.RPC_TIMEOUT_MS,
       );
     } catch (err) {
@@ -57,6 +66,11 @@ export class TemplatesController {
     }
     return { status: 'success', name };
   }
+}
+
+/** The tenant a request sees templates as: a tenant key's own; none (all) for admins and without keys. */
+function viewer(req: AuthedRequest): { tenant_id?: string } {
+  return req.principal?.role === 'tenant' ? { tenant_id: req.principal.tenant } : {};
 }
 
 /** On routes that name a template in the path, an unknown name is a missing resource, not bad input. */

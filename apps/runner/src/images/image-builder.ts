@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import {
   EventTypes,
@@ -26,14 +27,38 @@ import { findRepoRoot } from '@executor/common';
 import { EventRecorder } from '@executor/event-store';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { DOCKER } from '../sandbox/docker.provider';
+import {
+  committedConfig,
+  type CustomBuild,
+  demuxLog,
+  LABEL_BUILD_RUNNER,
+  packagesDockerfile,
+  SETUP_TIMEOUT_S,
+  setupContainerOptions,
+} from './custom-image';
 
 const run = promisify(execFile);
 const TEMPLATES_DIR = join(findRepoRoot(__dirname), 'templates');
 const LOG_LINES = 30;
+/** A `docker build` that has not finished by then is cancelled and reported as failed. */
+const BUILD_TIMEOUT_MS = 60 * 60 * 1000;
+/** Longer lines of a build's log are cut: its tail travels in NATS replies. */
+const LOG_LINE_CHARS = 400;
 
 interface Failure {
   error: string;
   log_tail: string[];
+}
+
+/** Appends the non-empty lines of a text to a build log, each cut short, keeping its last 500. */
+function pushLines(log: string[], text: string): void {
+  log.push(
+    ...text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => (l.length > LOG_LINE_CHARS ? `${l.slice(0, LOG_LINE_CHARS)}…` : l)),
+  );
+  if (log.length > 500) log.splice(0, log.length - 500);
 }
 
 /** Files of a folder, sorted as `find . -type f | LC_ALL=C sort` would list them. */
@@ -64,42 +89,15 @@ export function builtinHash(dir: string, baseImageId: string): string {
     .slice(0, 16);
 }
 
-/** The Dockerfile of a custom template: its base template's image plus packages. */
-export function customDockerfile(spec: Extract<ImageBuildSpec, { kind: 'custom' }>): string {
-  const lines = [`FROM ${spec.base_image}`, 'USER root'];
-  const { apt, pip, npm } = spec.packages;
-  if (apt.length > 0 || pip.length > 0) {
-    const aptAll = [...apt, ...(pip.length > 0 ? ['python3-pip'] : [])];
-    lines.push(
-      'RUN apt-get update \\',
-      ` && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${aptAll.join(' ')} \\`,
-      ' && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb',
-    );
-  }
-  if (pip.length > 0) {
-    lines.push(
-      `RUN pip install --no-cache-dir --break-system-packages ${pip.map((p) => `'${p}'`).join(' ')}`,
-    );
-  }
-  if (npm.length > 0) {
-    // Installed on the build host with --ignore-scripts (no package code runs there), copied in.
-    lines.push(
-      'COPY npm/node_modules /opt/executor/node_modules',
-      'ENV NODE_PATH=/opt/executor/node_modules',
-    );
-  }
-  for (const command of spec.setup_commands) lines.push(`RUN ${command}`);
-  lines.push('USER 10001:10001', `LABEL executor.template.hash=${spec.hash}`);
-  return lines.join('\n') + '\n';
-}
-
 /**
- * Builds template images (the runner owns Docker): built-ins from templates/<name>,
- * custom ones from a generated Dockerfile. One build per image at a time; every build is
- * recorded as events, so a second template with the same packages shows no second build.
+ * Builds template images (the runner owns Docker): built-ins from templates/<name>, custom
+ * ones in two steps: their packages by a generated Dockerfile, then their setup commands in a
+ * locked-down container (the sandbox user, no capabilities, no network) committed as the image.
+ * One build per image at a time; every build is recorded as events, so a second template with
+ * the same packages shows no second build.
  */
 @Injectable()
-export class ImageBuilder {
+export class ImageBuilder implements OnApplicationBootstrap {
   private readonly logger = new Logger(ImageBuilder.name);
   private readonly inflight = new Map<string, Promise<ImageStatusInfo>>();
   private readonly failures = new Map<string, Failure>();
@@ -109,6 +107,21 @@ export class ImageBuilder {
     private readonly recorder: EventRecorder,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
+
+  /** Setup containers a crashed predecessor of this runner left behind. */
+  async onApplicationBootstrap(): Promise<void> {
+    const leftovers = await this.docker
+      .listContainers({ all: true, filters: { label: [`${LABEL_BUILD_RUNNER}=${this.config.RUNNER_ID}`] } })
+      .catch(() => []);
+    await Promise.all(
+      leftovers.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
+  }
 
   async status(image: string): Promise<ImageStatusInfo> {
     if (this.inflight.has(image)) return { status: 'building' };
@@ -184,25 +197,71 @@ export class ImageBuilder {
   }
 
   private async build(req: ImageBuildRequest, hash: string, log: string[]): Promise<void> {
-    let context: string;
-    let cleanup = false;
-    const tags = [req.image];
     if (req.build.kind === 'builtin') {
-      context = join(TEMPLATES_DIR, req.build.template);
+      const context = join(TEMPLATES_DIR, req.build.template);
       if (!existsSync(join(context, 'Dockerfile')))
         throw new Error(`template ${req.build.template} has no Dockerfile`);
-      tags.push(req.image.replace(/:latest$/, `:${hash}`));
-    } else {
-      context = mkdtempSync(join(tmpdir(), 'executor-build-'));
-      cleanup = true;
-      writeFileSync(join(context, 'Dockerfile'), customDockerfile(req.build));
+      const id = await this.dockerBuild(context, hash, req.template, log);
+      await this.tag(id, [req.image, req.image.replace(/:latest$/, `:${hash}`)]);
+      return;
+    }
+    const context = mkdtempSync(join(tmpdir(), 'executor-build-'));
+    let packagesImage: string;
+    try {
+      writeFileSync(join(context, 'Dockerfile'), packagesDockerfile(req.build));
       if (req.build.packages.npm.length > 0)
         await this.npmInstall(join(context, 'npm'), req.build.packages.npm, log);
-    }
-    try {
-      await this.dockerBuild(context, tags, hash, req.template, log);
+      packagesImage = await this.dockerBuild(context, hash, req.template, log);
     } finally {
-      if (cleanup) rmSync(context, { recursive: true, force: true });
+      rmSync(context, { recursive: true, force: true });
+    }
+    if (req.build.setup_commands.length === 0) await this.tag(packagesImage, [req.image]);
+    else await this.runSetup(req.build, packagesImage, req.image, req.template, log);
+  }
+
+  /**
+   * Runs the setup commands as the sandbox user without capabilities or network (see
+   * setupContainerOptions) and commits what they left as the template's image.
+   */
+  private async runSetup(
+    spec: CustomBuild,
+    packagesImage: string,
+    image: string,
+    template: string,
+    log: string[],
+  ): Promise<void> {
+    const container = await this.docker.createContainer(
+      setupContainerOptions(spec, packagesImage, this.config.RUNNER_ID),
+    );
+    try {
+      await container.start();
+      const deadline = new Promise<null>((r) =>
+        setTimeout(() => r(null), (SETUP_TIMEOUT_S + 30) * 1000).unref(),
+      );
+      const exit = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, deadline]);
+      const output = demuxLog(await container.logs({ stdout: true, stderr: true, tail: 500 }));
+      pushLines(log, output);
+      if (exit === null || exit.StatusCode === 137) {
+        throw new Error(`the setup commands ran past ${SETUP_TIMEOUT_S} s and were stopped`);
+      }
+      if (exit.StatusCode !== 0) {
+        throw new Error(`the setup commands returned a non-zero code: ${exit.StatusCode}`);
+      }
+      const config = (await this.docker.getImage(packagesImage).inspect()).Config;
+      const [repo, tag] = image.split(/:(?=[^:]+$)/);
+      await container.commit({
+        _query: { container: container.id, repo, tag },
+        _body: committedConfig(config, spec, template),
+      });
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  private async tag(id: string, tags: string[]): Promise<void> {
+    for (const t of tags) {
+      const [repo, tag] = t.split(/:(?=[^:]+$)/);
+      await this.docker.getImage(id).tag({ repo, tag });
     }
   }
 
@@ -235,41 +294,38 @@ export class ImageBuilder {
     }
   }
 
-  private async dockerBuild(
-    context: string,
-    tags: string[],
-    hash: string,
-    template: string,
-    log: string[],
-  ): Promise<void> {
+  /** `docker build` of a folder; resolves with the id of the image built. */
+  private async dockerBuild(context: string, hash: string, template: string, log: string[]): Promise<string> {
     const stream = await this.docker.buildImage(
       { context, src: filesOf(context).map((f) => f.slice(2)) },
       {
-        t: tags[0],
         buildargs: { BASE_IMAGE: this.config.BASE_IMAGE },
         labels: { 'executor.template.hash': hash, 'executor.template': template },
         rm: true,
         forcerm: true,
       },
     );
-    await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null, output: Array<{ error?: string }>) => {
-          const failed = err ?? output.find((o) => o.error);
-          if (failed) reject(new Error(err ? err.message : String((failed as { error?: string }).error)));
-          else resolve();
-        },
-        (event: { stream?: string; error?: string }) => {
-          const text = event.stream ?? event.error;
-          if (text) log.push(...text.split('\n').filter((l) => l.trim()));
-          if (log.length > 500) log.splice(0, log.length - 500);
-        },
-      );
-    });
-    for (const tag of tags.slice(1)) {
-      const [repo, name] = tag.split(/:(?=[^:]+$)/);
-      await this.docker.getImage(tags[0]).tag({ repo, tag: name });
+    // Closing the connection cancels the build in the engine.
+    const timer = setTimeout(
+      () => (stream as Readable).destroy(new Error(`the build ran past ${BUILD_TIMEOUT_MS / 60000} minutes`)),
+      BUILD_TIMEOUT_MS,
+    ).unref();
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null, output: Array<{ error?: string; aux?: { ID?: string } }>) => {
+            const failed = err ?? output.find((o) => o.error);
+            const id = output.find((o) => o.aux?.ID)?.aux?.ID;
+            if (failed) reject(new Error(err ? err.message : String((failed as { error?: string }).error)));
+            else if (!id) reject(new Error('the build finished without an image id'));
+            else resolve(id);
+          },
+          (event: { stream?: string; error?: string }) => pushLines(log, event.stream ?? event.error ?? ''),
+        );
+      });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -38,7 +38,7 @@ export class ContextKernel extends KernelLink {
       AttachStderr: true,
       Tty: false,
     });
-    const stream = (await exec.start({ hijack: true, stdin: true }));
+    const stream = await exec.start({ hijack: true, stdin: true });
     const kernel = new ContextKernel(sandbox, exec, stream);
     const { state, pid } = await kernel.whenReady(readyTimeoutMs);
     if (state !== 'ready' || !pid) {

@@ -25,7 +25,7 @@ export class OneOffExecutionService {
   ) {}
 
   async run(cmd: ExecuteCommand): Promise<ExecutionResult> {
-    const found = await this.templates.get(cmd.template ?? DEFAULT_TEMPLATE);
+    const found = await this.templates.get(cmd.template ?? DEFAULT_TEMPLATE, cmd.tenant_id);
     // A request may tighten the runtime to gVisor; it never loosens a template's.
     const template = cmd.runtime ? { ...found, runtime: cmd.runtime } : found;
     const language = resolveLanguage(template, cmd.language);

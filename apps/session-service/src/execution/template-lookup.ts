@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ErrorCodes, Subjects, type TemplateSpec } from '@executor/contracts';
+import {
+  ErrorCodes,
+  Subjects,
+  templateNotFoundMessage,
+  templateVisibleTo,
+  type TemplateSpec,
+} from '@executor/contracts';
 import { domainError, NatsRpc } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
 
@@ -7,7 +13,8 @@ const FRESH_MS = 5000;
 
 /**
  * Template specs from the template-service, kept for a few seconds: every execution needs
- * one, and a round trip per run is the largest part of a warm session call.
+ * one, and a round trip per run is the largest part of a warm session call. A template is
+ * looked up for the tenant that runs it: another tenant's is not found, from the cache too.
  */
 @Injectable()
 export class TemplateLookup {
@@ -18,10 +25,18 @@ export class TemplateLookup {
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
   ) {}
 
-  async get(name: string): Promise<TemplateSpec> {
+  async get(name: string, tenant: string): Promise<TemplateSpec> {
     const hit = this.cache.get(name);
-    if (hit && Date.now() - hit.at < FRESH_MS) return hit.spec;
-    const spec = await this.rpc.send(Subjects.TemplatesGet, { name }, this.config.RPC_TIMEOUT_MS);
+    if (hit && Date.now() - hit.at < FRESH_MS) {
+      if (!templateVisibleTo(hit.spec, tenant))
+        throw domainError(ErrorCodes.NotFound, templateNotFoundMessage(name));
+      return hit.spec;
+    }
+    const spec = await this.rpc.send(
+      Subjects.TemplatesGet,
+      { name, tenant_id: tenant },
+      this.config.RPC_TIMEOUT_MS,
+    );
     this.cache.set(name, { spec, at: Date.now() });
     return spec;
   }

@@ -63,7 +63,7 @@ export class SessionService {
 
   async create(cmd: SessionCreateCommand): Promise<SessionCreateReply> {
     const templateName = cmd.template ?? DEFAULT_TEMPLATE;
-    const template = await this.templates.get(templateName);
+    const template = await this.templates.get(templateName, cmd.tenant_id);
     const ttl = cmd.ttl ?? this.config.SESSION_DEFAULT_TTL_S;
     if (ttl > this.config.SESSION_MAX_TTL_S) {
       throw domainError(
@@ -175,7 +175,7 @@ export class SessionService {
   execute(cmd: SessionExecuteCommand): Promise<SessionExecuteReply> {
     return this.lock.run(cmd.session_id, async () => {
       const state = await this.liveSession(cmd);
-      const template = await this.templates.get(state.template);
+      const template = await this.templates.get(state.template, state.tenant_id);
       // In a context, no language means the context's own (the runner knows it).
       const language = cmd.context_id && !cmd.language ? '' : resolveLanguage(template, cmd.language);
       const timeout = cmd.timeout ?? template.timeout;

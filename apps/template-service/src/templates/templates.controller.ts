@@ -3,11 +3,15 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ErrorCodes,
   Subjects,
+  templateNotFoundMessage,
+  templateVisibleTo,
+  type DeleteTemplateCommand,
   type ImageStatusInfo,
   type ImageStatusReply,
   type RegisterTemplateCommand,
   type ServiceHealthReply,
   type TemplateGetRequest,
+  type TemplateListRequest,
   type TemplateSpec,
   type TemplateSummary,
 } from '@executor/contracts';
@@ -27,19 +31,19 @@ export class TemplatesController {
 
   @MessagePattern(Subjects.TemplatesGet)
   get(@Payload() req: TemplateGetRequest): TemplateSpec {
-    return this.find(req?.name);
+    return this.find(req?.name, tenantOf(req));
   }
 
   @MessagePattern(Subjects.TemplatesDescribe)
   async describe(@Payload() req: TemplateGetRequest): Promise<TemplateSummary> {
-    const spec = this.find(req?.name);
+    const spec = this.find(req?.name, tenantOf(req));
     const status = await this.imageStatus([spec]);
     return summary(spec, status[spec.image]);
   }
 
   @MessagePattern(Subjects.TemplatesList)
-  async list(): Promise<TemplateSummary[]> {
-    const templates = this.catalog.all();
+  async list(@Payload() req: TemplateListRequest): Promise<TemplateSummary[]> {
+    const templates = this.catalog.all(tenantOf(req));
     const status = await this.imageStatus(templates);
     return templates.map((t) => summary(t, status[t.image]));
   }
@@ -47,8 +51,13 @@ export class TemplatesController {
   /** Registers a custom template and starts building its image (or finds it built). */
   @MessagePattern(Subjects.TemplatesRegister)
   async register(@Payload() cmd: RegisterTemplateCommand): Promise<TemplateSummary> {
-    const { correlation_id, ...dto } = cmd;
-    const spec = await this.catalog.register(dto, this.config.ALLOW_NETWORK_TEMPLATES, correlation_id);
+    const { correlation_id, tenant_id, ...dto } = cmd;
+    const spec = await this.catalog.register(dto, {
+      allowNetwork: this.config.ALLOW_NETWORK_TEMPLATES,
+      maxPerTenant: this.config.MAX_TEMPLATES_PER_TENANT,
+      tenant: tenantOf({ tenant_id }),
+      correlationId: correlation_id,
+    });
     let status: ImageStatusInfo = { status: 'unknown' };
     try {
       status = await this.rpc.send(
@@ -66,8 +75,8 @@ export class TemplatesController {
   }
 
   @MessagePattern(Subjects.TemplatesDelete)
-  async delete(@Payload() req: TemplateGetRequest & { correlation_id: string }): Promise<{ name: string }> {
-    await this.catalog.delete(req.name, req.correlation_id);
+  async delete(@Payload() req: DeleteTemplateCommand): Promise<{ name: string }> {
+    await this.catalog.delete(req.name, tenantOf(req), req.correlation_id);
     return { name: req.name };
   }
 
@@ -82,11 +91,14 @@ export class TemplatesController {
     };
   }
 
-  private find(name: unknown): TemplateSpec {
+  /** A template the asker may see; another tenant's answers as not found. */
+  private find(name: unknown, tenant: string | undefined): TemplateSpec {
     const spec = typeof name === 'string' ? this.catalog.get(name) : undefined;
+    if (spec && !templateVisibleTo(spec, tenant))
+      throw domainError(ErrorCodes.NotFound, templateNotFoundMessage(String(name)));
     if (!spec) {
       const known = this.catalog
-        .all()
+        .all(tenant)
         .map((t) => t.name)
         .join(', ');
       throw domainError(
@@ -112,6 +124,11 @@ export class TemplatesController {
   }
 }
 
+/** The tenant a request is scoped to; anything but a string is no tenant (sees all). */
+function tenantOf(req: { tenant_id?: unknown } | undefined): string | undefined {
+  return typeof req?.tenant_id === 'string' ? req.tenant_id : undefined;
+}
+
 function summary(t: TemplateSpec, image: ImageStatusInfo | undefined): TemplateSummary {
   return {
     name: t.name,
@@ -119,6 +136,7 @@ function summary(t: TemplateSpec, image: ImageStatusInfo | undefined): TemplateS
     memory_limit: t.memory_limit,
     cpu_limit: t.cpu_limit,
     timeout: t.timeout,
+    pids_limit: t.pids_limit,
     network: t.network,
     languages: t.languages,
     kernel: t.kernel,
@@ -130,5 +148,6 @@ function summary(t: TemplateSpec, image: ImageStatusInfo | undefined): TemplateS
     image_status: image?.status ?? 'unknown',
     ...(image?.size_bytes !== undefined ? { image_size: image.size_bytes } : {}),
     ...(image?.error ? { build_error: image.error, build_log: image.log_tail ?? [] } : {}),
+    ...(t.tenant_id !== undefined ? { tenant_id: t.tenant_id } : {}),
   };
 }

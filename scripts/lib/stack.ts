@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,9 @@ export class Stack {
     }
     const natsPort = natsNodes[0].port;
     const apiPort = await freePort();
-    const runnerId = `e2e-${process.pid}-${++stacksCreated}`;
+    // Unique across test files too (each has its own copy of this module): a runner sweeps the
+    // containers labelled with its id, and a shared id would sweep another stack's sandboxes.
+    const runnerId = `e2e-${process.pid}-${++stacksCreated}${randomBytes(3).toString('hex')}`;
     const natsUrl = natsNodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
     const dbPath = extraEnv.EVENT_STORE_PATH ?? join(dir, 'events.sqlite');
     const env: Record<string, string> = {

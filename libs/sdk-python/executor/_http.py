@@ -62,6 +62,8 @@ def retry_delay(
         return None
     if not idempotent and error.code not in REFUSED_BEFORE_RUNNING:
         return None
+    if error.code == "IMAGE_NOT_READY" and error.retry_after is None:
+        return None  # the build failed: asking again only builds it again
     wait = error.retry_after if error.retry_after is not None else min(0.5 * (2**attempt), 8.0)
     return wait if wait <= max_wait else None
 

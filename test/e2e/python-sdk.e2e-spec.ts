@@ -78,22 +78,16 @@ describe('the Python SDK (libs/sdk-python) against the real stack', () => {
       RATE_LIMIT_PER_MINUTE: '1',
       RATE_LIMIT_WINDOW_S: '2',
       POOL_SIZES: 'default=1',
+      // Stack's counter starts again in each test file, so the id it would pick is the global
+      // stack's runner's, and this runner's start-up sweep would remove that runner's containers.
+      RUNNER_ID: `e2e-${process.pid}-python-sdk`,
     });
     limitedStarted = limited.start();
     limitedStarted.catch(() => undefined);
   });
 
-  // The image of python3-pil on default, built by the snippet and reused by pytest: removed after,
-  // so every run builds it as a fresh checkout would.
-  let customImage: string | undefined;
-
   afterAll(async () => {
     await limited?.stop();
-    if (customImage)
-      await new Docker()
-        .getImage(customImage)
-        .remove({ force: true })
-        .catch(() => undefined);
   });
 
   it('examples/python: each script runs and prints what it did', async () => {
@@ -141,8 +135,8 @@ describe('the Python SDK (libs/sdk-python) against the real stack', () => {
         'print("session:", result.status, result.error.name if result.error else result.stdout.strip())\n',
     );
     const printed = expectClean('the direct/session snippet', await python([directFile], env(), 90000));
-    expect(printed).toMatch(/^\nArtifact: figure-1\.png \(image\/png\)\n/);
-    expect(printed).toMatch(ml ? /session: success \d+\.\d+/ : /session: error ModuleNotFoundError/);
+    expect(printed).toMatch(/^Artifact: figure-1\.png \(image\/png\)$/m);
+    expect(printed).toMatch(ml ? /^session: success \d+\.\d+/m : /^session: error ModuleNotFoundError$/m);
 
     // Debian has no TensorFlow or Keras (the unit and integration tests cover that failure).
     const templateFile = join(dir, 'template.py');
@@ -157,7 +151,9 @@ describe('the Python SDK (libs/sdk-python) against the real stack', () => {
     try {
       const built = expectClean('the template snippet', await python([templateFile], env2, 120000));
       expect(built).toContain("ready ['python3-pil'] 4.0 4g 300.0");
-      customImage = /^image: (executor\/custom:[0-9a-f]{16})$/m.exec(built)?.[1];
+      // The image stays: its tag is the content hash of default plus python3-pil, so later runs
+      // (and pytest's template test) reuse it; `npm run images:prune` removes it.
+      expect(built).toMatch(/^image: executor\/custom:[0-9a-f]{16}$/m);
     } finally {
       await fetch(`${env2.EXECUTOR_URL}/templates/custom-ml`, { method: 'DELETE' });
     }

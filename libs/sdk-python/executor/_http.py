@@ -152,7 +152,7 @@ class Client:
             conn.close()
         try:
             parsed = json.loads(raw.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
             raise ExecutorError(resp.status, BAD_RESPONSE, "the server's reply is not JSON") from None
         if not isinstance(parsed, dict):
             raise ExecutorError(resp.status, BAD_RESPONSE, "the server's reply is not a JSON object")
@@ -196,7 +196,7 @@ class Client:
                     continue
                 try:
                     frame = json.loads(text.decode("utf-8"))
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise ExecutorError(None, BAD_RESPONSE, "a stream line is not JSON") from None
                 if not isinstance(frame, dict):
                     raise ExecutorError(None, BAD_RESPONSE, "a stream line is not a JSON object")

@@ -103,7 +103,7 @@ def error_from_body(status: int, body: bytes, headers: Mapping[str, str]) -> Exe
     retry_after = None
     try:
         parsed = json.loads(body.decode("utf-8", "replace")) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         parsed = None
     if isinstance(parsed, dict):
         err = parsed.get("error")

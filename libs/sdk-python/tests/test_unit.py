@@ -282,6 +282,8 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.path == "/garbage":
             self.wfile.write(b'{"type":"stdout","text":"hi"}\n\x00\xffnot json\n')
+        elif self.path == "/deep":
+            self.wfile.write(b"[" * 200000 + b"]" * 200000 + b"\n")
         else:  # a stream that ends without its result
             self.wfile.write(b'{"type":"stdout","text":"hi"}\n')
 
@@ -321,6 +323,10 @@ def test_a_broken_stream_is_a_coded_error(hostile: Tuple[str, int]) -> None:
     with pytest.raises(ExecutorError) as e:
         api.run("/ends-early", {"code": "x"}, 1, seen.append, None, None)
     assert e.value.code == "STREAM_ENDED"
+    for deep in (lambda: api.run("/deep", {"code": "x"}, 1, seen.append, None, None), lambda: api.client.json("POST", "/deep")):
+        with pytest.raises(ExecutorError) as e:
+            deep()
+        assert e.value.code == "BAD_RESPONSE"  # nesting too deep for the parser: an error, not a crash
 
 
 def test_nothing_listening_is_a_connection_error() -> None:

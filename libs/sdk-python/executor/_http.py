@@ -147,7 +147,7 @@ class Client:
         """One call answered by a JSON object."""
         conn, resp = self._open(method, path, body, query, idempotent, timeout, "application/json")
         try:
-            raw = self._read_all(resp)
+            raw = self._read_all(resp, None, self._deadline(timeout))
         finally:
             conn.close()
         try:
@@ -162,7 +162,7 @@ class Client:
         """One idempotent GET answered by bytes (a file download)."""
         conn, resp = self._open("GET", path, None, query, True, timeout, "*/*")
         try:
-            return self._read_all(resp)
+            return self._read_all(resp, None, self._deadline(timeout))
         finally:
             conn.close()
 
@@ -179,8 +179,11 @@ class Client:
         server takes as a cancel.
         """
         conn, resp = self._open("POST", path, {**body, "stream": True}, None, False, timeout, "application/x-ndjson")
+        deadline = self._deadline(timeout)
         try:
             while True:
+                if time.monotonic() > deadline:  # keep-alives alone must not hold a run open forever
+                    raise ExecutorError(None, REQUEST_TIMEOUT, "the stream went on longer than the timeout")
                 try:
                     line = resp.readline(self.max_response_bytes + 1)
                 except (socket.timeout, TimeoutError):
@@ -253,7 +256,7 @@ class Client:
             if 200 <= resp.status < 300:
                 return conn, resp
             try:
-                error_body = self._read_all(resp, _ERROR_BODY_LIMIT)
+                error_body = self._read_all(resp, _ERROR_BODY_LIMIT, self._deadline(None))
             except ExecutorError:
                 error_body = b""
             finally:
@@ -265,7 +268,11 @@ class Client:
             time.sleep(wait)
             attempt += 1
 
-    def _read_all(self, resp: http.client.HTTPResponse, limit: Optional[int] = None) -> bytes:
+    def _deadline(self, timeout: Optional[float]) -> float:
+        """When reading a reply must be done: a server trickling bytes cannot hold a call forever."""
+        return time.monotonic() + (timeout or self.request_timeout)
+
+    def _read_all(self, resp: http.client.HTTPResponse, limit: Optional[int], deadline: float) -> bytes:
         cap = limit if limit is not None else self.max_response_bytes
         length = resp.getheader("content-length")
         if length is not None and length.isdigit() and int(length) > cap:
@@ -274,7 +281,9 @@ class Client:
         total = 0
         try:
             while True:
-                chunk = resp.read(_CHUNK)
+                if time.monotonic() > deadline:
+                    raise ExecutorError(None, REQUEST_TIMEOUT, "the reply took longer than the timeout")
+                chunk = resp.read1(_CHUNK)
                 if not chunk:
                     break
                 total += len(chunk)

@@ -280,7 +280,16 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
             return
         self.send_header("content-type", "application/x-ndjson")
         self.end_headers()
-        if self.path == "/garbage":
+        if self.path in ("/trickle", "/keepalives"):
+            beat = b"{}\n" if self.path == "/trickle" else b'{"type":"keepalive"}\n'
+            try:
+                for _ in range(50):
+                    self.wfile.write(beat)
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass
+        elif self.path == "/garbage":
             self.wfile.write(b'{"type":"stdout","text":"hi"}\n\x00\xffnot json\n')
         elif self.path == "/deep":
             self.wfile.write(b"[" * 200000 + b"]" * 200000 + b"\n")
@@ -305,6 +314,18 @@ def test_a_stalled_server_is_a_request_timeout(hostile: Tuple[str, int]) -> None
     with pytest.raises(ExecutorError) as e:
         c.json("POST", "/stall", {})
     assert e.value.code == "REQUEST_TIMEOUT" and time.monotonic() - started < 2.5
+
+
+def test_a_server_that_trickles_or_only_keeps_alive_cannot_hold_a_call(hostile: Tuple[str, int]) -> None:
+    api = Api(Client(url=f"http://{hostile[0]}:{hostile[1]}", request_timeout=0.5))
+    for call in (
+        lambda: api.client.json("POST", "/trickle", {}),
+        lambda: api.run("/keepalives", {"code": "x"}, 1, print, None, None),
+    ):
+        started = time.monotonic()
+        with pytest.raises(ExecutorError) as e:
+            call()
+        assert e.value.code == "REQUEST_TIMEOUT" and time.monotonic() - started < 3
 
 
 def test_a_reply_over_the_limit_is_refused(hostile: Tuple[str, int]) -> None:

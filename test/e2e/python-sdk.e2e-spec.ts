@@ -92,28 +92,25 @@ describe('the Python SDK (libs/sdk-python) against the real stack', () => {
 
   it('examples/python: each script runs and prints what it did', async () => {
     const out = mkdtempSync(join(tmpdir(), 'py-examples-'));
-    const viz = expectClean(
-      'visualization_examples.py',
-      await python(['examples/python/visualization_examples.py', out], env(), 60000),
-    );
+    // Independent scripts, each its own tenant: run side by side (most of their time is waiting).
+    const [vizRun, sessionsRun, filesRun] = await Promise.all([
+      python(['examples/python/visualization_examples.py', out], env(), 60000),
+      python(['examples/python/session_examples.py'], env(), 60000),
+      python(['examples/python/file_operations.py'], env(), 60000),
+    ]);
+    const viz = expectClean('visualization_examples.py', vizRun);
     expect(viz).toMatch(/Artifact: figure-1\.png \(image\/png, \d+ bytes\)/);
     expect(viz).toMatch(/best day: \d+, correlation: -?\d\.\d\d/);
     for (const png of ['plot-1.png', 'dashboard-1.png'])
       expect(readFileSync(join(out, png)).subarray(0, 8)).toEqual(PNG);
 
-    const sessions = expectClean(
-      'session_examples.py',
-      await python(['examples/python/session_examples.py'], env(), 60000),
-    );
+    const sessions = expectClean('session_examples.py', sessionsRun);
     expect(sessions).toMatch(/python session \w+: \[42, 84\]/);
     expect(sessions).toMatch(/javascript session \w+: 42/);
     expect(sessions).toContain("streamed: ['step 0', 'step 1', 'step 2']");
     expect(sessions).toContain('after destroy: HTTP 410 SESSION_DESTROYED');
 
-    const files = expectClean(
-      'file_operations.py',
-      await python(['examples/python/file_operations.py'], env(), 60000),
-    );
+    const files = expectClean('file_operations.py', filesRun);
     expect(files).toContain("downloaded report: {'items': 3, 'total': 4.5, 'blob_bytes': 256}");
     expect(files).toContain('equals the download: True');
     expect(files).toContain('outputs/ after delete: []');

@@ -23,6 +23,7 @@ install_packages() {
   command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  [ -f /usr/lib/python3/dist-packages/pytest/__init__.py ] || missing+=(python3-pytest)
   if [ "${EXECUTOR_SKIP_RUNSC:-0}" != "1" ] && ! command -v runsc >/dev/null 2>&1; then
     missing+=(runsc)
   fi

@@ -17,6 +17,16 @@ export function kernelCommand(kind: KernelKind): string[] {
     node ??= readFileSync(join(KERNELS_DIR, 'node_kernel.js'), 'utf8');
     return ['node', '-e', node];
   }
-  python ??= readFileSync(join(KERNELS_DIR, 'python_kernel.py'), 'utf8');
+  python ??= pythonProgram();
   return ['python3', '-u', '-c', python];
+}
+
+/**
+ * The Python kernel's one program: `python_rich.py` (charts and DataFrames as data, pure
+ * functions the kernel calls) followed by `python_kernel.py`, which ends by running `main()`.
+ */
+export function pythonProgram(): string {
+  const rich = readFileSync(join(KERNELS_DIR, 'python_rich.py'), 'utf8');
+  const kernel = readFileSync(join(KERNELS_DIR, 'python_kernel.py'), 'utf8');
+  return `${rich}\n${kernel}`;
 }

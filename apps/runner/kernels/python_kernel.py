@@ -205,6 +205,7 @@ def mime_bundle(obj):
             data[mime] = value
     if 'image/png' not in data and type(obj).__module__.startswith('matplotlib') and hasattr(obj, 'savefig'):
         data['image/png'] = _figure_png(obj)
+    add_rich_data(data, obj)  # python_rich.py: a chart's or a DataFrame's data, after the PNG drew it
     if 'text/plain' not in data:
         try:
             data['text/plain'] = repr(obj)
@@ -214,7 +215,7 @@ def mime_bundle(obj):
 
 
 def publish(data, main=False):
-    send({'t': 'result', 'data': data, 'main': main})
+    send({'t': 'result', 'data': add_plotly_chart(data), 'main': main})
 
 
 def display(*objs, **_kwargs):
@@ -233,7 +234,8 @@ def flush_figures():
     try:
         for num in pyplot.get_fignums():
             fig = pyplot.figure(num)
-            publish({'image/png': base64.b64encode(_figure_png(fig)).decode(), 'text/plain': repr(fig)})
+            png = base64.b64encode(_figure_png(fig)).decode()
+            publish(add_rich_data({'image/png': png, 'text/plain': repr(fig)}, fig))
         pyplot.close('all')
     except Exception as e:  # a broken figure must not break the run
         sys.stderr.write('executor: could not render a figure: %r\n' % (e,))
@@ -311,6 +313,7 @@ class Runner:
         shell._showtraceback = show_traceback
         # A figure object as a value shows as PNG, as with Jupyter's inline backend.
         shell.display_formatter.formatters['image/png'].for_type_by_name('matplotlib.figure', 'Figure', _figure_png)
+        register_rich_formatters(shell)  # charts and DataFrames as data (python_rich.py)
         self.shell = shell
 
     def run_python(self, code):
@@ -555,6 +558,7 @@ def main():
     _seed_matplotlib_cache()
     _install_matplotlib_backend()
     builtins.display = display
+    watch_image_show(display)  # PIL's Image.show() gives an image result (python_rich.py)
     for module in filter(None, os.environ.get('EXECUTOR_PRELOAD', '').split(',')):
         try:
             __import__(module)

@@ -18,6 +18,16 @@ export function kernelCommand(kind: KernelKind): string[] {
     // --expose-internals: the kernel uses the REPL's own top-level-await rewrite and parser.
     return ['node', '--expose-internals', '-e', node];
   }
-  python ??= readFileSync(join(KERNELS_DIR, 'python_kernel.py'), 'utf8');
+  python ??= pythonProgram();
   return ['python3', '-u', '-c', python];
+}
+
+/**
+ * The Python kernel's one program: `python_rich.py` (charts and DataFrames as data, pure
+ * functions the kernel calls) followed by `python_kernel.py`, which ends by running `main()`.
+ */
+export function pythonProgram(): string {
+  const rich = readFileSync(join(KERNELS_DIR, 'python_rich.py'), 'utf8');
+  const kernel = readFileSync(join(KERNELS_DIR, 'python_kernel.py'), 'utf8');
+  return `${rich}\n${kernel}`;
 }

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findRepoRoot } from '@executor/common';
+import { kernelCommand, pythonProgram } from './kernel-source';
+
+const KERNELS_DIR = join(findRepoRoot(__dirname), 'apps', 'runner', 'kernels');
+const source = (name: string) => readFileSync(join(KERNELS_DIR, name), 'utf8');
+
+/** Names a Python file binds at its top level: functions, classes, assignments, imports. */
+function topLevelNames(python: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of python.split('\n')) {
+    const def = /^(?:def|class)\s+(\w+)/.exec(line);
+    const assigned = /^(\w+)\s*(?::[^=]*)?=(?!=)/.exec(line);
+    const imported = /^import\s+(\w+)(?:\s+as\s+(\w+))?\s*$/.exec(line);
+    const from = /^from\s+\S+\s+import\s+(.+)$/.exec(line);
+    if (def) names.add(def[1]);
+    if (assigned) names.add(assigned[1]);
+    if (imported) names.add(imported[2] ?? imported[1]);
+    if (from)
+      for (const part of from[1].split(','))
+        names.add(
+          part
+            .trim()
+            .split(/\s+as\s+/)
+            .pop()!,
+        );
+  }
+  return names;
+}
+
+describe('the Python kernel program', () => {
+  it('is python_rich.py followed by python_kernel.py, passed as one -c argument', () => {
+    const program = pythonProgram();
+    expect(program.startsWith(source('python_rich.py'))).toBe(true);
+    expect(program.endsWith(source('python_kernel.py'))).toBe(true);
+    expect(kernelCommand('python')).toEqual(['python3', '-u', '-c', program]);
+    // One argv string: Linux refuses any longer than 128 KiB (MAX_ARG_STRLEN).
+    expect(Buffer.byteLength(program)).toBeLessThan(128 * 1024);
+  });
+
+  it('shares one namespace: the two files bind no name in common but the modules they import', () => {
+    const rich = topLevelNames(source('python_rich.py'));
+    const kernel = topLevelNames(source('python_kernel.py'));
+    const shared = [...rich].filter((n) => kernel.has(n));
+    const modules = new Set(['math', 're', 'sys', 'os', 'json', 'base64', 'datetime', 'numbers']);
+    expect(shared.filter((n) => !modules.has(n))).toEqual([]);
+    // What the kernel calls is there.
+    for (const name of [
+      'add_rich_data',
+      'add_plotly_chart',
+      'register_rich_formatters',
+      'watch_image_show',
+    ]) {
+      expect(rich.has(name)).toBe(true);
+    }
+  });
+});

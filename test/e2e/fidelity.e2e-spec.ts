@@ -140,6 +140,131 @@ describe('interpreter fidelity', () => {
     });
   });
 
+  describe('contexts', () => {
+    interface Ctx {
+      id: string;
+      language: string;
+      cwd: string;
+      default: boolean;
+    }
+    let id: string;
+    const ctxCall = <T>(path: string, body: Record<string, unknown>) =>
+      post<T & ErrorBody>(`/session/contexts/${path}`, { session_id: id, tenant_id: tenant, ...body });
+    const list = async () => {
+      const res = await fetch(
+        `${stackInfo().apiUrl}/session/contexts/list?session_id=${id}&tenant_id=${tenant}`,
+      );
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { contexts: Ctx[] }).contexts;
+    };
+    beforeAll(async () => {
+      id = await createSession({ template: 'code-interpreter' });
+    });
+    afterAll(async () => {
+      await post('/session/destroy', { session_id: id, tenant_id: tenant });
+    });
+
+    // e2b-dev/code-interpreter python/tests/sync/test_contexts.py test_create_context_with_no_options,
+    // test_create_context_with_options (language, cwd), test_list_contexts
+    it('runs Python and JavaScript side by side, each with its own state, sharing /workspace', async () => {
+      const py = await ctxCall<{ context: Ctx }>('create', { language: 'python', cwd: '/workspace/pyhome' });
+      expect(py.status).toBe(200);
+      expect(py.body.context).toMatchObject({ language: 'python', cwd: '/workspace/pyhome', default: false });
+      const js = await ctxCall<{ context: Ctx }>('create', { language: 'js' });
+      expect(js.body.context.language).toBe('javascript');
+
+      const a = await inSession(
+        id,
+        "import os\nshared = 'py'\nopen('/workspace/from-py.txt','w').write('hi')\nos.getcwd()",
+        {
+          context_id: py.body.context.id,
+        },
+      );
+      expect(mainText(a)).toBe("'/workspace/pyhome'");
+      const b = await inSession(
+        id,
+        "const fs = require('fs'); let mine = 7; fs.readFileSync('/workspace/from-py.txt', 'utf8')",
+        {
+          context_id: js.body.context.id,
+        },
+      );
+      expect(mainText(b)).toBe("'hi'");
+      // The first context has its own variables: `shared` is not there.
+      const main = await inSession(id, "'shared' in globals()");
+      expect(mainText(main)).toBe('False');
+      expect(mainText(await inSession(id, 'shared', { context_id: py.body.context.id }))).toBe("'py'");
+      expect(mainText(await inSession(id, 'mine * 6', { context_id: js.body.context.id }))).toBe('42');
+      const ids = (await list()).map((c) => c.id);
+      expect(ids).toEqual(expect.arrayContaining([py.body.context.id, js.body.context.id]));
+    });
+
+    // e2b-dev/code-interpreter python/tests/sync/test_default_context.py (a language without a context)
+    it('a run in a language without a context goes to its default context, kept across runs', async () => {
+      await inSession(id, 'const seen = 1', { language: 'javascript' });
+      const r = await inSession(id, 'seen + 1', { language: 'javascript' });
+      expect(mainText(r)).toBe('2');
+      expect((await list()).filter((c) => c.default && c.language === 'javascript')).toHaveLength(1);
+    });
+
+    // e2b-dev/code-interpreter python/tests/sync/test_contexts.py test_restart_context, test_remove_context
+    it('restart keeps the id and empties the context; remove ends it; the first one stays', async () => {
+      const created = await ctxCall<{ context: Ctx }>('create', { language: 'javascript' });
+      const ctx = created.body.context.id;
+      await inSession(id, 'globalThis.kept = 5', { context_id: ctx });
+      const restarted = await ctxCall<{ context: Ctx }>('restart', { context_id: ctx });
+      expect(restarted.status).toBe(200);
+      expect(restarted.body.context.id).toBe(ctx);
+      expect(mainText(await inSession(id, 'typeof kept', { context_id: ctx }))).toBe("'undefined'");
+
+      const mainCtx = (await list()).find((c) => c.language === 'python' && c.default)!;
+      await inSession(id, 'gone = 1');
+      expect((await ctxCall('restart', { context_id: mainCtx.id })).status).toBe(200);
+      expect(mainText(await inSession(id, "'gone' in globals()"))).toBe('False');
+
+      expect((await ctxCall('delete', { context_id: ctx })).status).toBe(200);
+      const after = await post<ErrorBody>('/session/execute', {
+        session_id: id,
+        tenant_id: tenant,
+        context_id: ctx,
+        code: '1',
+      });
+      expect(after.status).toBe(404);
+      expect(after.body.error.code).toBe('NOT_FOUND');
+      expect((await list()).map((c) => c.id)).not.toContain(ctx);
+      const refused = await ctxCall('delete', { context_id: mainCtx.id });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('VALIDATION_ERROR');
+    });
+
+    it('a context of another tenant, or of a language the template lacks, is refused with a code', async () => {
+      const other = await post<ErrorBody>('/session/contexts/create', {
+        session_id: id,
+        tenant_id: 'someone-else',
+      });
+      expect(other.status).toBe(404);
+      const plain = await createSession();
+      const res = await post<ErrorBody>('/session/contexts/create', {
+        session_id: plain,
+        tenant_id: tenant,
+        language: 'javascript',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('UNSUPPORTED_LANGUAGE');
+      await post('/session/destroy', { session_id: plain, tenant_id: tenant });
+    });
+
+    it('a one-off JavaScript run in the code-interpreter template runs in a context of its own', async () => {
+      const res = await post<Run>('/execute', {
+        tenant_id: tenant,
+        template: 'code-interpreter',
+        language: 'js',
+        code: 'await Promise.resolve(6 * 7)',
+      });
+      expect(res.status).toBe(200);
+      expect(mainText(res.body)).toBe('42');
+    });
+  });
+
   describe('environment variables', () => {
     // e2b-dev/code-interpreter python/tests/env_vars/test_env_vars.py test_env_vars_on_sandbox,
     // test_env_vars_per_execution, test_env_vars_overwrite

@@ -500,7 +500,12 @@ for (const m of (process.env.EXECUTOR_PRELOAD || '').split(',').filter(Boolean))
   }
 }
 // A context started beside the sandbox's first kernel may work in a folder of its own.
-process.chdir(process.env.EXECUTOR_CWD || WORKSPACE);
+try {
+  fs.mkdirSync(process.env.EXECUTOR_CWD || WORKSPACE, { recursive: true });
+  process.chdir(process.env.EXECUTOR_CWD || WORKSPACE);
+} catch (_e) {
+  process.chdir(WORKSPACE);
+}
 // An interrupt stops the running code (breakOnSigint); when idle it must not end the kernel.
 process.on('SIGINT', () => undefined);
 process.on('uncaughtException', (e) => err.write(`${(e && e.stack) || e}\n`));

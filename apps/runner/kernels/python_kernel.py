@@ -572,7 +572,12 @@ def main():
     sys.stdout = os.fdopen(1, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
     sys.stderr = os.fdopen(2, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
     # A context started beside the sandbox's first kernel may work in a folder of its own.
-    os.chdir(os.environ.get('EXECUTOR_CWD') or WORKSPACE)
+    cwd = os.environ.get('EXECUTOR_CWD') or WORKSPACE
+    try:
+        os.makedirs(cwd, exist_ok=True)
+        os.chdir(cwd)
+    except OSError:
+        os.chdir(WORKSPACE)
     # Requests come on fd 0; the run and its children get an empty stdin (or the run's own), so
     # nothing they read can take a request meant for the kernel.
     stdin = os.fdopen(os.dup(0), 'rb')

@@ -227,6 +227,7 @@ export function openApiDocument(): Record<string, unknown> {
             '200': { ...OK(ref('ExecutionResult'), 'The run, also when it failed or timed out'), ...stream },
             ...errors(
               'UnknownTemplate',
+              'NotFound',
               'UnsupportedLanguage',
               'UnsupportedRuntime',
               'PayloadTooLarge',
@@ -238,6 +239,7 @@ export function openApiDocument(): Record<string, unknown> {
               'QuotaExceeded',
               'ImageNotReady',
               'SandboxError',
+              'ReplyTooLarge',
             ),
           },
         },
@@ -253,7 +255,14 @@ export function openApiDocument(): Record<string, unknown> {
           }),
           responses: {
             '200': OK(obj),
-            ...errors('UnknownTemplate', 'SessionLimit', 'Unauthenticated', 'Forbidden', 'ImageNotReady'),
+            ...errors(
+              'UnknownTemplate',
+              'NotFound',
+              'SessionLimit',
+              'Unauthenticated',
+              'Forbidden',
+              'ImageNotReady',
+            ),
           },
         },
       },
@@ -271,6 +280,8 @@ export function openApiDocument(): Record<string, unknown> {
               'SessionExpired',
               'SessionDestroyed',
               'SessionLost',
+              'NotFound',
+              'ReplyTooLarge',
               'UnsupportedLanguage',
               'RateLimited',
               'ConcurrencyLimit',
@@ -418,7 +429,13 @@ export function openApiDocument(): Record<string, unknown> {
           }),
           responses: {
             '201': OK(obj, 'Registered'),
-            ...errors('BuiltinTemplate', 'TemplateExists', 'NetworkNotAllowed'),
+            ...errors(
+              'BuiltinTemplate',
+              'TemplateExists',
+              'NetworkNotAllowed',
+              'ValidationError',
+              'QuotaExceeded',
+            ),
           },
         },
       },
@@ -431,7 +448,10 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           summary: 'Remove a custom template',
           parameters: [pathParam('name', 'template name')],
-          responses: { '200': OK(obj), ...errors('BuiltinTemplate', 'UnknownTemplate') },
+          responses: {
+            '200': OK(obj),
+            ...errors('BuiltinTemplate', 'UnknownTemplate', 'NotFound', 'Forbidden'),
+          },
         },
       },
       '/metrics': {

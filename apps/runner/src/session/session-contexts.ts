@@ -140,8 +140,9 @@ export class SessionContexts {
   async restart(contextId: string): Promise<ContextInfo> {
     const ctx = this.get(contextId);
     if (ctx.main) {
-      // The sandbox's own kernel cannot be replaced alone: stop what it runs, then empty it.
-      await ctx.kernel.interrupt();
+      // The sandbox's own kernel cannot be replaced alone: it is emptied. Nothing runs in it now
+      // (a restart waits for the session's turn), so there is nothing to interrupt: an interrupt
+      // arriving while it empties itself would end it.
       await ctx.kernel.execute({ op: 'reset' }, 10000, 'interrupt');
       return info(ctx);
     }

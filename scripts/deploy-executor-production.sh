@@ -2,7 +2,7 @@
 # Deploys Executor with Docker Compose on this Docker host, idempotently, and says what it did:
 #   1. checks: Docker, a compose binary, cron, logrotate, flock (a clear error when one is missing);
 #   2. images: the base and template images (scripts/build-images.sh), then the stack's images
-#      (compose build: the apps, NATS, the Docker proxy, Prometheus; unchanged layers are reused);
+#      (compose build: the apps and the Docker proxy, NATS, Prometheus; unchanged layers are reused);
 #   3. plan: the services whose image or configuration differs from what runs;
 #   4. backup of the event store, when something is about to change (SQLite's online backup
 #      inside the stack's image, or pg_dump with the postgres profile), with retention;

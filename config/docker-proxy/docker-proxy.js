@@ -96,8 +96,12 @@ function onRequest(req, res) {
   req.pipe(upstream);
 }
 
-// An attach (Upgrade: tcp): the request line and headers as they came, then both ways raw.
-function onUpgrade(req, socket, head) {
+// An attach (Upgrade: tcp): the request line and headers as they came, then both ways raw
+// once the engine has answered. What the client sends before the answer is its request body
+// (dockerode's options as one chunk), which the engine, reading the headers and body in one
+// go from a direct connection, drops when it takes the connection over; passed on later it
+// would reach the sandbox's stdin. So it is dropped here too.
+function onUpgrade(req, socket) {
   if (LOG_ALL) log(`${req.method} ${req.url.split('?')[0]} (upgrade)`);
   if (!allowed(req.method, req.url)) {
     const body = refuse(req.method, req.url);
@@ -111,8 +115,18 @@ function onUpgrade(req, socket, head) {
   for (let i = 0; i < req.rawHeaders.length; i += 2)
     lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
   engine.write(`${lines.join('\r\n')}\r\n\r\n`);
-  if (head && head.length) engine.write(head);
-  socket.pipe(engine).pipe(socket);
+  const dropBody = () => undefined;
+  socket.on('data', dropBody);
+  let answer = Buffer.alloc(0);
+  const onAnswer = (chunk) => {
+    answer = Buffer.concat([answer, chunk]);
+    if (answer.indexOf('\r\n\r\n') < 0 && answer.length < MAX_HEADER_BYTES) return;
+    engine.off('data', onAnswer);
+    socket.off('data', dropBody);
+    socket.write(answer);
+    socket.pipe(engine).pipe(socket);
+  };
+  engine.on('data', onAnswer);
   const close = () => {
     socket.destroy();
     engine.destroy();

@@ -283,11 +283,13 @@ fi
 # ------------------------------------------------------------------------------------ plan
 # A service needs (re)creating when it has no running container, or when its container's
 # configuration hash or image differs from what the compose files and the images say now.
-services="$("${COMPOSE[@]}" config --services)"
+# `config --hash` lists the services of the active profiles only (`config --services` all).
+hashes="$("${COMPOSE[@]}" config --hash='*')" || die "plan: compose config --hash failed"
+services="$(awk '{print $1}' <<<"$hashes")"
 declare -A want_hash=()
 while read -r svc hash; do
   [ -n "$svc" ] && want_hash["$svc"]="$hash"
-done < <("${COMPOSE[@]}" config --hash='*' 2>/dev/null || true)
+done <<<"$hashes"
 plan=()
 existing=0
 for svc in $services; do

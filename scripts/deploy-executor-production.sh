@@ -470,6 +470,9 @@ if [ "$MONITORING" = 1 ]; then
     }
     rm -f "$keyfile"
     log "monitoring: promtool check config and rules: ok ($(grep -o '[0-9]* rules found' <<<"$out" | head -n 1))"
+    out="$("${promtool[@]}" test rules /etc/prometheus/alerts.test.yml 2>&1)" ||
+      die "monitoring: promtool test rules fails (config/prometheus/alerts.test.yml): $out"
+    log "monitoring: promtool test rules: the alert rules' unit tests pass"
   else
     log "dry-run: would check config/prometheus with promtool once $PROMETHEUS_IMAGE is built"
   fi

@@ -243,6 +243,11 @@ describeDeploy('scripts/deploy-executor-production.sh against a throw-away prefi
       const rules = promtool('check', 'rules', '/etc/prometheus/alerts.yml');
       expect(rules.stdout).toMatch(/SUCCESS: \d+ rules found/);
       expect(rules.status).toBe(0);
+      // The alert rules' own unit tests (alerts.test.yml: which alert fires when, and which not).
+      const ruleTests = promtool('test', 'rules', '/etc/prometheus/alerts.test.yml');
+      expect(ruleTests.stdout + ruleTests.stderr).toContain('SUCCESS');
+      expect(ruleTests.status).toBe(0);
+      expect(run.out).toContain("promtool test rules: the alert rules' unit tests pass");
       rmSync(keyFile);
 
       // Metrics collection: Prometheus scrapes the API's exposition and the /health probes.

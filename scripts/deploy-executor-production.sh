@@ -257,14 +257,18 @@ build_log="$(mktemp)"
 build_services=(keys nats)
 [ "$MONITORING" = 1 ] && build_services+=(prometheus)
 case ",${COMPOSE_PROFILES:-}," in *,postgres,*) build_services+=(postgres) ;; esac
-if ! act "${COMPOSE[@]}" build "${build_services[@]}" >"$build_log" 2>&1; then
+if [ "$DRY_RUN" = 1 ]; then
+  log "dry-run: would run: ${COMPOSE[*]} build ${build_services[*]}"
+elif ! "${COMPOSE[@]}" build "${build_services[@]}" >"$build_log" 2>&1; then
   tail -n 40 "$build_log" >&2
   rm -f "$build_log"
   die "images: the build failed"
 fi
 rm -f "$build_log"
 after="$(image_ids)"
-if [ "$before" != "$after" ]; then
+if [ "$DRY_RUN" = 1 ]; then
+  log "images: not built (dry run): the plan below is against the images there are"
+elif [ "$before" != "$after" ]; then
   note_change "images"
   log "images: new: $(comm -13 <(echo "$before") <(echo "$after") | cut -d= -f1 | tr '\n' ' ')"
   # The app image it replaces stays as <name>:previous, for a rollback (docs/deployment.md).

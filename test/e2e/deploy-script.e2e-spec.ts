@@ -181,8 +181,9 @@ describeDeploy('scripts/deploy-executor-production.sh against a throw-away prefi
     const run = await deploy(['--dry-run', '--prefix', prefix]);
     expect(run.code).toBe(0);
     for (const step of [
-      'build-images.sh',
-      ' build',
+      'would run: bash ' + join(ROOT, 'scripts', 'build-images.sh'),
+      `-p ${project}`,
+      ' build keys nats prometheus',
       ' up -d',
       `would write ${cronFile()}`,
       `would write ${logrotateFile()}`,

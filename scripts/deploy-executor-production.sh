@@ -1,58 +1,65 @@
 #!/usr/bin/env bash
-# Deploys Executor with docker-compose on this Docker host, idempotently:
-#   1. an online backup of the SQLite event store (SQLite's backup API, through the repo's
-#      better-sqlite3) into backups/events-<timestamp>.sqlite;
-#   2. the base and template images (scripts/build-images.sh), the NATS image when missing,
-#      and the app image (docker-compose build);
-#   3. a rolling restart: `docker-compose up -d --no-deps <service>` one service at a time,
-#      each waited for until healthy; an unchanged service is left running as it is;
-#   4. a final check of http://127.0.0.1:<port>/health (loopback only), with retries.
-# Log rotation is Docker's json-file driver with max-size/max-file, set in docker-compose.yml.
+# Deploys Executor with Docker Compose on this Docker host, idempotently, and says what it did:
+#   1. checks: Docker, a compose binary, cron, logrotate, flock (a clear error when one is missing);
+#   2. images: the base and template images (scripts/build-images.sh), then the stack's images
+#      (compose build: the apps and the Docker proxy, NATS, Prometheus; unchanged layers are reused);
+#   3. plan: the services whose image or configuration differs from what runs;
+#   4. backup of the event store, when something is about to change (SQLite's online backup
+#      inside the stack's image, or pg_dump with the postgres profile), with retention;
+#   5. up: the whole stack with the monitoring profile (Prometheus, the blackbox exporter),
+#      restart policy unless-stopped, each service started once its dependencies are healthy;
+#   6. host: a health-check cron entry every 5 minutes (restarts unhealthy containers, logs it),
+#      daily log rotation keeping 7 days, checked with logrotate -d; Docker's own rotation;
+#   7. checks: promtool on the Prometheus configuration and rules, GET /health on loopback.
+# A second run with nothing changed changes nothing; --dry-run prints every step and does none.
 # Run `scripts/deploy-executor-production.sh --help` for the options and variables.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-COMPOSE_FILE_PATH="$ROOT/docker-compose.yml"
-BACKUP_DIR="${EXECUTOR_BACKUP_DIR:-$ROOT/backups}"
-BACKUP_KEEP="${EXECUTOR_BACKUP_KEEP:-10}"
-HEALTH_TIMEOUT_S="${EXECUTOR_HEALTH_TIMEOUT_S:-180}"
-HEALTH_RETRIES="${EXECUTOR_HEALTH_RETRIES:-30}"
-DEFAULT_NATS_IMAGE="nats:2.9-alpine"
-LOCAL_NATS_IMAGE="executor/nats:local"
-# Restart order: NATS first, then the services the API depends on, the API last.
-SERVICES=(nats runner template-service session-service metrics api)
-DATA_SERVICES=(session-service runner template-service metrics)
+SELF="$ROOT/scripts/$(basename "${BASH_SOURCE[0]}")"
 
 SKIP_BACKUP=0
 SKIP_HEALTH=0
+DRY_RUN=0
+HEAL=0
+PREFIX="${EXECUTOR_PREFIX:-}"
 
 usage() {
   cat <<'EOF'
-Usage: scripts/deploy-executor-production.sh [--skip-backup] [--skip-health-check] [--help]
+Usage: scripts/deploy-executor-production.sh [--skip-backup] [--skip-health-check] [--dry-run]
+                                             [--prefix DIR] [--heal] [--help]
 
-Deploys Executor with docker-compose on this host: backs up the event store, builds the
-images, restarts the services one at a time and checks the API's health on loopback.
-Running it again with nothing changed leaves the running services alone.
+Deploys Executor with Docker Compose on this host (docker-compose.yml and
+docker-compose.executor.yml, with the monitoring profile), idempotently: builds the images,
+backs up the event store before a change, brings the stack up, installs a health-check cron
+entry (every 5 minutes) and daily log rotation (7 days), checks the Prometheus configuration
+and the API's health. Running it again with nothing changed changes nothing.
 
 Options:
-  --skip-backup         do not back up the event store first
-  --skip-health-check   do not wait for each service to be healthy (only running) and do not
-                        check http://127.0.0.1:<port>/health at the end
+  --skip-backup         do not back up the event store before a change
+  --skip-health-check   do not check GET http://127.0.0.1:<port>/health at the end
+  --dry-run             print every step that would change something, change nothing
+  --prefix DIR          write the host's files under DIR (DIR/etc/cron.d, DIR/etc/logrotate.d,
+                        DIR/var/log/executor, DIR/var/backups/executor): for a trial run
+  --heal                the cron job's step only: restart the stack's unhealthy containers
+                        and log what it found
   -h, --help            show this help and exit
 
-Environment (also read from .env beside docker-compose.yml where noted):
-  EXECUTOR_API_KEYS / API_KEYS_FILE   API keys (.env); one of them is required
-  DOCKER_GID                          group of /var/run/docker.sock (default: read from it)
-  EXECUTOR_API_PORT                   loopback port of the API (.env; default 8080)
-  EXECUTOR_NATS_IMAGE                 NATS image (.env; default nats:2.9-alpine; when it is
-                                      missing and cannot be pulled, executor/nats:local is
-                                      built from Debian's nats-server on the local base image)
-  EXECUTOR_OFFLINE=1                  never pull images from a registry
-  EXECUTOR_BUILD_CA_FILE              PEM file of an extra CA for npm during the image build
-  EXECUTOR_BACKUP_DIR                 where backups go (default: backups/ in the repository)
-  EXECUTOR_BACKUP_KEEP                backups to keep (default 10; 0 keeps all)
-  EXECUTOR_HEALTH_TIMEOUT_S           seconds to wait for each service (default 180)
-  EXECUTOR_HEALTH_RETRIES             tries of the final health check, 2 s apart (default 30)
+Environment (also read from the env file, .env beside docker-compose.yml, where noted):
+  COMPOSE_PROJECT_NAME       the stack's name (.env; default executor): its containers, volumes
+  EXECUTOR_API_PORT          the API's loopback port (.env; default 8080)
+  EXECUTOR_PROMETHEUS_PORT   Prometheus's loopback port (.env; default 9090)
+  EXECUTOR_MONITORING=0      do not run the monitoring profile
+  EXECUTOR_ENV_FILE          the env file (default .env beside docker-compose.yml)
+  EXECUTOR_BUILD_CA_FILE     PEM file of an extra CA for npm in the image build (default: the
+                             host's own, /usr/local/share/ca-certificates/*.crt, if any)
+  EXECUTOR_BACKUP_DIR        where backups go (default /var/backups/executor)
+  EXECUTOR_BACKUP_KEEP       backups to keep (default 10; 0 keeps all)
+  EXECUTOR_LOG_DIR           the deploy and health-check logs (default /var/log/executor)
+  EXECUTOR_HEALTH_RETRIES    tries of the final health check, 2 s apart (default 60)
+
+Exit status: 0 deployed (or nothing to do), 1 a step failed, 2 bad usage, 3 a prerequisite
+is missing.
 EOF
 }
 
@@ -60,6 +67,17 @@ while [ "$#" -gt 0 ]; do
   case "$1" in
     --skip-backup) SKIP_BACKUP=1 ;;
     --skip-health-check) SKIP_HEALTH=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    --heal) HEAL=1 ;;
+    --prefix)
+      [ "$#" -ge 2 ] || {
+        echo 'error: --prefix needs a directory' >&2
+        exit 2
+      }
+      PREFIX="$2"
+      shift
+      ;;
+    --prefix=*) PREFIX="${1#--prefix=}" ;;
     -h | --help)
       usage
       exit 0
@@ -72,249 +90,427 @@ while [ "$#" -gt 0 ]; do
   esac
   shift
 done
+if [ -n "$PREFIX" ]; then
+  mkdir -p "$PREFIX" 2>/dev/null || [ "$DRY_RUN" = 1 ] || {
+    echo "error: cannot create the prefix $PREFIX" >&2
+    exit 2
+  }
+  PREFIX="$(cd "$PREFIX" 2>/dev/null && pwd || printf '%s' "$PREFIX")"
+fi
 
-log() { printf '[deploy] %s\n' "$*" >&2; }
+TAG="deploy"
+[ "$HEAL" = 1 ] && TAG="heal"
+log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$TAG" "$*" >&2; }
 die() {
-  printf '[deploy] error: %s\n' "$*" >&2
+  log "error: $*"
   exit 1
 }
+missing() {
+  log "error: missing prerequisite: $*"
+  exit 3
+}
 
-# A variable from the environment, else from .env (the last assignment, quotes removed).
+CHANGED=()
+note_change() { CHANGED+=("$1"); }
+
+# Runs a command that changes something, or prints it under --dry-run.
+act() {
+  if [ "$DRY_RUN" = 1 ]; then
+    log "dry-run: would run: $*"
+    return 0
+  fi
+  "$@"
+}
+
+ENV_FILE="${EXECUTOR_ENV_FILE:-$ROOT/.env}"
+# A variable from the environment, else from the env file (the last assignment, quotes removed).
 setting() {
   local name="$1" value="${!1:-}"
-  if [ -z "$value" ] && [ -f "$ROOT/.env" ]; then
-    value="$(sed -n "s/^[[:space:]]*${name}[[:space:]]*=[[:space:]]*//p" "$ROOT/.env" | tail -n 1)"
+  if [ -z "$value" ] && [ -f "$ENV_FILE" ]; then
+    value="$(sed -n "s/^[[:space:]]*${name}[[:space:]]*=[[:space:]]*//p" "$ENV_FILE" | tail -n 1)"
     value="${value%\"}" && value="${value#\"}" && value="${value%\'}" && value="${value#\'}"
   fi
   printf '%s' "$value"
 }
 
-# ------------------------------------------------------------------------------ preflight
-cd "$ROOT"
-command -v docker >/dev/null 2>&1 || die "docker is not installed (scripts/setup.sh installs docker.io)"
-docker info >/dev/null 2>&1 || die "the Docker engine does not answer (is dockerd running? are you root?)"
-if command -v docker-compose >/dev/null 2>&1; then
-  COMPOSE=(docker-compose -f "$COMPOSE_FILE_PATH")
-elif docker compose version >/dev/null 2>&1; then
-  COMPOSE=(docker compose -f "$COMPOSE_FILE_PATH")
-else
-  die "neither docker-compose nor 'docker compose' is available (apt-get install docker-compose)"
-fi
-
-# One deploy at a time on this host.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"${TMPDIR:-/tmp}/executor-deploy.lock"
-  flock -n 9 || die "another deploy is running"
-fi
-
-if [ -z "$(setting EXECUTOR_API_KEYS)" ] && [ -z "$(setting API_KEYS_FILE)" ]; then
-  die "no API keys: set EXECUTOR_API_KEYS=tenant:role:key (or API_KEYS_FILE) in $ROOT/.env; the API refuses to listen beyond loopback without keys (docs/deployment.md)"
-fi
-
-if [ -z "${DOCKER_GID:-}" ]; then
-  [ -S /var/run/docker.sock ] || die "/var/run/docker.sock is missing; set DOCKER_GID by hand"
-  DOCKER_GID="$(stat -c %g /var/run/docker.sock)"
-fi
-export DOCKER_GID
-
-if [ -n "${EXECUTOR_BUILD_CA_FILE:-}" ]; then
-  [ -r "$EXECUTOR_BUILD_CA_FILE" ] || die "EXECUTOR_BUILD_CA_FILE $EXECUTOR_BUILD_CA_FILE is not readable"
-  EXECUTOR_BUILD_CA_CERTS="$(cat "$EXECUTOR_BUILD_CA_FILE")"
-  export EXECUTOR_BUILD_CA_CERTS
-fi
-
+PROJECT="$(setting COMPOSE_PROJECT_NAME)"
+PROJECT="${PROJECT:-executor}"
 API_PORT="$(setting EXECUTOR_API_PORT)"
 API_PORT="${API_PORT:-8080}"
+PROMETHEUS_PORT="$(setting EXECUTOR_PROMETHEUS_PORT)"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
+MONITORING="$(setting EXECUTOR_MONITORING)"
+MONITORING="${MONITORING:-1}"
+PROMETHEUS_IMAGE="$(setting EXECUTOR_PROMETHEUS_IMAGE)"
+PROMETHEUS_IMAGE="${PROMETHEUS_IMAGE:-executor/prometheus:local}"
+CRON_DIR="$PREFIX/etc/cron.d"
+LOGROTATE_DIR="$PREFIX/etc/logrotate.d"
+LOG_DIR="${EXECUTOR_LOG_DIR:-$PREFIX/var/log/executor}"
+BACKUP_DIR="${EXECUTOR_BACKUP_DIR:-$PREFIX/var/backups/executor}"
+BACKUP_KEEP="${EXECUTOR_BACKUP_KEEP:-10}"
+HEALTH_RETRIES="${EXECUTOR_HEALTH_RETRIES:-60}"
 HEALTH_URL="http://127.0.0.1:${API_PORT}/health"
+# The file names carry the project, so two stacks on one host keep their own.
+CRON_FILE="$CRON_DIR/executor-$PROJECT"
+LOGROTATE_FILE="$LOGROTATE_DIR/executor-$PROJECT"
 
-"${COMPOSE[@]}" config -q || die "docker-compose.yml is not valid with this environment"
-log "using ${COMPOSE[*]:0:1} with $(basename "$COMPOSE_FILE_PATH"), docker group $DOCKER_GID, API on 127.0.0.1:$API_PORT"
+# ------------------------------------------------------------------------------ preflight
+command -v docker >/dev/null 2>&1 || missing "docker (apt-get install docker.io)"
+docker info >/dev/null 2>&1 || missing "a running Docker engine (is dockerd running? are you root?)"
+if command -v docker-compose >/dev/null 2>&1; then
+  COMPOSE_BIN=(docker-compose)
+elif docker compose version >/dev/null 2>&1; then
+  COMPOSE_BIN=(docker compose)
+else
+  missing "docker-compose or the docker compose plugin (apt-get install docker-compose)"
+fi
+COMPOSE=("${COMPOSE_BIN[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.executor.yml")
+[ -f "$ENV_FILE" ] && COMPOSE+=(--env-file "$ENV_FILE")
+COMPOSE_PROFILES="$(setting COMPOSE_PROFILES)"
+[ "$MONITORING" = 1 ] && COMPOSE_PROFILES="${COMPOSE_PROFILES:+$COMPOSE_PROFILES,}monitoring"
+export COMPOSE_PROFILES
+# `compose ps`, `config` and the like leave nothing behind: safe under --dry-run.
 
-# --------------------------------------------------------------------------------- backup
-# The host path of the volume mounted on /data in an existing container of the stack.
-data_dir() {
-  local svc cid dir
-  for svc in "${DATA_SERVICES[@]}"; do
-    cid="$("${COMPOSE[@]}" ps -q "$svc" 2>/dev/null | head -n 1 || true)"
-    [ -n "$cid" ] || continue
-    dir="$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Source}}{{end}}{{end}}' "$cid" 2>/dev/null || true)"
-    if [ -n "$dir" ]; then
-      printf '%s' "$dir"
-      return 0
+# ------------------------------------------------------------------------------ heal mode
+# The cron job: Docker restarts a container that exits, not one that hangs and fails its
+# health check; this restarts those, and logs every run's findings in one line.
+heal() {
+  local ids id name health restarted=() unhealthy=0 total=0
+  ids="$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")"
+  if [ -z "$ids" ]; then
+    log "no running container of the stack $PROJECT (stopped on purpose? deploy it again)"
+    return 0
+  fi
+  for id in $ids; do
+    total=$((total + 1))
+    name="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")"
+    health="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id")"
+    if [ "$health" = unhealthy ]; then
+      unhealthy=$((unhealthy + 1))
+      log "$name is unhealthy: $(docker inspect -f '{{with .State.Health}}{{range .Log}}{{.Output}}{{end}}{{end}}' "$id" | tail -n 1 | cut -c1-200)"
+      act docker restart "$id" >/dev/null
+      restarted+=("$name")
     fi
   done
-  return 1
+  if [ "$unhealthy" = 0 ]; then
+    log "stack $PROJECT: $total containers running, none unhealthy"
+  else
+    log "stack $PROJECT: restarted ${restarted[*]} of $total running containers"
+  fi
+}
+
+if [ "$HEAL" = 1 ]; then
+  heal
+  exit 0
+fi
+
+command -v flock >/dev/null 2>&1 || missing "flock (apt-get install util-linux)"
+command -v logrotate >/dev/null 2>&1 || missing "logrotate (apt-get install logrotate)"
+command -v curl >/dev/null 2>&1 || missing "curl, for the health check (apt-get install curl)"
+if ! command -v cron >/dev/null 2>&1 && [ ! -x /usr/sbin/cron ]; then
+  missing "cron, which runs the health check (apt-get install cron)"
+fi
+if [ -z "$PREFIX" ] && [ "$(id -u)" != 0 ]; then
+  missing "root: the deploy writes /etc/cron.d and /etc/logrotate.d (or give --prefix DIR)"
+fi
+[ -f "$ROOT/docker-compose.executor.yml" ] || missing "$ROOT/docker-compose.executor.yml"
+
+# One deploy of a stack at a time on this host.
+LOCK="${TMPDIR:-/tmp}/executor-deploy-$PROJECT.lock"
+exec 9>"$LOCK"
+flock -n 9 || die "another deploy of $PROJECT is running (lock $LOCK)"
+
+if [ -z "${EXECUTOR_BUILD_CA_CERTS:-}" ]; then
+  ca_files=()
+  if [ -n "${EXECUTOR_BUILD_CA_FILE:-}" ]; then
+    [ -r "$EXECUTOR_BUILD_CA_FILE" ] || missing "EXECUTOR_BUILD_CA_FILE $EXECUTOR_BUILD_CA_FILE (not readable)"
+    ca_files=("$EXECUTOR_BUILD_CA_FILE")
+  else
+    shopt -s nullglob
+    ca_files=(/usr/local/share/ca-certificates/*.crt)
+    shopt -u nullglob
+  fi
+  if [ "${#ca_files[@]}" -gt 0 ]; then
+    EXECUTOR_BUILD_CA_CERTS="$(cat "${ca_files[@]}")"
+    export EXECUTOR_BUILD_CA_CERTS
+  fi
+fi
+
+"${COMPOSE[@]}" config -q || die "the compose files are not valid with this environment"
+log "stack $PROJECT with ${COMPOSE_BIN[*]}; API on 127.0.0.1:$API_PORT$([ "$MONITORING" = 1 ] && echo ", Prometheus on 127.0.0.1:$PROMETHEUS_PORT")"
+[ "$DRY_RUN" = 1 ] && log "dry-run: nothing will be changed"
+
+# --------------------------------------------------------------------------------- images
+image_ids() {
+  local img
+  for img in $("${COMPOSE[@]}" config | sed -n 's/^[[:space:]]*image:[[:space:]]*//p' | sort -u); do
+    printf '%s=%s\n' "$img" "$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null || echo none)"
+  done
+}
+
+before="$(image_ids)"
+log "images: the base and template images (scripts/build-images.sh; unchanged ones are kept)"
+act bash "$ROOT/scripts/build-images.sh"
+log "images: the stack's images (compose build; unchanged layers are reused)"
+build_log="$(mktemp)"
+# One service per image: the apps share one (built through `keys`).
+build_services=(keys nats)
+[ "$MONITORING" = 1 ] && build_services+=(prometheus)
+case ",${COMPOSE_PROFILES:-}," in *,postgres,*) build_services+=(postgres) ;; esac
+if [ "$DRY_RUN" = 1 ]; then
+  log "dry-run: would run: ${COMPOSE[*]} build ${build_services[*]}"
+elif ! "${COMPOSE[@]}" build "${build_services[@]}" >"$build_log" 2>&1; then
+  tail -n 40 "$build_log" >&2
+  rm -f "$build_log"
+  die "images: the build failed"
+fi
+rm -f "$build_log"
+after="$(image_ids)"
+if [ "$DRY_RUN" = 1 ]; then
+  log "images: not built (dry run): the plan below is against the images there are"
+elif [ "$before" != "$after" ]; then
+  note_change "images"
+  log "images: new: $(comm -13 <(echo "$before") <(echo "$after") | cut -d= -f1 | tr '\n' ' ')"
+  # The app image it replaces stays as <name>:previous, for a rollback (docs/deployment.md).
+  app_image="$(setting EXECUTOR_APP_IMAGE)"
+  app_image="${app_image:-executor/app:latest}"
+  old_id="$(sed -n "s|^${app_image}=||p" <<<"$before")"
+  new_id="$(sed -n "s|^${app_image}=||p" <<<"$after")"
+  if [ -n "$old_id" ] && [ "$old_id" != none ] && [ "$old_id" != "$new_id" ]; then
+    act docker tag "$old_id" "${app_image%:*}:previous"
+    log "images: the app image before this deploy is ${app_image%:*}:previous"
+  fi
+else
+  log "images: unchanged"
+fi
+
+# ------------------------------------------------------------------------------------ plan
+# A service needs (re)creating when it has no running container, or when its container's
+# configuration hash or image differs from what the compose files and the images say now.
+# `config --hash` lists the services of the active profiles only (`config --services` all).
+hashes="$("${COMPOSE[@]}" config --hash='*')" || die "plan: compose config --hash failed"
+services="$(awk '{print $1}' <<<"$hashes")"
+declare -A want_hash=()
+while read -r svc hash; do
+  [ -n "$svc" ] && want_hash["$svc"]="$hash"
+done <<<"$hashes"
+plan=()
+existing=0
+for svc in $services; do
+  cid="$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+    --filter "label=com.docker.compose.service=$svc" --filter "label=com.docker.compose.oneoff=False" | head -n 1)"
+  if [ -z "$cid" ]; then
+    plan+=("$svc(new)")
+    continue
+  fi
+  existing=1
+  read -r state have_hash have_image image_name < <(docker inspect -f \
+    '{{.State.Status}} {{index .Config.Labels "com.docker.compose.config-hash"}} {{.Image}} {{.Config.Image}}' "$cid")
+  want_image="$(docker image inspect -f '{{.Id}}' "$image_name" 2>/dev/null || echo none)"
+  if [ "$svc" = keys ]; then
+    # The one-shot: done once it exited 0 with today's configuration.
+    code="$(docker inspect -f '{{.State.ExitCode}}' "$cid")"
+    [ "$state" = exited ] && [ "$code" = 0 ] && [ "$have_hash" = "${want_hash[$svc]:-}" ] && continue
+  elif [ "$state" = running ] && [ "$have_hash" = "${want_hash[$svc]:-}" ] && [ "$have_image" = "$want_image" ]; then
+    continue
+  fi
+  plan+=("$svc($state)")
+done
+if [ "${#plan[@]}" -eq 0 ]; then
+  log "plan: every service runs with its current image and configuration: nothing to restart"
+else
+  log "plan: ${plan[*]}"
+fi
+
+# --------------------------------------------------------------------------------- backup
+backup_retention() {
+  [ "$BACKUP_KEEP" -gt 0 ] 2>/dev/null || return 0
+  local old
+  while IFS= read -r old; do
+    log "backup: removing old backup $old (keeping $BACKUP_KEEP)"
+    act rm -f "$old"
+  done < <(find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'events-*.sqlite' -o -name 'events-*.pgdump' \) 2>/dev/null |
+    LC_ALL=C sort -r | tail -n "+$((BACKUP_KEEP + 1))")
 }
 
 backup_event_store() {
-  local dir db dest
-  if ! dir="$(data_dir)"; then
-    log "backup: no container of the stack exists yet (first deploy?): nothing to back up"
-    return 0
+  local stamp dest
+  stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+  if [ -n "$(setting EVENT_STORE_URL)" ]; then
+    # PostgreSQL: pg_dump of the postgres profile's server (custom format, for pg_restore).
+    dest="$BACKUP_DIR/events-$stamp.pgdump"
+    if [ -z "$("${COMPOSE[@]}" ps -q postgres 2>/dev/null)" ]; then
+      log "backup: EVENT_STORE_URL is set but the postgres service does not run here: back up that server with pg_dump yourself, or pass --skip-backup"
+      die "backup: no pg_dump possible"
+    fi
+    log "backup: pg_dump of the executor database -> $dest"
+    [ "$DRY_RUN" = 1 ] && return 0
+    mkdir -p "$BACKUP_DIR" && chmod 700 "$BACKUP_DIR"
+    "${COMPOSE[@]}" exec -T postgres pg_dump -h /var/run/postgresql -U executor -Fc executor >"$dest" ||
+      {
+        rm -f "$dest"
+        die "backup: pg_dump failed; nothing was changed"
+      }
+  else
+    # SQLite: the online backup API, inside the stack's own image on the data volume (the
+    # services keep writing meanwhile; the copy is consistent and checked). No node on the host.
+    dest="$BACKUP_DIR/events-$stamp.sqlite"
+    log "backup: online SQLite backup of /data/events.sqlite -> $dest"
+    [ "$DRY_RUN" = 1 ] && return 0
+    mkdir -p "$BACKUP_DIR" && chmod 700 "$BACKUP_DIR"
+    local work
+    work="$(mktemp -d "$BACKUP_DIR/.work.XXXXXX")"
+    chown 10100 "$work"
+    if ! "${COMPOSE[@]}" run --rm --no-deps -T -v "$work:/backup" session-service \
+      node dist/scripts/store-backup.js "/backup/events.sqlite" >"$work/report.json"; then
+      cat "$work/report.json" >&2 || true
+      rm -rf "$work"
+      die "backup: failed; nothing was changed"
+    fi
+    mv "$work/events.sqlite" "$dest"
+    log "backup: ok: $(tr -d '\n ' <"$work/report.json" | cut -c1-300)"
+    rm -rf "$work"
   fi
-  db="$dir/events.sqlite"
-  if [ ! -f "$db" ]; then
-    log "backup: $db does not exist yet: nothing to back up"
-    return 0
-  fi
-  command -v node >/dev/null 2>&1 || die "backup: node is needed on the host (scripts/setup.sh), or pass --skip-backup"
-  node -e "require(require.resolve('better-sqlite3', { paths: [process.argv[1]] }))" "$ROOT" 2>/dev/null ||
-    die "backup: better-sqlite3 is not installed in $ROOT/node_modules (run npm ci), or pass --skip-backup"
-  mkdir -p "$BACKUP_DIR"
-  chmod 700 "$BACKUP_DIR"
-  dest="$BACKUP_DIR/events-$(date -u +%Y%m%dT%H%M%SZ).sqlite"
-  log "backup: $db -> $dest (online, SQLite backup API)"
-  # The services keep writing meanwhile: the backup API copies a consistent snapshot.
-  # shellcheck disable=SC2016 # JavaScript, not shell, in single quotes
-  node -e '
-    const [root, src, dest] = process.argv.slice(1);
-    const fail = (err) => {
-      console.error(`[deploy] backup failed: ${err.message}`);
-      process.exit(1);
-    };
-    try {
-      const Database = require(require.resolve("better-sqlite3", { paths: [root] }));
-      const db = new Database(src, { fileMustExist: true });
-      db.pragma("busy_timeout = 10000");
-      db.backup(dest)
-        .then(() => {
-          db.close();
-          // A self-contained copy: rollback journal instead of WAL, so no -wal/-shm beside it.
-          const copy = new Database(dest);
-          copy.pragma("journal_mode = DELETE");
-          const check = copy.pragma("quick_check", { simple: true });
-          const table = copy.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get("table", "events");
-          const events = table ? copy.prepare("SELECT count(*) AS n FROM events").get().n : 0;
-          copy.close();
-          if (check !== "ok") throw new Error(`quick_check of the copy: ${check}`);
-          console.error(`[deploy] backup: ok (${events} events, quick_check ok)`);
-        })
-        .catch(fail);
-    } catch (err) {
-      fail(err);
-    }
-  ' "$ROOT" "$db" "$dest" || {
-    rm -f "$dest"
-    die "backup failed; nothing was changed"
-  }
-  # Opening the store as root may have created its -wal/-shm files: give them back to the
-  # services' user, or they could not open the store any more.
-  local f
-  for f in "$db-wal" "$db-shm"; do
-    [ -e "$f" ] && chown --reference="$db" "$f"
-  done
+  chown root:root "$dest" 2>/dev/null || true
   chmod 600 "$dest"
-  if [ "$BACKUP_KEEP" -gt 0 ] 2>/dev/null; then
-    local old
-    while IFS= read -r old; do
-      log "backup: removing old backup $old"
-      rm -f "$old"
-    done < <(find "$BACKUP_DIR" -maxdepth 1 -name 'events-*.sqlite' -type f | LC_ALL=C sort -r | tail -n "+$((BACKUP_KEEP + 1))")
-  fi
 }
 
-if [ "$SKIP_BACKUP" = 1 ]; then
+if [ "${#plan[@]}" -eq 0 ]; then
+  log "backup: nothing is about to change: no backup needed"
+elif [ "$SKIP_BACKUP" = 1 ]; then
   log "backup: skipped (--skip-backup)"
+elif [ "$existing" = 0 ] || ! docker volume inspect "${PROJECT}_executor-data" >/dev/null 2>&1; then
+  log "backup: the stack has no event store yet (first deploy): nothing to back up"
 else
   backup_event_store
+  note_change "backup"
+  backup_retention
 fi
 
-# --------------------------------------------------------------------------------- images
-log "images: base and templates (scripts/build-images.sh; unchanged ones are kept)"
-bash "$ROOT/scripts/build-images.sh"
+# ------------------------------------------------------------------------------------- up
+if [ "${#plan[@]}" -gt 0 ]; then
+  log "up: the stack (compose up -d; each service once its dependencies are healthy)"
+  act "${COMPOSE[@]}" up -d --remove-orphans || {
+    "${COMPOSE[@]}" ps >&2 || true
+    die "up: the stack did not come up healthy (compose ps above; compose logs <service> tells why)"
+  }
+  note_change "services"
+fi
 
-NATS_IMAGE="$(setting EXECUTOR_NATS_IMAGE)"
-NATS_IMAGE="${NATS_IMAGE:-$DEFAULT_NATS_IMAGE}"
-if ! docker image inspect "$NATS_IMAGE" >/dev/null 2>&1; then
-  if [ "${EXECUTOR_OFFLINE:-0}" != 1 ] && [ "$NATS_IMAGE" != "$LOCAL_NATS_IMAGE" ] &&
-    timeout 120 docker pull "$NATS_IMAGE" >/dev/null 2>&1; then
-    log "images: pulled $NATS_IMAGE"
-  elif [ "$NATS_IMAGE" = "$DEFAULT_NATS_IMAGE" ] || [ "$NATS_IMAGE" = "$LOCAL_NATS_IMAGE" ]; then
-    log "images: $NATS_IMAGE is not available: building $LOCAL_NATS_IMAGE from Debian's nats-server"
-    base="${EXECUTOR_BASE_IMAGE:-executor/base:bookworm}"
-    docker build -q -t "$LOCAL_NATS_IMAGE" --build-arg "BASE_IMAGE=$base" - >/dev/null <<'EOF'
-ARG BASE_IMAGE
-FROM ${BASE_IMAGE}
-RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nats-server >/dev/null \
-    && rm -rf /var/lib/apt/lists/*
-ENTRYPOINT ["nats-server"]
-EOF
-    NATS_IMAGE="$LOCAL_NATS_IMAGE"
-    log "images: $LOCAL_NATS_IMAGE ready; put EXECUTOR_NATS_IMAGE=$LOCAL_NATS_IMAGE in .env for docker-compose runs by hand"
-  else
-    die "images: $NATS_IMAGE is neither present nor pullable"
+# --------------------------------------------------------------------------- host files
+# Writes a file only when its content differs; says which.
+install_file() {
+  local path="$1" mode="$2" content="$3"
+  if [ -f "$path" ] && [ "$(cat "$path")" = "$content" ] && [ "$(stat -c %a "$path")" = "$mode" ]; then
+    log "host: $path unchanged"
+    return 0
   fi
-elif [ "$NATS_IMAGE" = "$LOCAL_NATS_IMAGE" ]; then
-  log "images: using $LOCAL_NATS_IMAGE"
-fi
-export EXECUTOR_NATS_IMAGE="$NATS_IMAGE"
-
-log "images: the app image (docker-compose build)"
-"${COMPOSE[@]}" build
-
-# ------------------------------------------------------------------------ rolling restart
-# Waits until the service's container is healthy (or only running with --skip-health-check).
-wait_for() {
-  local svc="$1" cid state health deadline
-  cid="$("${COMPOSE[@]}" ps -q "$svc" | head -n 1)"
-  [ -n "$cid" ] || die "$svc: no container after docker-compose up"
-  deadline=$((SECONDS + HEALTH_TIMEOUT_S))
-  while :; do
-    state="$(docker inspect -f '{{.State.Status}}' "$cid" 2>/dev/null || echo missing)"
-    health="$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null || echo none)"
-    if [ "$state" = running ]; then
-      if [ "$SKIP_HEALTH" = 1 ] || [ "$health" = healthy ] || [ "$health" = none ]; then
-        log "restart: $svc is $state${health:+ ($health)}"
-        return 0
-      fi
-    fi
-    if [ "$state" = exited ] || [ "$state" = dead ] || [ "$state" = missing ] || [ "$health" = unhealthy ] ||
-      [ "$SECONDS" -ge "$deadline" ]; then
-      log "restart: $svc is $state, health $health; its last log lines:"
-      docker logs --tail 30 "$cid" >&2 2>&1 || true
-      die "$svc did not become healthy; the services after it were not restarted"
-    fi
-    sleep 2
-  done
+  if [ "$DRY_RUN" = 1 ]; then
+    log "dry-run: would write $path (mode $mode):"
+    printf '%s\n' "$content" | sed 's/^/    /' >&2
+    return 0
+  fi
+  mkdir -p "$(dirname "$path")"
+  local tmp
+  tmp="$(mktemp "$(dirname "$path")/.executor.XXXXXX")"
+  printf '%s\n' "$content" >"$tmp"
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$path"
+  log "host: wrote $path"
+  note_change "$path"
 }
 
-for svc in "${SERVICES[@]}"; do
-  log "restart: $svc"
-  "${COMPOSE[@]}" up -d --no-deps "$svc"
-  wait_for "$svc"
-done
+heal_cmd="$SELF --heal"
+[ -n "$PREFIX" ] && heal_cmd+=" --prefix $PREFIX"
+env_prefix="COMPOSE_PROJECT_NAME=$PROJECT"
+[ -n "${EXECUTOR_ENV_FILE:-}" ] && env_prefix+=" EXECUTOR_ENV_FILE=$ENV_FILE"
+install_file "$CRON_FILE" 644 "# Executor ($PROJECT): health check every 5 minutes; restarts unhealthy containers.
+# Written by $SELF; a new deploy rewrites it.
+SHELL=/bin/bash
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+*/5 * * * * root $env_prefix $heal_cmd >>$LOG_DIR/healthcheck.log 2>&1"
 
-# ---------------------------------------------------------------------------- log rotation
-api_cid="$("${COMPOSE[@]}" ps -q api | head -n 1)"
-log "logs: rotated by Docker (docker-compose.yml x-logging): $(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{range $k, $v := .HostConfig.LogConfig.Config}}{{$k}}={{$v}} {{end}}' "$api_cid")on every service; nothing written to /etc/logrotate.d"
+# Docker rotates the containers' logs (json-file, 7 files of 10 MB: docker-compose.yml);
+# logrotate does what Docker does not: the health-check and deploy logs here.
+install_file "$LOGROTATE_FILE" 644 "# Executor ($PROJECT): its own logs, daily, 7 days kept. Written by $SELF.
+$LOG_DIR/*.log {
+    daily
+    rotate 7
+    maxage 7
+    missingok
+    notifempty
+    compress
+    delaycompress
+    copytruncate
+    su root root
+}"
+
+if [ ! -d "$LOG_DIR" ]; then
+  act mkdir -p "$LOG_DIR"
+  act chmod 750 "$LOG_DIR"
+  [ "$DRY_RUN" = 1 ] || note_change "$LOG_DIR"
+fi
+if [ "$DRY_RUN" = 1 ] && [ ! -f "$LOGROTATE_FILE" ]; then
+  log "dry-run: would check $LOGROTATE_FILE with logrotate -d"
+else
+  lr_out="$(logrotate -d -s "$(mktemp -u)" "$LOGROTATE_FILE" 2>&1)" ||
+    die "host: logrotate -d rejects $LOGROTATE_FILE: $lr_out"
+  grep -qiE '^error' <<<"$lr_out" && die "host: logrotate -d reports errors: $(grep -iE '^error' <<<"$lr_out" | head -n 3)"
+  log "host: logrotate -d accepts $LOGROTATE_FILE (daily, 7 kept)"
+fi
+if [ -z "$PREFIX" ] && ! pgrep -x cron >/dev/null 2>&1; then
+  log "host: the cron daemon is not running: start it (systemctl enable --now cron) or the health check never runs"
+fi
+
+# ---------------------------------------------------------------------------- monitoring
+if [ "$MONITORING" = 1 ]; then
+  if docker image inspect "$PROMETHEUS_IMAGE" >/dev/null 2>&1; then
+    keyfile="$(mktemp)"
+    promtool=(docker run --rm --network none --entrypoint promtool
+      -v "$ROOT/config/prometheus:/etc/prometheus:ro" -v "$keyfile:/prometheus-key/prometheus.key:ro" "$PROMETHEUS_IMAGE")
+    out="$("${promtool[@]}" check config /etc/prometheus/prometheus.yml 2>&1)" || {
+      rm -f "$keyfile"
+      die "monitoring: promtool check config fails: $out"
+    }
+    rm -f "$keyfile"
+    log "monitoring: promtool check config and rules: ok ($(grep -o '[0-9]* rules found' <<<"$out" | head -n 1))"
+    out="$("${promtool[@]}" test rules /etc/prometheus/alerts.test.yml 2>&1)" ||
+      die "monitoring: promtool test rules fails (config/prometheus/alerts.test.yml): $out"
+    log "monitoring: promtool test rules: the alert rules' unit tests pass"
+  else
+    log "dry-run: would check config/prometheus with promtool once $PROMETHEUS_IMAGE is built"
+  fi
+else
+  log "monitoring: off (EXECUTOR_MONITORING=0)"
+fi
+
+# ------------------------------------------------------------------------ restart policy
+policies=""
+for cid in $(docker ps -q --filter "label=com.docker.compose.project=$PROJECT"); do
+  policies+="$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}={{.HostConfig.RestartPolicy.Name}} ' "$cid")"
+done
+if [ -n "$policies" ]; then
+  bad="$(tr ' ' '\n' <<<"$policies" | grep -v '=unless-stopped$' | grep -v '^$' || true)"
+  [ -z "$bad" ] || die "restart: containers without unless-stopped: $bad"
+  log "restart: every running container restarts unless stopped (Docker), unhealthy ones by the cron entry"
+  api_cid="$("${COMPOSE[@]}" ps -q api 2>/dev/null | head -n 1)"
+  [ -n "$api_cid" ] && log "logs: Docker rotates the containers' logs: $(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{range $k, $v := .HostConfig.LogConfig.Config}}{{$k}}={{$v}} {{end}}' "$api_cid")"
+fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && ! systemctl is-enabled -q docker 2>/dev/null; then
+  log "restart: the Docker service is not enabled at boot: systemctl enable docker"
+fi
 
 # ---------------------------------------------------------------------------- final check
-# Prints "<status> <body>" of GET $HEALTH_URL (loopback only), with curl or else node.
-get_health() {
-  if command -v curl >/dev/null 2>&1; then
-    local out code
-    out="$(mktemp)"
-    code="$(curl -sS --max-time 10 -o "$out" -w '%{http_code}' "$HEALTH_URL" 2>/dev/null || true)"
-    printf '%s %s' "${code:-000}" "$(head -c 2000 "$out")"
-    rm -f "$out"
-  else
-    # shellcheck disable=SC2016 # JavaScript, not shell, in single quotes
-    node -e '
-      fetch(process.argv[1], { signal: AbortSignal.timeout(10000) })
-        .then(async (r) => process.stdout.write(`${r.status} ${(await r.text()).slice(0, 2000)}`))
-        .catch(() => process.stdout.write("000"));
-    ' "$HEALTH_URL"
-  fi
-}
-
 if [ "$SKIP_HEALTH" = 1 ]; then
   log "health: skipped (--skip-health-check)"
+elif [ "$DRY_RUN" = 1 ] && [ "${#plan[@]}" -gt 0 ]; then
+  log "dry-run: would check $HEALTH_URL"
 else
   answer=""
   for i in $(seq 1 "$HEALTH_RETRIES"); do
-    answer="$(get_health || true)"
-    if [ "${answer%% *}" = 200 ]; then
-      log "health: $HEALTH_URL answered ${answer}"
+    answer="$(curl -sS --max-time 10 -w ' %{http_code}' "$HEALTH_URL" 2>/dev/null || true)"
+    if [ "${answer##* }" = 200 ]; then
+      log "health: $HEALTH_URL answers 200"
       break
     fi
     [ "$i" -lt "$HEALTH_RETRIES" ] || die "health: $HEALTH_URL did not answer 200 after $HEALTH_RETRIES tries; last: ${answer:-no answer}"
@@ -322,4 +518,10 @@ else
   done
 fi
 
-log "deployed: $("${COMPOSE[@]}" ps --services | tr '\n' ' ')"
+if [ "$DRY_RUN" = 1 ]; then
+  log "dry-run: done, nothing changed"
+elif [ "${#CHANGED[@]}" -eq 0 ]; then
+  log "done: nothing changed"
+else
+  log "done: changed ${CHANGED[*]}"
+fi

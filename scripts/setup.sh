@@ -24,6 +24,9 @@ install_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   [ -f /usr/lib/python3/dist-packages/pytest/__init__.py ] || missing+=(python3-pytest)
+  command -v logrotate >/dev/null 2>&1 || missing+=(logrotate)
+  command -v cron >/dev/null 2>&1 || missing+=(cron)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ "${EXECUTOR_SKIP_RUNSC:-0}" != "1" ] && ! command -v runsc >/dev/null 2>&1; then
     missing+=(runsc)
   fi

@@ -102,6 +102,21 @@ describe('interpreter fidelity', () => {
     });
   });
 
+  describe('bad input to the new fields', () => {
+    it.each([
+      ['/session/create', { scope: 'x', lifetime: 0 }],
+      ['/session/create', { scope: 'x', lifetime: 10 ** 9 }],
+      ['/session/create', { scope: 'x', env: { 'BAD NAME': 'v' } }],
+      ['/execute', { code: 'print(1)', stdin: 42 }],
+      ['/execute', { code: 'print(1)', stdin: 'x'.repeat(1024 * 1024 + 1) }],
+      ['/execute', { code: 'print(1)', env: { X: 1 } }],
+    ])('%s %j is a coded 400', async (path, body) => {
+      const res = await post<ErrorBody>(path, { tenant_id: tenant, ...body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    });
+  });
+
   describe('the Node kernel', () => {
     const js = (_code: string) => ({ language: 'javascript' });
     let id: string;
@@ -234,6 +249,35 @@ describe('interpreter fidelity', () => {
       const refused = await ctxCall('delete', { context_id: mainCtx.id });
       expect(refused.status).toBe(400);
       expect(refused.body.error.code).toBe('VALIDATION_ERROR');
+    });
+
+    it('bad context input is a coded 400; another tenant sees no contexts', async () => {
+      for (const [path, body] of [
+        ['create', { cwd: '/etc' }],
+        ['create', { cwd: '../outside' }],
+        ['create', { language: 'Not A Language' }],
+        ['restart', { context_id: 'not-a-uuid' }],
+        ['delete', {}],
+      ] as const) {
+        const res = await ctxCall(path, body);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('VALIDATION_ERROR');
+      }
+      const bad = await post<ErrorBody>('/session/execute', {
+        session_id: id,
+        tenant_id: tenant,
+        context_id: 'nope',
+        code: '1',
+      });
+      expect(bad.status).toBe(400);
+      const foreign = await fetch(
+        `${stackInfo().apiUrl}/session/contexts/list?session_id=${id}&tenant_id=someone-else`,
+      );
+      expect(foreign.status).toBe(404);
+      expect(((await foreign.json()) as ErrorBody).error.code).toBe('SESSION_NOT_FOUND');
+      const unknown = await ctxCall('restart', { context_id: '5b0e1c1e-2f7a-4a43-9d3b-8d5f0f3c2a11' });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('NOT_FOUND');
     });
 
     it('a context of another tenant, or of a language the template lacks, is refused with a code', async () => {

@@ -19,6 +19,7 @@
 import ast
 import base64
 import builtins
+import io
 import json
 import linecache
 import os
@@ -172,8 +173,6 @@ def _encode(mime, value):
 
 
 def _figure_png(fig):
-    import io
-
     out = io.BytesIO()
     fig.savefig(out, format='png', bbox_inches='tight')
     return out.getvalue()
@@ -546,12 +545,6 @@ def handle_files(request):
         send({'t': 'done', 'exit_code': 1, 'stdout_bytes': 0, 'stderr_bytes': 0})
 
 
-def io_empty():
-    import io
-
-    return io.StringIO('')
-
-
 def main():
     global _run
     _not_dumpable()
@@ -628,8 +621,6 @@ def main():
             if request.get('language', 'python') == 'bash':
                 exit_code = runner.run_bash(request['code'], dict(os.environ), given)
             else:
-                import io
-
                 sys.stdin = io.StringIO(given)
                 exit_code = runner.run_python(request['code'])
                 error = runner.error
@@ -644,7 +635,7 @@ def main():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        sys.stdin = io_empty()
+        sys.stdin = io.StringIO('')
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -92,6 +92,16 @@ export const KERNEL_LANGUAGES: Record<KernelKind, string[]> = {
   node: ['javascript', 'bash'],
 };
 
+/** The kernel that runs `language` in a template: its own kernel first, then its context kernels. */
+export function kernelFor(
+  template: Pick<TemplateSpec, 'kernel' | 'context_kernels'>,
+  language: string,
+): KernelKind | undefined {
+  return [template.kernel, ...(template.context_kernels ?? [])].find((k) =>
+    KERNEL_LANGUAGES[k].includes(language),
+  );
+}
+
 export interface TemplateSummary {
   name: string;
   description: string;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import {
   ErrorCodes,
   EventTypes,
+  kernelFor,
   MAX_FILE_BYTES,
   MAX_TOTAL_FILE_BYTES,
   StreamTypes,
@@ -21,7 +22,6 @@ import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { toResult } from './execution-result';
 import { ContextKernel } from '../sandbox/context-kernel';
-import { kernelFor } from '../session/session-contexts';
 import { RUN_LIMITS, type SandboxLimits } from '../sandbox/run-limits';
 import { ReadySandboxes } from '../images/ready-sandboxes';
 import { DOCKER } from '../sandbox/docker.provider';

@@ -116,6 +116,9 @@ describe('parseFrame', () => {
     ],
     ['a frame without its run id', JSON.stringify({ t: 'out', n: 'stdout', b: 'aGk=' })],
     ['a run id that is not hex', JSON.stringify({ t: 'out', r: 'zz', n: 'stdout', b: 'aGk=' })],
+    ['a ready pid that is not a number', JSON.stringify({ t: 'ready', pid: '1; kill -9 -1' })],
+    ['a ready pid of 0 (every process of the group)', JSON.stringify({ t: 'ready', pid: 0 })],
+    ['a ready pid past the kernel limit', JSON.stringify({ t: 'ready', pid: 2 ** 40 })],
   ])('refuses %s', (_what, text) => {
     expect(parseFrame(text).ok).toBe(false);
   });

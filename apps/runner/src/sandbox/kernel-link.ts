@@ -80,7 +80,7 @@ export function framesDropped(): number {
 export abstract class KernelLink {
   protected readonly kernelLog = new OutputCapture(KERNEL_LOG_BYTES);
   private pending?: PendingRun;
-  protected readyResolve?: (pid: number | undefined) => void;
+  private readyResolve?: (pid: number | undefined) => void;
   private deadResolve!: () => void;
   /** Resolves when the kernel's stream has ended: the kernel is gone. */
   readonly dead: Promise<void>;

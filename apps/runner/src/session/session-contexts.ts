@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ErrorCodes,
   KERNEL_LANGUAGES,
+  kernelFor,
   type ContextInfo,
   type KernelKind,
   type TemplateSpec,
@@ -25,12 +26,6 @@ interface SessionContext extends ContextInfo {
 function contextDir(cwd: string | undefined): string {
   const rel = (cwd ?? '').replace(/^\/workspace\/?/, '');
   return rel === '' || rel === '.' ? WORKSPACE : `${WORKSPACE}/${rel}`;
-}
-
-/** The kernel kind that runs `language` in a template: its own kernel first, then its context kernels. */
-export function kernelFor(template: TemplateSpec, language: string): KernelKind | undefined {
-  const kinds = [template.kernel, ...(template.context_kernels ?? [])];
-  return kinds.find((k) => KERNEL_LANGUAGES[k].includes(language));
 }
 
 /**
@@ -107,12 +102,9 @@ export class SessionContexts {
     const lang = language ?? KERNEL_LANGUAGES[this.template.kernel][0];
     const kind = kernelFor(this.template, lang);
     if (!kind) {
-      const runs = [this.template.kernel, ...(this.template.context_kernels ?? [])].flatMap(
-        (k) => KERNEL_LANGUAGES[k],
-      );
       throw domainError(
         ErrorCodes.UnsupportedLanguage,
-        `template ${this.template.name} has no context for ${lang}; it runs: ${[...new Set(runs)].join(', ')}`,
+        `template ${this.template.name} has no context for ${lang}; it runs: ${this.template.languages.join(', ')}`,
       );
     }
     if (this.byId.size >= MAX_CONTEXTS) {

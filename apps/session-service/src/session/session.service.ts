@@ -249,8 +249,8 @@ export class SessionService {
    * for the session's turn (the run in progress ends as destroyed), then the end is recorded.
    */
   async destroy(cmd: SessionRefCommand): Promise<{ status: 'success'; session_id: string }> {
-    const now = this.visible(cmd);
-    if (now.status === 'active') await this.closeSandbox(cmd.session_id, now.runner_id);
+    const current = this.visible(cmd);
+    if (current.status === 'active') await this.closeSandbox(cmd.session_id, current.runner_id);
     return this.lock.run(cmd.session_id, async () => {
       this.visible(cmd);
       const ended = await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);

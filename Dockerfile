@@ -94,12 +94,13 @@ FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
 
 # ca-certificates: the runner installs a custom template's npm packages over HTTPS.
+# libjemalloc2: the apps' allocator (LD_PRELOAD below), as scripts/run-stack.js runs them.
 RUN set -eu; \
-    if [ ! -d /etc/ssl/certs ] || [ -z "$(ls -A /etc/ssl/certs 2>/dev/null)" ]; then \
-      apt-get update -qq; \
-      apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null; \
-      rm -rf /var/lib/apt/lists/*; \
-    fi; \
+    pkgs="libjemalloc2"; \
+    if [ ! -d /etc/ssl/certs ] || [ -z "$(ls -A /etc/ssl/certs 2>/dev/null)" ]; then pkgs="$pkgs ca-certificates"; fi; \
+    apt-get update -qq; \
+    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null; \
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb; \
     if ! getent passwd executor >/dev/null; then \
       useradd --system --uid 10100 --user-group --create-home --home-dir /home/executor \
         --shell /usr/sbin/nologin executor; \
@@ -124,6 +125,7 @@ COPY --from=build /app/templates ./templates
 # The compose file mounts the shared volume of the SQLite files on /data and the API keys'
 # volume on /keys; a new named volume takes its owner from the image's folder.
 ENV NODE_ENV=production \
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \
     APP=api \
     TEMPLATES_DIR=/app/templates \
     EVENT_STORE_PATH=/data/events.sqlite \

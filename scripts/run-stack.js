@@ -35,6 +35,19 @@ function listening(port) {
   });
 }
 
+// The apps run on jemalloc where Debian's libjemalloc2 is installed: glibc's malloc keeps
+// what a burst of large sandbox output fragmented (tens of MiB in the runner, never given
+// back); jemalloc returns it within seconds. EXECUTOR_ALLOCATOR=glibc turns it off.
+const JEMALLOC = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+];
+function appEnv() {
+  const lib = JEMALLOC.find((p) => require('node:fs').existsSync(p));
+  if (!lib || process.env.EXECUTOR_ALLOCATOR === 'glibc' || process.env.LD_PRELOAD) return process.env;
+  return { ...process.env, LD_PRELOAD: lib };
+}
+
 function spawnChild(name) {
   if (name === 'nats') {
     const { port } = localNats();
@@ -48,7 +61,7 @@ function spawnChild(name) {
     );
   }
   const entry = path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
-  return spawn(process.execPath, [entry], { cwd: ROOT, stdio: 'inherit', env: process.env });
+  return spawn(process.execPath, [entry], { cwd: ROOT, stdio: 'inherit', env: appEnv() });
 }
 
 function start(name, backoffMs) {

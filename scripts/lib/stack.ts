@@ -55,6 +55,17 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 
 let stacksCreated = 0;
 
+/** jemalloc for the apps where it is installed, as scripts/run-stack.js runs them (see there). */
+const JEMALLOC = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+];
+function allocator(): Record<string, string> {
+  const lib = JEMALLOC.find((p) => existsSync(p));
+  if (!lib || process.env.EXECUTOR_ALLOCATOR === 'glibc' || process.env.LD_PRELOAD) return {};
+  return { LD_PRELOAD: lib };
+}
+
 /** A real stack on loopback: its own nats-server, its own SQLite file, the five apps from dist/. */
 export class Stack {
   readonly processes = new Map<string, ChildProcess>();
@@ -142,7 +153,7 @@ export class Stack {
     const log = openSync(join(this.info.dir, `${name}.log`), 'a');
     const child = spawn(process.execPath, [entry], {
       cwd: ROOT,
-      env: { ...process.env, ...this.info.env, ...opts.env },
+      env: { ...process.env, ...allocator(), ...this.info.env, ...opts.env },
       stdio: ['ignore', log, log],
     });
     this.processes.set(name, child);

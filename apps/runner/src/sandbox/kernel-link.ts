@@ -9,6 +9,7 @@ import { parseFrame } from '../kernel/kernel-frames';
 import { OutputCapture } from './output-capture';
 import type { SandboxLimits } from './run-limits';
 import { RunOutput } from './run-output';
+import { noteKernelBytes } from './memory-reclaim';
 export interface KernelRequest {
   code: string;
   language: string;
@@ -104,6 +105,7 @@ export abstract class KernelLink {
     ));
     const stdout = new Writable({
       write: (chunk: Buffer, _e, cb) => {
+        noteKernelBytes(chunk.length);
         parser.push(chunk);
         cb();
       },

@@ -6,7 +6,7 @@ interface Run {
   stdout: string;
   stderr: string;
   error?: { name: string; value: string };
-  results: Array<{ data: Record<string, unknown>; is_main_result: boolean }>;
+  results: Array<{ data: Record<string, unknown>; is_main_result: boolean; execution_count?: number }>;
   state_lost?: boolean;
   execution_count?: number;
 }
@@ -146,6 +146,30 @@ describe('interpreter fidelity', () => {
       const r = await inSession(id, 'x + 1', js(''));
       expect(r.status).toBe('success');
       expect(mainText(r)).toBe('42');
+    });
+
+    // E2B docs, "Run JavaScript and TypeScript code": language typescript or ts, with types,
+    // top-level await and ESM imports, state kept across cells.
+    it('runs TypeScript: types stripped, imports and await kept, state shared with JavaScript', async () => {
+      const first = await inSession(
+        id,
+        "import { basename } from 'path'\ninterface Point { x: number }\nconst p: Point = { x: await Promise.resolve(20) }\np.x + 1",
+        { language: 'typescript' },
+      );
+      expect(first.status).toBe('success');
+      expect(mainText(first)).toBe('21');
+      const second = await inSession(id, "const n: number = p.x * 2 + 2\nbasename('/a/b.ts') + ' ' + n", {
+        language: 'ts',
+      });
+      expect(mainText(second)).toBe("'b.ts 42'");
+      expect(mainText(await inSession(id, 'n / 2', js('')))).toBe('21');
+    });
+
+    it('a TypeScript syntax error is a SyntaxError naming the line', async () => {
+      const r = await inSession(id, 'const y: = 3', { language: 'typescript' });
+      expect(r.status).toBe('error');
+      expect(r.error?.name).toBe('SyntaxError');
+      expect(r.error?.value).toMatch(/\(1:\d+\)/);
     });
 
     // e2b-dev/code-interpreter python/tests/languages/test_js.py (language "js")
@@ -345,7 +369,10 @@ describe('interpreter fidelity', () => {
       const id = await createSession();
       expect((await inSession(id, 'x = 1')).execution_count).toBe(1);
       expect((await inSession(id, 'x += 1')).execution_count).toBe(2);
-      expect((await inSession(id, 'x')).execution_count).toBe(3);
+      const third = await inSession(id, 'x');
+      expect(third.execution_count).toBe(3);
+      // Jupyter's execute_result carries the count of the run that made it.
+      expect(third.results.map((r) => r.execution_count)).toEqual([3]);
       await post('/session/destroy', { session_id: id, tenant_id: tenant });
     });
 

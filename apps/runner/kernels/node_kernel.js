@@ -279,10 +279,52 @@ function rewriteImports(code) {
   return out + code.slice(at);
 }
 
-async function runJavascript(code) {
+// TypeScript cells: the template's own `typescript` package (Debian's node-typescript) strips
+// the types, one cell at a time; value imports are kept even when this cell does not use them,
+// since a later cell may. Loaded on the first TypeScript cell only.
+let typescript = null;
+function transpileTypescript(code) {
+  if (!typescript) {
+    try {
+      typescript = require('typescript');
+    } catch (_e) {
+      const e = new Error('TypeScript is not installed in this template (Debian package node-typescript)');
+      e.name = 'TypeScriptUnavailable';
+      throw e;
+    }
+  }
+  const ts = typescript;
+  const out = ts.transpileModule(code, {
+    fileName: 'cell.ts',
+    reportDiagnostics: true,
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      isolatedModules: true,
+      // TypeScript 5 spells "keep value imports" verbatimModuleSyntax; 4.x preserveValueImports.
+      ...(Number(ts.versionMajorMinor.split('.')[0]) >= 5
+        ? { verbatimModuleSyntax: true }
+        : { preserveValueImports: true }),
+      jsx: ts.JsxEmit.Preserve,
+      removeComments: false,
+    },
+  });
+  const first = (out.diagnostics || [])[0];
+  if (first) {
+    const where =
+      first.file && first.start !== undefined ? first.file.getLineAndCharacterOfPosition(first.start) : null;
+    const text = ts.flattenDiagnosticMessageText(first.messageText, '\n');
+    const e = new SyntaxError(where ? `${text} (${where.line + 1}:${where.character + 1})` : text);
+    e.stack = `SyntaxError: ${e.message}\n    at <cell>`;
+    throw e;
+  }
+  return out.outputText;
+}
+
+async function runJavascript(code, typed) {
   let value;
   try {
-    const source = rewriteImports(code);
+    const source = rewriteImports(typed ? transpileTypescript(code) : code);
     let script;
     let wrapped = false;
     try {
@@ -471,7 +513,7 @@ async function handle(request) {
             { ...process.env },
             typeof request.stdin === 'string' ? request.stdin : '',
           )
-        : await runJavascript(request.code);
+        : await runJavascript(request.code, request.language === 'typescript');
     sendNewOutputs(before);
   } catch (e) {
     outcome = { exitCode: 1, error: errorOf(e.name || 'Error', String(e.message), String(e.stack)) };

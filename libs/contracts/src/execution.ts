@@ -30,6 +30,7 @@ export const MAX_STDIN_CHARS = 1024 * 1024;
 const LANGUAGE_ALIASES: Record<string, string> = {
   js: 'javascript',
   node: 'javascript',
+  ts: 'typescript',
   sh: 'bash',
   py: 'python',
 };
@@ -214,6 +215,8 @@ export interface RichResult {
   data: Record<string, unknown>;
   /** True for the value of the last expression; false for display() and figures. */
   is_main_result: boolean;
+  /** In a session: the count of the run that made it (Jupyter's execution_count). */
+  execution_count?: number;
 }
 
 export interface ExecutionError {

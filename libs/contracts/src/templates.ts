@@ -89,7 +89,7 @@ export type KernelKind = (typeof KERNEL_KINDS)[number];
 export const KERNEL_LANGUAGES: Record<KernelKind, string[]> = {
   python: ['python', 'bash'],
   ipython: ['python', 'bash'],
-  node: ['javascript', 'bash'],
+  node: ['javascript', 'typescript', 'bash'],
 };
 
 /** The kernel that runs `language` in a template: its own kernel first, then its context kernels. */

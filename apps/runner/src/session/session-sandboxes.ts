@@ -139,7 +139,13 @@ export class SessionSandboxes implements OnApplicationShutdown {
     if (outcome.timedOut && !outcome.died && result.error) {
       result.error.value = `execution exceeded the timeout of ${req.timeout} s and was interrupted; the session's state is kept`;
     }
-    return { ...result, session_id: req.session_id, state_lost: held.stateLost, execution_count: count };
+    return {
+      ...result,
+      results: result.results.map((r) => ({ ...r, execution_count: count })),
+      session_id: req.session_id,
+      state_lost: held.stateLost,
+      execution_count: count,
+    };
   }
 
   files(req: RunnerSessionFiles): Promise<FileOpReply> {

@@ -7,7 +7,7 @@ import {
   type TemplateSpec,
 } from '@executor/contracts';
 
-const KNOWN_LANGUAGES = ['python', 'javascript', 'bash'];
+const KNOWN_LANGUAGES = ['python', 'javascript', 'typescript', 'bash'];
 
 /**
  * Validates a template manifest and turns it into a TemplateSpec. Pure: every problem is

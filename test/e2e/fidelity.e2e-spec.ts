@@ -430,4 +430,48 @@ describe('interpreter fidelity', () => {
       await post('/session/destroy', { session_id: id, tenant_id: tenant });
     });
   });
+
+  describe('output encoding', () => {
+    // vndee/llm-sandbox tests/test_encoding_errors.py :: test_replace_substitutes_invalid_bytes,
+    // test_stderr_also_uses_encoding_errors (our one mode is "replace")
+    it('invalid UTF-8 on stdout and stderr becomes U+FFFD, the text around it kept', async () => {
+      const r = await post<Run>('/execute', {
+        tenant_id: tenant,
+        code: "import os\nos.write(1, b'hello\\xff\\xfeworld')\nos.write(2, b'error\\xff\\xfemsg')",
+      });
+      expect(r.body.stdout).toMatch(/^hello\uFFFD+world$/);
+      expect(r.body.stderr).toMatch(/^error\uFFFD+msg$/);
+    });
+
+    // vndee/llm-sandbox tests/test_encoding_errors.py :: test_valid_utf8_works_with_all_modes,
+    // test_stream_output_respects_encoding_errors (a character split across two writes)
+    it('valid UTF-8 comes back exactly, also when a character is split across writes', async () => {
+      const r = await post<Run>('/execute', {
+        tenant_id: tenant,
+        code: [
+          'import os, sys, time',
+          "print('Hello, \\u4e16\\u754c!')",
+          'sys.stdout.flush()',
+          "b = '\\u754c'.encode()",
+          'os.write(1, b[:1]); time.sleep(0.2); os.write(1, b[1:])',
+        ].join('\n'),
+      });
+      expect(r.body.stdout).toBe('Hello, \u4e16\u754c!\n\u754c');
+    });
+  });
+
+  describe('plots of a session run', () => {
+    // vndee/llm-sandbox tests/test_plot_clearing.py :: test_clear_plots_parameter — with
+    // clear_plots, each run returns only the plots it drew; here that is what every run does.
+    it('each run returns the figures it drew, and only those', async () => {
+      const id = await createSession({ template: 'python-data' });
+      const plot =
+        'import matplotlib.pyplot as plt\nplt.figure()\nplt.plot([1, 2, 3], [1, 4, 2])\nplt.show()';
+      const pngs = (r: Run) => r.results.filter((x) => typeof x.data['image/png'] === 'string').length;
+      expect(pngs(await inSession(id, plot))).toBe(1);
+      expect(pngs(await inSession(id, plot))).toBe(1);
+      expect(pngs(await inSession(id, "print('no plot')"))).toBe(0);
+      await post('/session/destroy', { session_id: id, tenant_id: tenant });
+    });
+  });
 });

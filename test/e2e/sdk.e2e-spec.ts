@@ -43,6 +43,27 @@ describe('the TypeScript SDK against the real stack', () => {
     await expect(sandbox.runCode('x')).rejects.toMatchObject({ status: 410, code: 'SESSION_DESTROYED' });
   });
 
+  it('has contexts in two languages, session env, a lifetime and TypeScript', async () => {
+    const sandbox = await Sandbox.create({
+      template: 'code-interpreter',
+      env: { GREETING: 'hi' },
+      lifetime: 300,
+    });
+    const js = await sandbox.contexts.create({ language: 'javascript' });
+    expect(js).toMatchObject({ language: 'javascript', default: false });
+    await sandbox.runCode('v = 1');
+    await sandbox.runCode('const v: number = 2', { contextId: js.id, language: 'typescript' });
+    expect((await sandbox.runCode('v')).results[0].data['text/plain']).toBe('1');
+    expect((await sandbox.runCode('v', { contextId: js.id })).results[0].data['text/plain']).toBe('2');
+    expect((await sandbox.runCode('import os; print(os.environ["GREETING"])')).stdout).toBe('hi\n');
+    await sandbox.contexts.restart(js.id);
+    const gone = await sandbox.runCode('typeof v', { contextId: js.id });
+    expect(gone.results[0].data['text/plain']).toBe("'undefined'");
+    await sandbox.contexts.remove(js.id);
+    expect((await sandbox.contexts.list()).map((c) => c.id)).not.toContain(js.id);
+    await sandbox.kill();
+  });
+
   it('runs one-off code and answers with typed errors', async () => {
     const result = await Executor.execute('print(6 * 7)');
     expect(result).toMatchObject({ status: 'success', stdout: '42\n' });

@@ -1,5 +1,12 @@
 import { Client, encodeFiles, type ClientOptions } from './client';
-import type { ExecutionResult, FileEntry, RunOptions, TemplateDefinition, TemplateInfo } from './types';
+import type {
+  Context,
+  ExecutionResult,
+  FileEntry,
+  RunOptions,
+  TemplateDefinition,
+  TemplateInfo,
+} from './types';
 
 export interface SandboxOptions extends ClientOptions {
   template?: string;
@@ -8,6 +15,10 @@ export interface SandboxOptions extends ClientOptions {
   /** Sessions of one tenant, scope and template are reused; default: a new scope each time. */
   scope?: string;
   metadata?: Record<string, string>;
+  /** Seconds from creation after which the sandbox ends, busy or not (E2B's timeout). */
+  lifetime?: number;
+  /** Environment variables of every run in the sandbox. */
+  env?: Record<string, string>;
 }
 
 /** A sandbox that keeps its state between runs (a session on the server). */
@@ -26,6 +37,8 @@ export class Sandbox {
       ...(options.template ? { template: options.template } : {}),
       ...(options.ttl ? { ttl: options.ttl } : {}),
       ...(options.metadata ? { metadata: options.metadata } : {}),
+      ...(options.lifetime ? { lifetime: options.lifetime } : {}),
+      ...(options.env ? { env: options.env } : {}),
       reuse: options.scope !== undefined,
     });
     return new Sandbox(client, reply.session_id, reply.template);
@@ -47,6 +60,7 @@ export class Sandbox {
         ...this.ref,
         code,
         ...(options.language ? { language: options.language } : {}),
+        ...(options.contextId ? { context_id: options.contextId } : {}),
         ...(options.timeout ? { timeout: options.timeout } : {}),
         ...(options.files ? { files: encodeFiles(options.files) } : {}),
         ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
@@ -79,6 +93,26 @@ export class Sandbox {
     },
     mkdir: async (path: string): Promise<void> => {
       await this.client.request('POST', '/session/files/mkdir', { ...this.ref, path });
+    },
+  };
+
+  /** Further kernels in the sandbox, each with its own variables, sharing its files (E2B's contexts). */
+  readonly contexts = {
+    create: async (options: { language?: string; cwd?: string } = {}): Promise<Context> =>
+      (
+        await this.client.request<{ context: Context }>('POST', '/session/contexts/create', {
+          ...this.ref,
+          ...options,
+        })
+      ).context,
+    list: async (): Promise<Context[]> =>
+      (await this.client.request<{ contexts: Context[] }>('GET', `/session/contexts/list?${this.query({})}`))
+        .contexts,
+    restart: async (contextId: string): Promise<void> => {
+      await this.client.request('POST', '/session/contexts/restart', { ...this.ref, context_id: contextId });
+    },
+    remove: async (contextId: string): Promise<void> => {
+      await this.client.request('POST', '/session/contexts/delete', { ...this.ref, context_id: contextId });
     },
   };
 

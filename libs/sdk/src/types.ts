@@ -41,6 +41,8 @@ export interface FileInput {
 
 export interface RunOptions {
   language?: string;
+  /** Sandboxes only: the context to run in (default: the default context of the language). */
+  contextId?: string;
   timeout?: number;
   files?: FileInput[];
   /** The program's standard input. */
@@ -52,6 +54,15 @@ export interface RunOptions {
   onStderr?: (text: string) => void;
   onResult?: (result: RichResult) => void;
   signal?: AbortSignal;
+}
+
+/** A kernel of a sandbox: its own variables, the sandbox's files. */
+export interface Context {
+  id: string;
+  language: string;
+  cwd: string;
+  /** The context runs of its language go to when they name none. */
+  default: boolean;
 }
 
 export interface FileEntry {

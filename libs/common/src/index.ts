@@ -7,4 +7,4 @@ export * from './microservice';
 export * from './repo-root';
 export * from './keyed-lock';
 export * from './drain';
-export * from './nats-connected';
+export * from './nats-link';

@@ -8,3 +8,7 @@ export * from './repo-root';
 export * from './keyed-lock';
 export * from './drain';
 export * from './nats-link';
+export * from './event-publisher';
+export * from './event-recorder';
+export * from './event-store.module';
+export * from './event-store-config';

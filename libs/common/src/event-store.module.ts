@@ -1,8 +1,8 @@
 import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { NatsLink } from '@executor/common';
+import { describeStore, EventStore, type EventStoreOptions } from '@executor/event-store';
 import { EventPublisher } from './event-publisher';
 import { EventRecorder } from './event-recorder';
-import { describeStore, EventStore, type EventStoreOptions } from './event-store';
+import { NatsLink } from './nats-link';
 
 @Injectable()
 class EventStoreCloser implements OnApplicationShutdown {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { eventSubject, type EventEnvelope } from '@executor/contracts';
-import type { NatsLink } from '@executor/common';
+import type { NatsLink } from './nats-link';
 
 /**
  * Publishes stored events on `executor.events.<stream_type>.<type>` as plain JSON envelopes.

@@ -13,7 +13,7 @@ import {
   type EventQuery,
   type EventRow,
 } from '../dialect';
-import { ConcurrencyError, errorCode, storeError } from '../errors';
+import { ConcurrencyError, errorCode, EventStoreUnavailableError, storeError } from '../errors';
 import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from '../options';
 import { MIGRATIONS_TABLE, pending } from '../schema';
 
@@ -56,7 +56,7 @@ export class SqliteDialect implements Dialect {
       return new SqliteDialect(db);
     } catch (err) {
       db?.close();
-      throw storeError(err);
+      throw openError(options.path, err);
     }
   }
 
@@ -139,6 +139,17 @@ export class SqliteDialect implements Dialect {
     }
     return statement;
   }
+}
+
+/** A file that cannot be opened says which and why (SQLite's own words), and is unavailable, not a bug. */
+function openError(path: string, err: unknown): Error {
+  const e = storeError(err);
+  if (!(e instanceof EventStoreUnavailableError)) return e;
+  const why = err instanceof Error ? `: ${err.message}` : '';
+  return new EventStoreUnavailableError(
+    e.driverCode,
+    `the event store ${path} cannot be opened now (${e.driverCode}${why})`,
+  );
 }
 
 /** The names of the migrations applied (none when the table is not there yet); reads only. */

@@ -9,7 +9,7 @@
  * names the store, as for the services.
  */
 import { EventStore } from '../libs/event-store/src/event-store';
-import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
+import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
 import { parseArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {

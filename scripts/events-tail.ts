@@ -11,7 +11,7 @@
 import { connect } from 'nats';
 import type { EventEnvelope } from '../libs/contracts/src/events';
 import { EventStore } from '../libs/event-store/src/event-store';
-import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
+import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
 import { parseArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {

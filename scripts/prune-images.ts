@@ -7,7 +7,7 @@
  */
 import Docker from 'dockerode';
 import { EventStore } from '../libs/event-store/src/event-store';
-import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
+import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
 
 async function main(): Promise<void> {
   const dryRun = process.argv.includes('--dry-run');

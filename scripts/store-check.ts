@@ -6,7 +6,7 @@
  *   npm run store:check     # EVENT_STORE_URL (PostgreSQL) or EVENT_STORE_PATH (SQLite, default .executor/events.sqlite)
  */
 import { checkStore } from '../libs/event-store/src/backup';
-import { eventStoreOptionsFromEnv } from '../libs/event-store/src/store-options';
+import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
 
 Promise.resolve()
   .then(() => checkStore(eventStoreOptionsFromEnv()))

@@ -15,8 +15,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EventStore, type EventStoreOptions } from '../../libs/event-store/src/event-store';
-import { createDatabase } from '../lib/postgres';
+import { EventStore } from '../../libs/event-store/src/event-store';
+import type { EventStoreOptions } from '../../libs/event-store/src/options';
+import { createDatabase } from '../../libs/event-store/src/testing/postgres';
 import { ROOT, Stack, waitFor } from '../lib/stack';
 
 const N = Number(process.env.BENCH_N ?? 120);

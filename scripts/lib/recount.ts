@@ -1,4 +1,5 @@
-import { EventStore, type EventStoreOptions } from '../../libs/event-store/src/event-store';
+import { EventStore } from '../../libs/event-store/src/event-store';
+import type { EventStoreOptions } from '../../libs/event-store/src/options';
 
 type Where = string | EventStoreOptions;
 

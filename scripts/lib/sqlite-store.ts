@@ -3,8 +3,8 @@ import {
   isPostgresOptions,
   type EventStoreOptions,
   type SqliteStoreOptions,
-} from '../../libs/event-store/src/event-store';
-import { eventStoreOptionsFromEnv } from '../../libs/event-store/src/store-options';
+} from '../../libs/event-store/src/options';
+import { eventStoreOptionsFromEnv } from '../../libs/common/src/event-store-config';
 
 /**
  * The SQLite store the environment names, for the file-level tools (backup, restore). With

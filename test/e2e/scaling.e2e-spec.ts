@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from 'nats';
 import type { EventEnvelope, RunnerHeartbeat } from '../../libs/contracts/src';
 import { EventStore } from '../../libs/event-store/src/event-store';
 import { Stack, waitFor } from '../../scripts/lib/stack';
-import { createDatabase } from '../../scripts/lib/postgres';
+import { createDatabase } from '../../libs/event-store/src/testing/postgres';
 
 interface ErrorBody {
   status: string;

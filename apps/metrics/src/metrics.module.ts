@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NatsModule } from '@executor/common';
-import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
+import { EventStoreModule, NatsModule } from '@executor/common';
+import { eventStoreOptions } from '@executor/event-store';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 import { MetricsProjector } from './projection/metrics-projector';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { EventTypes, StreamTypes } from '@executor/contracts';
-import { EventRecorder } from '@executor/event-store';
+import { EventRecorder } from '@executor/common';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 
 /**

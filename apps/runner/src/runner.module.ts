@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NATS_CONNECTION, NatsModule } from '@executor/common';
+import { EventStoreModule, NATS_CONNECTION, NatsModule } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { RUN_LIMITS, sandboxLimitsOf } from './sandbox/run-limits';
-import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
+import { eventStoreOptions } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { ExecutionService } from './execution/execution.service';
 import { HealthController } from './health/health.controller';

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NatsModule } from '@executor/common';
-import { eventStoreOptions, EventStoreModule } from '@executor/event-store';
+import { EventStoreModule, NatsModule } from '@executor/common';
+import { eventStoreOptions } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { OneOffExecutionService } from './execution/one-off-execution.service';
 import { TemplateLookup } from './execution/template-lookup';

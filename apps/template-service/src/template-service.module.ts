@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NatsModule } from '@executor/common';
-import { EventRecorder, EventStore, eventStoreOptions, EventStoreModule } from '@executor/event-store';
+import { EventRecorder, EventStoreModule, NatsModule } from '@executor/common';
+import { EventStore, eventStoreOptions } from '@executor/event-store';
 import { TemplateServiceConfig } from './template-service.config';
 import { capsOf } from './templates/template-caps';
 import { TemplateCatalog } from './templates/template-catalog';

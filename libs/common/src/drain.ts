@@ -1,8 +1,8 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { ServerNats, type NatsOptions } from '@nestjs/microservices';
-import type { Msg, NatsConnection } from 'nats';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import { finalize, type Observable } from 'rxjs';
-import { whenConnected } from './nats-connected';
+import { NatsLink } from './nats-link';
 import { ErrorCodes, type ErrorPayload } from '@executor/contracts';
 
 /**
@@ -82,8 +82,19 @@ export type SubjectRoutes = Record<string, Array<{ subject: string; queue?: stri
  * The NATS transport with a graceful close: on shutdown it first unsubscribes (no new work
  * reaches this process; a queue group sends it to the others), then waits for the requests
  * in flight up to a bound, and only then closes the connection their replies travel on.
+ *
+ * Nest's ServerNats, through its public extension points only: the transport opens its own
+ * connection (`createNatsClient`, as a NatsLink that knows from the client's status events
+ * whether it can send), keeps the subscriptions it makes (`bindEvents`) and wraps the reply
+ * publisher (`getPublisher`).
  */
 export class DrainingNatsServer extends ServerNats {
+  private link: NatsLink | null = null;
+  /** What bindEvents subscribed: unsubscribed first on close. */
+  private readonly served: Subscription[] = [];
+  /** Replies on their way (each bounded by the drain timeout): close waits for them. */
+  private readonly delivering = new Set<Promise<void>>();
+
   constructor(
     private readonly natsOptions: Required<NatsOptions>['options'],
     private readonly drainTimeoutMs: number,
@@ -94,24 +105,39 @@ export class DrainingNatsServer extends ServerNats {
     super(natsOptions);
   }
 
+  /** The connection the handlers are served on, once listening. */
+  get connection(): NatsLink | null {
+    return this.link;
+  }
+
+  /** The subjects this transport is subscribed to now. */
+  get subjects(): string[] {
+    return this.served.filter((sub) => !sub.isClosed()).map((sub) => sub.getSubject());
+  }
+
+  /** Opens the transport's own connection with the options it was given, less Nest's own. */
+  override async createNatsClient(): Promise<NatsConnection> {
+    const { queue: _queue, serializer: _s, deserializer: _d, ...connection } = this.natsOptions;
+    this.link = await NatsLink.connect(connection);
+    return this.link.connection;
+  }
+
   /**
    * Subscribes every handler on its pattern in the service's queue group, or, for a pattern
    * listed in `routes`, on the subjects listed there instead (a runner's own subjects).
    */
   override bindEvents(client: NatsConnection): void {
     const queue = this.getOptionsProp(this.natsOptions, 'queue');
-    const subs = this.subs;
     for (const [pattern, handler] of this.messageHandlers) {
       const targets = this.routes[pattern] ?? [
         { subject: pattern, queue: (handler.extras?.queue as string | undefined) ?? queue },
       ];
       for (const target of targets) {
-        subs.push(
-          client.subscribe(target.subject, {
-            queue: target.queue,
-            callback: this.getMessageHandler(pattern).bind(this) as (err: unknown, msg: Msg) => void,
-          }),
-        );
+        const sub = client.subscribe(target.subject, {
+          queue: target.queue,
+          callback: this.getMessageHandler(pattern).bind(this) as (err: unknown, msg: Msg) => void,
+        });
+        this.served.push(sub);
       }
     }
   }
@@ -125,43 +151,45 @@ export class DrainingNatsServer extends ServerNats {
    */
   override getPublisher(...args: Parameters<ServerNats['getPublisher']>): (response: unknown) => unknown {
     const publish = super.getPublisher(...args) as (response: unknown) => unknown;
-    return (response: unknown) =>
-      this.deliver(() => publishOrRefuse(publish, response)).catch((err: unknown) => {
-        this.logger.error(`a reply could not be sent: ${err instanceof Error ? err.message : String(err)}`);
-      });
+    return (response: unknown) => {
+      const delivery = this.deliver(() => publishOrRefuse(publish, response))
+        .catch((err: unknown) => {
+          this.logger.error(`a reply could not be sent: ${err instanceof Error ? err.message : String(err)}`);
+        })
+        .finally(() => this.delivering.delete(delivery));
+      this.delivering.add(delivery);
+      return delivery;
+    };
   }
 
   private async deliver(send: () => unknown): Promise<void> {
     const deadline = Date.now() + this.drainTimeoutMs;
     for (;;) {
-      const nc = this.connection;
-      if (!nc || !(await whenConnected(nc, Math.max(0, deadline - Date.now())))) return;
+      const link = this.link;
+      if (!link || !(await link.whenConnected(Math.max(0, deadline - Date.now())))) return;
       send();
       try {
-        await nc.flush();
+        await link.connection.flush();
         return;
       } catch {
-        if (Date.now() >= deadline || nc.isClosed()) return;
+        if (Date.now() >= deadline || link.connection.isClosed()) return;
       }
     }
   }
 
   override async close(): Promise<void> {
-    for (const sub of this.subs ?? []) sub.unsubscribe();
+    for (const sub of this.served.splice(0)) sub.unsubscribe();
     const left = this.tracker.size;
     const finished = await this.tracker.drain(this.drainTimeoutMs);
     if (left > 0) this.onDrain(finished, this.tracker.size);
-    // The last replies may still sit in the client's buffer: send them before closing.
-    await this.connection?.flush().catch(() => undefined);
+    await Promise.all(this.delivering);
+    const link = this.link;
+    if (link) {
+      // The last replies may still sit in the client's buffer: send them before closing.
+      await link.connection.flush().catch(() => undefined);
+      await link.close();
+    }
+    this.link = null;
     await super.close();
-  }
-
-  /** ServerNats keeps its subscriptions and connection private; this class needs both. */
-  private get subs(): Array<{ unsubscribe(): void }> {
-    return (this as unknown as { subscriptions: Array<{ unsubscribe(): void }> }).subscriptions;
-  }
-
-  private get connection(): NatsConnection | null | undefined {
-    return (this as unknown as { natsClient?: NatsConnection | null }).natsClient;
   }
 }

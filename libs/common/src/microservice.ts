@@ -71,6 +71,9 @@ export async function startMicroservice(
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
     strategy,
     logger: jsonLogger(opts.service),
+    // A failed start (the store cannot be opened, say) ends the process with code 1 and the
+    // reason (runService), not with Nest's default process.abort().
+    abortOnError: false,
   });
   app.useGlobalInterceptors(new InFlightInterceptor(inFlight));
   app.useGlobalFilters(new RpcErrorFilter());

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode as NatsErrorCode, Events, JSONCodec, type NatsConnection } from 'nats';
 import {
@@ -8,8 +8,7 @@ import {
   type RpcRequest,
   type RpcSubject,
 } from '@executor/contracts';
-import { whenConnected } from './nats-connected';
-import { NATS_CONNECTION } from './nats.constants';
+import { NatsLink } from './nats-link';
 import { RemoteError } from './rpc-errors';
 
 const codec = JSONCodec();
@@ -30,7 +29,10 @@ export class NatsRpc implements OnModuleDestroy {
   private closed = false;
   private readonly logger = new Logger(NatsRpc.name);
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {
+  private readonly nc: NatsConnection;
+
+  constructor(private readonly link: NatsLink) {
+    this.nc = link.connection;
     void this.failWaitingOnDisconnect();
   }
 
@@ -46,7 +48,7 @@ export class NatsRpc implements OnModuleDestroy {
     to: string = subject,
   ): Promise<RpcReply<S>> {
     // Sent while between two servers, a request would be dropped: it waits for the reconnect.
-    if (!(await whenConnected(this.nc, Math.min(timeoutMs, RECONNECT_WAIT_MS)))) {
+    if (!(await this.link.whenConnected(Math.min(timeoutMs, RECONNECT_WAIT_MS)))) {
       throw new RemoteError(ErrorCodes.DependencyUnavailable, 'not connected to NATS now', 1);
     }
     let packet: { err?: unknown; response?: unknown };

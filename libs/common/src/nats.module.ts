@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { connect, type NatsConnection } from 'nats';
+import type { ConnectionOptions } from 'nats';
 import { NATS_CONNECTION, SERVICE_NAME } from './nats.constants';
+import { NatsLink } from './nats-link';
 import { NatsRpc } from './nats-rpc';
 
 export interface NatsModuleOptions {
@@ -9,7 +10,7 @@ export interface NatsModuleOptions {
 }
 
 /** NATS connection options every process uses: reconnect forever. */
-export function natsConnectionOptions(url: string, name: string) {
+export function natsConnectionOptions(url: string, name: string): ConnectionOptions {
   return {
     servers: url.split(',').map((s) => s.trim()),
     name,
@@ -21,15 +22,16 @@ export function natsConnectionOptions(url: string, name: string) {
 
 @Injectable()
 class NatsCloser implements OnApplicationShutdown {
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(@Inject(NatsLink) private readonly link: NatsLink) {}
   async onApplicationShutdown(): Promise<void> {
-    await this.nc.drain().catch(() => undefined);
+    await this.link.drain().catch(() => undefined);
   }
 }
 
 /**
  * One NATS connection per process for its outgoing calls (NatsRpc), for publishing events as
- * plain JSON and for health round trips. (A service's handlers have their own connection.)
+ * plain JSON and for health round trips, as a NatsLink and as its NatsConnection
+ * (NATS_CONNECTION). (A service's handlers have their own connection, in its transport.)
  */
 @Module({})
 export class NatsModule {
@@ -40,13 +42,14 @@ export class NatsModule {
       providers: [
         { provide: SERVICE_NAME, useValue: options.service },
         {
-          provide: NATS_CONNECTION,
-          useFactory: () => connect(natsConnectionOptions(options.url, `${options.service}-events`)),
+          provide: NatsLink,
+          useFactory: () => NatsLink.connect(natsConnectionOptions(options.url, `${options.service}-events`)),
         },
+        { provide: NATS_CONNECTION, inject: [NatsLink], useFactory: (link: NatsLink) => link.connection },
         NatsRpc,
         NatsCloser,
       ],
-      exports: [NATS_CONNECTION, SERVICE_NAME, NatsRpc],
+      exports: [NatsLink, NATS_CONNECTION, SERVICE_NAME, NatsRpc],
     };
   }
 }

@@ -218,10 +218,12 @@ export class SessionDownloadQueryDto extends SessionRef {
   format?: 'raw' | 'json';
 }
 
+/** `tenant_id` is required without API keys; a tenant key's own tenant is used when it is left out. */
 export class SessionListQueryDto {
+  @IsOptional()
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
-  tenant_id: string;
+  tenant_id?: string;
 }
 
 export type SessionStatus = 'active' | 'expired' | 'destroyed' | 'lost';

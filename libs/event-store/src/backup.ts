@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EventStore, type EventStoreOptions } from './event-store';
+import { EventStore } from './event-store';
+import type { EventStoreOptions } from './options';
 import { IntegrityCheck, type IntegrityReport } from './integrity';
 
 /** Copies a database with SQLite's online backup: one point in time, its WAL included. */

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { NewEvent } from '@executor/contracts';
-import { ConcurrencyError, EventStore, EventStoreUnavailableError } from './event-store';
+import { ConcurrencyError, EventStoreUnavailableError } from './errors';
+import { EventStore } from './event-store';
 import {
   connect,
   createTarget,

@@ -1,13 +1,9 @@
 import type { NewEvent } from '@executor/contracts';
 import Database from 'better-sqlite3';
-import {
-  ConcurrencyError,
-  EventStore,
-  EventStoreUnavailableError,
-  storeError,
-  type SqliteStoreOptions,
-} from './event-store';
-import { createTarget, DRIVERS, postgresMissing, type TestStoreTarget } from './testing/test-stores';
+import { ConcurrencyError, EventStoreUnavailableError } from './errors';
+import { EventStore } from './event-store';
+import type { SqliteStoreOptions } from './options';
+import { createTarget, DRIVERS, postgresMissing, queryOn, type TestStoreTarget } from './testing/test-stores';
 
 const started = (id: string, tenant = 't1'): NewEvent => ({
   type: 'ExecutionStarted',
@@ -148,6 +144,7 @@ describe.each(DRIVERS)('EventStore on %s', (driver) => {
     const [first] = await store.readAll(0, 1);
     expect(await ids({ from: first.occurred_at, to: '9999-01-01T00:00:00.000Z' })).toEqual([1, 2, 3]);
     expect(await ids({ to: first.occurred_at })).toEqual([]);
+    expect(await ids({ types: [] })).toEqual([]);
   });
 
   it('keeps events across a reopen and lets two stores on one database race safely', async () => {
@@ -189,6 +186,26 @@ describe.each(DRIVERS)('EventStore on %s', (driver) => {
     expect(await store.headPosition()).toBe(1005);
   });
 
+  it('records its migrations by name, as the stores made before did, and applies none twice', async () => {
+    await store.append('session-m', 'session', 0, [reused('m')]);
+    await store.close();
+    store = await EventStore.open(target.options);
+    await store.close();
+    store = await EventStore.open(target.options);
+    const readMigrations = async () => {
+      if (driver === 'postgres') return queryOn(target.url(), 'SELECT name FROM migrations');
+      const db = new Database((target.options as SqliteStoreOptions).path, { readonly: true });
+      try {
+        return db.prepare('SELECT name FROM migrations').all();
+      } finally {
+        db.close();
+      }
+    };
+    const migrations = await readMigrations();
+    expect(migrations).toEqual([{ name: 'CreateEvents1764150000000' }]);
+    expect(await store.readStream('session-m')).toHaveLength(1);
+  });
+
   it('answers ping on a healthy store', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
   });
@@ -220,54 +237,6 @@ describe('EventStore on sqlite: a held lock', () => {
       holder.close();
       await impatient.close();
       await store.close();
-    }
-  });
-});
-
-describe('storeError', () => {
-  it('turns disk and lock trouble into EventStoreUnavailableError and keeps the rest', () => {
-    for (const code of ['SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_IOERR_WRITE', 'SQLITE_BUSY']) {
-      expect(storeError(Object.assign(new Error('x'), { code }))).toBeInstanceOf(EventStoreUnavailableError);
-    }
-    // TypeORM keeps the driver's error inside.
-    expect(storeError({ driverError: { code: 'SQLITE_FULL' } })).toBeInstanceOf(EventStoreUnavailableError);
-    const constraint = Object.assign(new Error('unique'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
-    expect(storeError(constraint)).toBe(constraint);
-  });
-
-  it('turns an unreachable, full, shutting-down or read-only PostgreSQL into EventStoreUnavailableError', () => {
-    const unavailable = (err: unknown) => {
-      const mapped = storeError(err);
-      return mapped instanceof EventStoreUnavailableError ? mapped.driverCode : null;
-    };
-    for (const code of [
-      '08006',
-      '08001',
-      '53100',
-      '53200',
-      '53300',
-      '57P01',
-      '57P02',
-      '57P03',
-      '25006',
-      '55P03',
-    ]) {
-      expect(unavailable(Object.assign(new Error('pg'), { code }))).toBe(code);
-      expect(unavailable({ driverError: { code } })).toBe(code);
-    }
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']) {
-      expect(unavailable(Object.assign(new Error(code), { code }))).toBe(code);
-    }
-    // Node reports a refused connection to every address of a host at once.
-    expect(
-      unavailable(Object.assign(new AggregateError([], 'x'), { errors: [{ code: 'ECONNREFUSED' }] })),
-    ).toBe('ECONNREFUSED');
-    expect(unavailable(new Error('Connection terminated unexpectedly'))).toBe('CONNECTION_LOST');
-    expect(unavailable(new Error('timeout exceeded when trying to connect'))).toBe('ETIMEDOUT');
-    // Not "try again later": a bug, a bad query or a conflict.
-    for (const code of ['23505', '42P01', '22001', '40001', '40P01']) {
-      const err = Object.assign(new Error('pg'), { code });
-      expect(storeError(err)).toBe(err);
     }
   });
 });

@@ -1,9 +1,7 @@
-export * from './event.entity';
 export * from './event-store';
-export * from './store-options';
-export * from './event-publisher';
-export * from './event-recorder';
-export * from './event-store.module';
+export type { AppendMeta, EventQuery, ExpectedVersion } from './dialect';
+export * from './errors';
+export * from './options';
 export * from './event-store-health';
 export * from './integrity';
 export * from './backup';

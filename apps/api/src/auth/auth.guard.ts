@@ -60,23 +60,18 @@ export class AuthGuard implements CanActivate {
   }
 }
 
+/**
+ * A JSON body acts for the key's tenant: a different tenant_id is refused, a missing one filled
+ * in. A query is not touched here (Express 5 parses it anew on each read): routes that take a
+ * tenant from the query pass it through tenantOf.
+ */
 function bindTenant(req: Request, tenant: string): void {
-  const holders: Array<Record<string, unknown>> = [];
-  if (req.body && typeof req.body === 'object' && !Array.isArray(req.body))
-    holders.push(req.body as Record<string, unknown>);
-  if (req.method === 'GET' || req.method === 'DELETE') {
-    // Express 5 parses req.query anew on each read: pin one object the handler will see.
-    const query = { ...(req.query as Record<string, unknown>) };
-    Object.defineProperty(req, 'query', { value: query, writable: true, configurable: true });
-    holders.push(query);
+  if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) return;
+  const body = req.body as Record<string, unknown>;
+  if (body.tenant_id !== undefined && body.tenant_id !== tenant) {
+    throw new RemoteError(ErrorCodes.Forbidden, 'this API key may only act for its own tenant');
   }
-  for (const holder of holders) {
-    const given = holder.tenant_id;
-    if (given !== undefined && given !== tenant) {
-      throw new RemoteError(ErrorCodes.Forbidden, 'this API key may only act for its own tenant');
-    }
-    holder.tenant_id = tenant;
-  }
+  body.tenant_id = tenant;
 }
 
 /** The tenant a request acts for: a tenant key's own, or what the caller named. */

@@ -122,7 +122,7 @@ export class SessionFilesController {
   private op(op: FileOp, q: { session_id: string; tenant_id?: string; path: string }, req: Request) {
     return this.send({
       session_id: q.session_id,
-      tenant_id: q.tenant_id,
+      tenant_id: tenantOf(req as AuthedRequest, q.tenant_id),
       op,
       path: q.path,
       correlation_id: correlationId(req),

@@ -22,6 +22,7 @@ import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
+import { tenantOf } from '../auth/auth.guard';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -132,7 +133,12 @@ export class SessionsController {
   ) {
     return this.rpc.send(
       Subjects.SessionContexts,
-      { session_id: ref.session_id, tenant_id: ref.tenant_id, ...what, correlation_id: correlationId(req) },
+      {
+        session_id: ref.session_id,
+        tenant_id: tenantOf(req, ref.tenant_id),
+        ...what,
+        correlation_id: correlationId(req),
+      },
       // Starting a context waits for its kernel to load.
       this.config.RPC_TIMEOUT_MS + 90000,
     );
@@ -143,17 +149,19 @@ export class SessionsController {
     if (!UUID.test(id)) throw new RemoteError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
     const session = await this.rpc.send(
       Subjects.SessionGet,
-      { session_id: id, tenant_id: query.tenant_id, correlation_id: correlationId(req) },
+      { session_id: id, tenant_id: tenantOf(req, query.tenant_id), correlation_id: correlationId(req) },
       this.config.RPC_TIMEOUT_MS,
     );
     return { status: 'success', session };
   }
 
   @Get('sessions')
-  async list(@Query() query: SessionListQueryDto) {
+  async list(@Query() query: SessionListQueryDto, @Req() req: Request) {
+    const tenant = tenantOf(req, query.tenant_id);
+    if (tenant === undefined) throw new RemoteError(ErrorCodes.ValidationError, 'tenant_id: it is required');
     const sessions = await this.rpc.send(
       Subjects.SessionList,
-      { tenant_id: query.tenant_id },
+      { tenant_id: tenant },
       this.config.RPC_TIMEOUT_MS,
     );
     return { status: 'success', sessions };

@@ -12,10 +12,10 @@ import {
   type ExecutionResult,
   type RunnerExecuteCommand,
 } from '@executor/contracts';
-import { domainError, NATS_CONNECTION } from '@executor/common';
+import { domainError, EventRecorder, NATS_CONNECTION } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { executeStreamed } from '../sandbox/run-stream';
-import { ConcurrencyError, EventRecorder, EventStoreUnavailableError } from '@executor/event-store';
+import { ConcurrencyError, EventStoreUnavailableError } from '@executor/event-store';
 import { Admission } from './admission';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';

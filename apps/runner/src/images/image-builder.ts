@@ -23,8 +23,7 @@ import {
   type ImageBuildSpec,
   type ImageStatusInfo,
 } from '@executor/contracts';
-import { findRepoRoot } from '@executor/common';
-import { EventRecorder } from '@executor/event-store';
+import { EventRecorder, findRepoRoot } from '@executor/common';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { DOCKER } from '../sandbox/docker.provider';
 import {

@@ -9,8 +9,8 @@ import {
   type EventDataMap,
   type RunnerHeartbeat,
 } from '@executor/contracts';
-import { NATS_CONNECTION, RemoteError } from '@executor/common';
-import { ConcurrencyError, EventRecorder, EventStore } from '@executor/event-store';
+import { EventRecorder, NATS_CONNECTION, RemoteError } from '@executor/common';
+import { ConcurrencyError, EventStore } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { ExecutionLedger, type LostReason, type OpenExecution } from './execution-ledger';
 import { Placements } from './placements';

@@ -22,8 +22,8 @@ import {
   type SessionRefCommand,
   type SessionView,
 } from '@executor/contracts';
-import { domainError, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
-import { ConcurrencyError, EventRecorder } from '@executor/event-store';
+import { domainError, EventRecorder, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
+import { ConcurrencyError } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { RunnerWatch } from '../runners/runner-watch';
 import { resolveLanguage, TemplateLookup } from '../execution/template-lookup';

@@ -14,8 +14,8 @@ import {
   type TemplateSpec,
   templateVisibleTo,
 } from '@executor/contracts';
-import { domainError } from '@executor/common';
-import { EventRecorder, EventStore } from '@executor/event-store';
+import { domainError, EventRecorder } from '@executor/common';
+import { EventStore } from '@executor/event-store';
 import { parseManifest } from './manifest';
 import { capProblems, clampToCaps, type TemplateCaps } from './template-caps';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventStoreOptions } from '../event-store';
-import { connect, createDatabase, dropAbandonedDatabases, queryOn } from '../../../../scripts/lib/postgres';
+import type { EventStoreOptions } from '../options';
+import { connect, createDatabase, dropAbandonedDatabases, queryOn } from './postgres';
 
 export { connect, queryOn };
 

@@ -1,9 +1,8 @@
 import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
-import { NATS_CONNECTION } from '@executor/common';
+import { describeStore, EventStore, type EventStoreOptions } from '@executor/event-store';
 import { EventPublisher } from './event-publisher';
 import { EventRecorder } from './event-recorder';
-import { describeStore, EventStore, type EventStoreOptions } from './event-store';
+import { NatsLink } from './nats-link';
 
 @Injectable()
 class EventStoreCloser implements OnApplicationShutdown {
@@ -30,9 +29,9 @@ export class EventStoreModule {
         },
         {
           provide: EventRecorder,
-          inject: [EventStore, NATS_CONNECTION],
-          useFactory: (store: EventStore, nc: NatsConnection) =>
-            new EventRecorder(store, new EventPublisher(nc)),
+          inject: [EventStore, NatsLink],
+          useFactory: (store: EventStore, link: NatsLink) =>
+            new EventRecorder(store, new EventPublisher(link)),
         },
         EventStoreCloser,
       ],

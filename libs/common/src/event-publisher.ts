@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
 import { eventSubject, type EventEnvelope } from '@executor/contracts';
-import { isConnected, whenConnected } from '@executor/common';
+import type { NatsLink } from './nats-link';
 
 /**
  * Publishes stored events on `executor.events.<stream_type>.<type>` as plain JSON envelopes.
@@ -13,12 +12,12 @@ export class EventPublisher {
   private held: EventEnvelope[] = [];
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly link: NatsLink,
     private readonly holdMs = 10000,
   ) {}
 
   publish(events: EventEnvelope[]): void {
-    if (this.held.length > 0 || !isConnected(this.nc)) {
+    if (this.held.length > 0 || !this.link.connected) {
       if (this.held.length === 0) void this.publishWhenConnected();
       this.held.push(...events);
       return;
@@ -27,7 +26,7 @@ export class EventPublisher {
   }
 
   private async publishWhenConnected(): Promise<void> {
-    const back = await whenConnected(this.nc, this.holdMs);
+    const back = await this.link.whenConnected(this.holdMs);
     const events = this.held;
     this.held = [];
     if (back) this.send(events);
@@ -37,7 +36,7 @@ export class EventPublisher {
   private send(events: EventEnvelope[]): void {
     for (const event of events) {
       try {
-        this.nc.publish(eventSubject(event.stream_type, event.type), JSON.stringify(event));
+        this.link.connection.publish(eventSubject(event.stream_type, event.type), JSON.stringify(event));
       } catch (err) {
         // The event is stored; subscribers will catch up from the store.
         this.logger.warn(`could not publish ${event.type} at position ${event.position}: ${String(err)}`);

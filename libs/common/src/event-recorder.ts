@@ -1,5 +1,5 @@
 import type { EventEnvelope, NewEvent, StreamType } from '@executor/contracts';
-import type { AppendMeta, EventStore, ExpectedVersion } from './event-store';
+import type { AppendMeta, EventStore, ExpectedVersion } from '@executor/event-store';
 import type { EventPublisher } from './event-publisher';
 
 /** Appends to the store first, then publishes what was stored. */

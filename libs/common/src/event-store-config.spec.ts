@@ -1,6 +1,5 @@
-import { ConfigError } from '@executor/common';
-import { describeStore } from './event-store';
-import { eventStoreOptionsFromEnv } from './store-options';
+import { ConfigError } from './config';
+import { eventStoreOptionsFromEnv } from './event-store-config';
 
 describe('eventStoreOptionsFromEnv', () => {
   it('keeps SQLite at EVENT_STORE_PATH by default', () => {
@@ -30,15 +29,5 @@ describe('eventStoreOptionsFromEnv', () => {
       expect((err as Error).message).toContain('EVENT_STORE_URL must be a postgres:// or postgresql:// URL');
       expect((err as Error).message).not.toContain('secret');
     }
-  });
-});
-
-describe('describeStore', () => {
-  it('names the store for a log line and never shows the password', () => {
-    expect(describeStore({ path: '.executor/events.sqlite' })).toBe('SQLite at .executor/events.sqlite');
-    const line = describeStore({ url: 'postgres://executor:s3cret@127.0.0.1:55432/executor' });
-    expect(line).toBe('PostgreSQL at postgres://executor:***@127.0.0.1:55432/executor');
-    expect(describeStore({ url: 'postgres://127.0.0.1/db' })).toBe('PostgreSQL at postgres://127.0.0.1/db');
-    expect(describeStore({ url: 'postgres://u:s3cret@[bad' })).not.toContain('s3cret');
   });
 });

@@ -7,3 +7,4 @@ export * from './event-store.module';
 export * from './event-store-health';
 export * from './integrity';
 export * from './backup';
+export * from './command-handler';

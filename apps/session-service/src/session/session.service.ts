@@ -156,7 +156,7 @@ export class SessionService {
           timeoutMs,
           runnerOwnSubject(runnerId, Subjects.RunnerSessionOpen),
         );
-        const opened = await this.runners.guard(`open-${sessionId}`, 'oneoff', runnerId, call);
+        const opened = await this.runners.failFastIfRunnerLost(`open-${sessionId}`, 'oneoff', runnerId, call);
         placed(true);
         return opened;
       } catch (err) {
@@ -200,7 +200,7 @@ export class SessionService {
           pinned(state, Subjects.RunnerSessionExecute),
         );
         // Fails at once when the session's runner dies or restarts meanwhile.
-        reply = await this.runners.guard(executionId, 'session', state.runner_id, call);
+        reply = await this.runners.failFastIfRunnerLost(executionId, 'session', state.runner_id, call);
       } catch (err) {
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);

@@ -36,6 +36,8 @@ export interface CommandOptions<State> {
    * concurrent append the stream is read.
    */
   known?: Loaded<State>;
+  /** Where the state is read after a concurrent append (a projection that catches up); the stream by default. */
+  reload?: () => Promise<Loaded<State>>;
   /** Tenant and correlation of the appended events; a function of the state decided on. */
   meta?: AppendMeta | ((state: State) => AppendMeta);
   /** Attempts after a concurrent append, each on the stream read anew; then its ConcurrencyError is thrown. */
@@ -98,7 +100,7 @@ export class CommandHandler<State, Command, Event extends DomainEvent = DomainEv
         };
       } catch (err) {
         if (!(err instanceof ConcurrencyError) || attempt >= retries) throw err;
-        current = await this.load(streamId);
+        current = options.reload ? await options.reload() : await this.load(streamId);
       }
     }
   }

@@ -414,9 +414,8 @@ export class SessionService {
   }
 
   /**
-   * Decides on the session as the repository holds it and appends at its version (after a
-   * concurrent append, once more on the stream as it is); the repository applies what was
-   * appended, and catches up when it missed what another process appended first.
+   * Decides on the session as the repository holds it and appends at its version; after a
+   * concurrent append the repository catches up and the command is decided once more.
    */
   private async command(
     sessionId: string,
@@ -425,13 +424,16 @@ export class SessionService {
   ): Promise<Session> {
     const handled = await this.sessions.handle(sessionStream(sessionId), command, {
       known: this.repo.loaded(sessionId),
+      reload: async () => {
+        await this.repo.catchUp();
+        return this.repo.loaded(sessionId);
+      },
       meta: (state) => ({
         tenantId: (state.status === 'none' ? '' : state.tenant_id) || meta.tenant_id || null,
         correlationId: meta.correlation_id ?? null,
       }),
     });
     for (const e of handled.stored) this.repo.apply(e);
-    if (this.repo.loaded(sessionId).version !== handled.version) await this.repo.catchUp();
     // Every command but CreateSession is refused on a session that does not exist.
     if (handled.state.status === 'none')
       throw domainError(ErrorCodes.SessionNotFound, `no session ${sessionId}`);

@@ -5,3 +5,4 @@ export * from './options';
 export * from './event-store-health';
 export * from './integrity';
 export * from './backup';
+export * from './command-handler';

@@ -3,19 +3,23 @@ import { RpcException } from '@nestjs/microservices';
 import { createHash } from 'node:crypto';
 import {
   ErrorCodes,
-  EventTypes,
+  ExecutionDecider,
+  executionStream,
   kernelFor,
   MAX_FILE_BYTES,
   MAX_TOTAL_FILE_BYTES,
   StreamTypes,
   workspacePathError,
+  type ExecutionCommand,
+  type ExecutionEvent,
   type ExecutionResult,
+  type ExecutionState,
   type RunnerExecuteCommand,
 } from '@executor/contracts';
 import { domainError, EventRecorder, NATS_CONNECTION } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { executeStreamed } from '../sandbox/run-stream';
-import { ConcurrencyError, EventStoreUnavailableError } from '@executor/event-store';
+import { CommandHandler, EventStoreUnavailableError, type Loaded } from '@executor/event-store';
 import { Admission } from './admission';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
@@ -31,6 +35,7 @@ import Docker from 'dockerode';
 @Injectable()
 export class ExecutionService {
   private readonly logger = new Logger(ExecutionService.name);
+  private readonly executions: CommandHandler<ExecutionState, ExecutionCommand, ExecutionEvent>;
 
   constructor(
     private readonly pool: SandboxPool,
@@ -41,7 +46,9 @@ export class ExecutionService {
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
     private readonly admission: Admission,
     @Inject(RUN_LIMITS) private readonly limits: SandboxLimits,
-  ) {}
+  ) {
+    this.executions = new CommandHandler(ExecutionDecider, StreamTypes.Execution, recorder.store, recorder);
+  }
 
   private knownRuntimes?: Promise<Set<string>>;
 
@@ -76,31 +83,26 @@ export class ExecutionService {
   }
 
   private async run(cmd: RunnerExecuteCommand, filesBytes: number): Promise<ExecutionResult> {
-    const streamId = `execution-${cmd.execution_id}`;
+    const streamId = executionStream(cmd.execution_id);
     const meta = { tenantId: cmd.tenant_id, correlationId: cmd.correlation_id };
-    await this.recorder.record(
+    // A new execution id has no stream yet: decided on the empty state, appended at version 0.
+    const started = await this.executions.handle(
       streamId,
-      StreamTypes.Execution,
-      0,
-      [
-        {
-          type: EventTypes.ExecutionStarted,
-          data: {
-            execution_id: cmd.execution_id,
-            tenant_id: cmd.tenant_id,
-            scope: cmd.scope,
-            template: cmd.template.name,
-            language: cmd.language,
-            runner_id: this.config.RUNNER_ID,
-            code_bytes: Buffer.byteLength(cmd.code),
-            code_sha256: createHash('sha256').update(cmd.code).digest('hex'),
-            files_count: cmd.files.length,
-            files_bytes: filesBytes,
-            timeout_s: cmd.timeout,
-          },
-        },
-      ],
-      meta,
+      {
+        type: 'StartExecution',
+        execution_id: cmd.execution_id,
+        tenant_id: cmd.tenant_id,
+        scope: cmd.scope,
+        template: cmd.template.name,
+        language: cmd.language,
+        runner_id: this.config.RUNNER_ID,
+        code_bytes: Buffer.byteLength(cmd.code),
+        code_sha256: createHash('sha256').update(cmd.code).digest('hex'),
+        files_count: cmd.files.length,
+        files_bytes: filesBytes,
+        timeout_s: cmd.timeout,
+      },
+      { known: { state: ExecutionDecider.initialState, version: 0 }, meta, retries: 0 },
     );
 
     let outcome: KernelOutcome;
@@ -138,13 +140,18 @@ export class ExecutionService {
       }
     } catch (err) {
       if (err instanceof RpcException) {
-        await this.finish(streamId, finishedEvent(cmd, null, null, 'image_not_ready'), meta);
+        await this.finish(
+          streamId,
+          started,
+          { type: 'FailExecution', sandbox_error: 'image_not_ready' },
+          meta,
+        );
         throw err;
       }
       const missing = err instanceof ImageMissingError;
       const reason = missing ? 'image_missing' : 'sandbox_failed';
       if (!missing) this.logger.error(`sandbox failure in ${cmd.execution_id}: ${String(err)}`);
-      await this.finish(streamId, finishedEvent(cmd, null, null, reason), meta);
+      await this.finish(streamId, started, { type: 'FailExecution', sandbox_error: reason }, meta);
       throw missing
         ? domainError(
             ErrorCodes.ImageNotReady,
@@ -154,7 +161,25 @@ export class ExecutionService {
     }
 
     const result = toResult({ ...cmd, replyBytes: this.limits.replyBytes }, outcome);
-    await this.finish(streamId, finishedEvent(cmd, result, outcome), meta);
+    await this.finish(
+      streamId,
+      started,
+      {
+        type: 'FinishExecution',
+        outcome: {
+          status: result.status,
+          exit_code: result.exit_code,
+          duration_ms: Math.round(result.execution_time * 1000),
+          timed_out: result.timed_out,
+          oom_killed: result.oom_killed,
+          truncated: result.truncated,
+          stdout_bytes: outcome.output.stdout.total,
+          stderr_bytes: outcome.output.stderr.total,
+          artifacts_count: result.artifacts.length,
+        },
+      },
+      meta,
+    );
     return result;
   }
 
@@ -165,18 +190,19 @@ export class ExecutionService {
    */
   private async finish(
     streamId: string,
-    event: ReturnType<typeof finishedEvent>,
+    started: Loaded<ExecutionState>,
+    command: Extract<ExecutionCommand, { type: 'FinishExecution' | 'FailExecution' }>,
     meta: { tenantId: string; correlationId?: string },
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.recorder.record(streamId, StreamTypes.Execution, 1, [event], meta);
+        // Decided on the state this run started with; a stream that moved is read and decided again.
+        const { stored } = await this.executions.handle(streamId, command, { known: started, meta });
+        if (stored.length === 0) {
+          this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
+        }
         return;
       } catch (err) {
-        if (err instanceof ConcurrencyError) {
-          this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
-          return;
-        }
         if (!(err instanceof EventStoreUnavailableError) || attempt >= FINISH_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, 250 * attempt));
       }
@@ -198,42 +224,4 @@ function checkFiles(cmd: RunnerExecuteCommand): number {
   if (total > MAX_TOTAL_FILE_BYTES)
     throw domainError(ErrorCodes.PayloadTooLarge, 'files are over 100 MB in total');
   return total;
-}
-
-function finishedEvent(
-  cmd: RunnerExecuteCommand,
-  r: ExecutionResult | null,
-  o: KernelOutcome | null,
-  sandboxError?: string,
-) {
-  return {
-    type: EventTypes.ExecutionFinished,
-    data:
-      r && o
-        ? {
-            execution_id: cmd.execution_id,
-            status: r.status,
-            exit_code: r.exit_code,
-            duration_ms: Math.round(r.execution_time * 1000),
-            timed_out: r.timed_out,
-            oom_killed: r.oom_killed,
-            truncated: r.truncated,
-            stdout_bytes: o.output.stdout.total,
-            stderr_bytes: o.output.stderr.total,
-            artifacts_count: r.artifacts.length,
-          }
-        : {
-            execution_id: cmd.execution_id,
-            status: 'error' as const,
-            exit_code: -1,
-            duration_ms: 0,
-            timed_out: false,
-            oom_killed: false,
-            truncated: false,
-            stdout_bytes: 0,
-            stderr_bytes: 0,
-            artifacts_count: 0,
-            sandbox_error: sandboxError,
-          },
-  };
 }

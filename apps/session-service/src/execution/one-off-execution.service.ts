@@ -66,6 +66,6 @@ export class OneOffExecutionService {
       },
       (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
     );
-    return this.runners.guard(executionId, 'oneoff', undefined, call);
+    return this.runners.failFastIfRunnerLost(executionId, 'oneoff', undefined, call);
   }
 }

@@ -3,14 +3,18 @@ import { Events, type NatsConnection, type Subscription } from 'nats';
 import {
   ErrorCodes,
   EventTypes,
+  ExecutionDecider,
   StreamTypes,
   Subjects,
   type ErrorCode,
   type EventDataMap,
+  type ExecutionCommand,
+  type ExecutionEvent,
+  type ExecutionState,
   type RunnerHeartbeat,
 } from '@executor/contracts';
 import { EventRecorder, NATS_CONNECTION, RemoteError } from '@executor/common';
-import { ConcurrencyError, EventStore } from '@executor/event-store';
+import { CommandHandler, EventStore } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { ExecutionLedger, type LostReason, type OpenExecution } from './execution-ledger';
 import { Placements } from './placements';
@@ -49,6 +53,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly ledger: ExecutionLedger;
   private readonly pending = new Map<string, PendingCall>();
   private readonly placements = new Placements();
+  private readonly executions: CommandHandler<ExecutionState, ExecutionCommand, ExecutionEvent>;
   private subscription?: Subscription;
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -65,6 +70,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
   ) {
     this.liveness = new RunnerLiveness(config.RUNNER_MISSED_HEARTBEATS);
     this.ledger = new ExecutionLedger(config.EXECUTION_OVERHEAD_S * 2000);
+    this.executions = new CommandHandler(ExecutionDecider, StreamTypes.Execution, store, recorder);
   }
 
   onApplicationBootstrap(): void {
@@ -135,7 +141,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
    * Waits for a call to a runner, unless that runner is found dead first: then fails at once.
    * A one-off's runner is learnt from its ExecutionStarted; a session's is known up front.
    */
-  guard<T>(
+  failFastIfRunnerLost<T>(
     executionId: string,
     kind: PendingCall['kind'],
     runnerId: string | undefined,
@@ -203,18 +209,10 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Appends the lost marker; an execution that finished meanwhile keeps its finish. */
   private async markLost(x: OpenExecution, reason: LostReason): Promise<void> {
-    try {
-      const stored = await this.recorder.record(x.stream_id, StreamTypes.Execution, 1, [
-        {
-          type: EventTypes.ExecutionLost,
-          data: { execution_id: x.execution_id, runner_id: x.runner_id, reason },
-        },
-      ]);
-      for (const e of stored) this.ledger.apply(e);
+    const { stored } = await this.executions.handle(x.stream_id, { type: 'MarkExecutionLost', reason });
+    for (const e of stored) this.ledger.apply(e);
+    if (stored.length > 0)
       this.logger.warn(`execution ${x.execution_id} on ${x.runner_id} marked lost: ${reason}`);
-    } catch (err) {
-      if (!(err instanceof ConcurrencyError)) throw err;
-    }
     this.fail(x.execution_id, ErrorCodes.RunnerLost, `${LOST_MESSAGE[reason]}; it may have partly run`);
   }
 

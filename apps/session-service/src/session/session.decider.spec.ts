@@ -1,20 +1,30 @@
-import type { DomainEvent } from '@executor/contracts';
+import { CommandRejected, type DomainEvent } from '@executor/contracts';
 import {
-  decide,
-  evolve,
   expiresAt,
   initialState,
-  SessionRejected,
+  SessionDecider,
+  type Session,
   type SessionCommand,
   type SessionState,
 } from './session.decider';
+
+const { decide, evolve } = SessionDecider;
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000);
 
 /** Given events (each at a second offset), when a command, then events or a rejection code. */
 function given(...events: Array<[DomainEvent, number]>): SessionState {
-  return events.reduce((s, [e, sec]) => evolve(s, e, at(sec).toISOString()), initialState);
+  return events.reduce(
+    (s, [e, sec]) => evolve(s, e, { occurred_at: at(sec).toISOString(), tenant_id: 't1' }),
+    initialState,
+  );
+}
+
+/** The state of a session that exists. */
+function existing(state: SessionState): Session {
+  if (state.status === 'none') throw new Error('no session');
+  return state;
 }
 
 const created: DomainEvent = {
@@ -54,7 +64,7 @@ function rejection(cmd: SessionCommand, state: SessionState): string {
   try {
     decide(cmd, state);
   } catch (e) {
-    if (e instanceof SessionRejected) return e.code;
+    if (e instanceof CommandRejected) return e.code;
     throw e;
   }
   throw new Error('not rejected');
@@ -64,15 +74,30 @@ describe('Session decider', () => {
   it('creates a session from nothing', () => {
     const [event] = decide({ type: 'CreateSession', ...created.data }, initialState);
     expect(event).toEqual(created);
-    const state = evolve(initialState, event, T0);
-    expect(state).toMatchObject({
-      exists: true,
+    const state = existing(evolve(initialState, event, { occurred_at: T0, tenant_id: 't1' }));
+    expect(state).toEqual({
+      ...created.data,
       status: 'active',
-      version: 1,
+      created_at: T0,
       last_used_at: T0,
       executions: 0,
     });
     expect(expiresAt(state).toISOString()).toBe(at(60).toISOString());
+  });
+
+  it('is a union keyed on status: nothing before its SessionCreated, its facts and the reason once ended', () => {
+    expect(initialState).toEqual({ status: 'none' });
+    expect(given([{ type: 'SessionReused', data: { session_id: 's1' } }, 0])).toEqual({ status: 'none' });
+    const expired = given(
+      [created, 0],
+      [{ type: 'SessionExpired', data: { session_id: 's1', idle_s: 61, reason: 'deadline' } }, 61],
+    );
+    expect(expired).toMatchObject({
+      status: 'expired',
+      expired_reason: 'deadline',
+      session_id: 's1',
+      runner_id: 'r1',
+    });
   });
 
   it('refuses to create a session twice', () => {
@@ -82,7 +107,7 @@ describe('Session decider', () => {
   });
 
   it('records executions and slides the ttl', () => {
-    const state = given([created, 0], [executed(), 50]);
+    const state = existing(given([created, 0], [executed(), 50]));
     expect(state.executions).toBe(1);
     expect(expiresAt(state).toISOString()).toBe(at(110).toISOString());
     const events = decide({ type: 'RecordExecution', now: at(100), result: executedData('error') }, state);
@@ -135,7 +160,7 @@ describe('Session decider', () => {
       data: { ...(created.data as object), deadline_at: at(100).toISOString() } as never,
     };
     // Used every 30 s: never idle past its 60 s ttl, yet over at 100 s.
-    const busy = given([withDeadline, 0], [executed(), 30], [executed(), 60], [executed(), 90]);
+    const busy = existing(given([withDeadline, 0], [executed(), 30], [executed(), 60], [executed(), 90]));
     expect(expiresAt(busy).toISOString()).toBe(at(100).toISOString());
     expect(decide({ type: 'ExpireSession', now: at(99) }, busy)).toEqual([]);
     const events = decide({ type: 'ExpireSession', now: at(100) }, busy);

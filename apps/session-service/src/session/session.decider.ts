@@ -1,8 +1,13 @@
-import { ErrorCodes, type DomainEvent, type ErrorCode, type SessionStatus } from '@executor/contracts';
+import {
+  CommandRejected,
+  ErrorCodes,
+  type Decider,
+  type DomainEvent,
+  type EventContext,
+} from '@executor/contracts';
 
-/** The Session aggregate's state, built from its events only. */
-export interface SessionState {
-  exists: boolean;
+/** What every session that exists has, from its SessionCreated and the events after it. */
+interface SessionFacts {
   session_id: string;
   tenant_id: string;
   scope: string;
@@ -10,32 +15,26 @@ export interface SessionState {
   ttl_s: number;
   metadata: Record<string, string>;
   runner_id: string;
-  status: SessionStatus;
   created_at: string;
   last_used_at: string;
   executions: number;
   /** The absolute end of its life (ISO), if it has one. */
   deadline_at?: string;
-  expired_reason?: 'idle' | 'deadline';
-  /** Stream version: the number of events applied. */
-  version: number;
 }
 
-export const initialState: SessionState = {
-  exists: false,
-  session_id: '',
-  tenant_id: '',
-  scope: '',
-  template: '',
-  ttl_s: 0,
-  metadata: {},
-  runner_id: '',
-  status: 'active',
-  created_at: '',
-  last_used_at: '',
-  executions: 0,
-  version: 0,
-};
+/** The Session aggregate's state, built from its events only: a union keyed on status. */
+export type SessionState =
+  | { status: 'none' }
+  | (SessionFacts & { status: 'active' })
+  | (SessionFacts & { status: 'expired'; expired_reason: 'idle' | 'deadline' })
+  | (SessionFacts & { status: 'destroyed' })
+  | (SessionFacts & { status: 'lost' });
+
+/** A session that was created, whatever became of it. */
+export type Session = Exclude<SessionState, { status: 'none' }>;
+export type ActiveSession = Extract<SessionState, { status: 'active' }>;
+
+export const initialState: SessionState = { status: 'none' };
 
 export type SessionCommand =
   | {
@@ -59,69 +58,60 @@ export type SessionCommand =
   | { type: 'DestroySession'; now: Date }
   | { type: 'MarkSessionLost'; reason: string };
 
-/** A command that the state refuses. */
-export class SessionRejected extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** When the session ends if nothing more happens: idle past its ttl, or its deadline. */
-export function expiresAt(state: SessionState): Date {
+export function expiresAt(state: SessionFacts): Date {
   const idle = new Date(state.last_used_at).getTime() + state.ttl_s * 1000;
   return new Date(state.deadline_at ? Math.min(idle, new Date(state.deadline_at).getTime()) : idle);
 }
 
-export function isPastDeadline(state: SessionState, now: Date): boolean {
+export function isPastDeadline(state: SessionFacts, now: Date): boolean {
   return state.deadline_at !== undefined && now.getTime() >= new Date(state.deadline_at).getTime();
 }
 
-export function isExpired(state: SessionState, now: Date): boolean {
+export function isExpired(state: SessionFacts, now: Date): boolean {
   return now.getTime() >= expiresAt(state).getTime();
 }
 
 /** Refuses commands on a session that is not live, with the code that says why. */
-export function requireLive(state: SessionState, now?: Date): void {
-  if (!state.exists) throw new SessionRejected(ErrorCodes.SessionNotFound, 'no such session');
+export function requireLive(state: SessionState, now?: Date): asserts state is ActiveSession {
   switch (state.status) {
+    case 'none':
+      throw new CommandRejected(ErrorCodes.SessionNotFound, 'no such session');
     case 'active':
       if (now && isPastDeadline(state, now)) {
-        throw new SessionRejected(ErrorCodes.SessionExpired, 'the session reached the end of its lifetime');
+        throw new CommandRejected(ErrorCodes.SessionExpired, 'the session reached the end of its lifetime');
       }
       if (now && isExpired(state, now)) {
-        throw new SessionRejected(
+        throw new CommandRejected(
           ErrorCodes.SessionExpired,
           'the session expired after being idle for its ttl',
         );
       }
       return;
     case 'expired':
-      throw new SessionRejected(
+      throw new CommandRejected(
         ErrorCodes.SessionExpired,
         state.expired_reason === 'deadline'
           ? 'the session reached the end of its lifetime'
           : 'the session expired after being idle for its ttl',
       );
     case 'destroyed':
-      throw new SessionRejected(ErrorCodes.SessionDestroyed, 'the session was destroyed');
+      throw new CommandRejected(ErrorCodes.SessionDestroyed, 'the session was destroyed');
     case 'lost':
-      throw new SessionRejected(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
+      throw new CommandRejected(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
     default: {
-      const _never: never = state.status;
+      const _never: never = state;
       return _never;
     }
   }
 }
 
 /** Pure: what happens when `command` meets `state`. */
-export function decide(command: SessionCommand, state: SessionState): DomainEvent[] {
+function decide(command: SessionCommand, state: SessionState): DomainEvent[] {
   switch (command.type) {
     case 'CreateSession': {
-      if (state.exists)
-        throw new SessionRejected(ErrorCodes.ConcurrencyConflict, 'the session exists already');
+      if (state.status !== 'none')
+        throw new CommandRejected(ErrorCodes.ConcurrencyConflict, 'the session exists already');
       const { type: _t, ...data } = command;
       return [{ type: 'SessionCreated', data }];
     }
@@ -143,7 +133,7 @@ export function decide(command: SessionCommand, state: SessionState): DomainEven
       requireLive(state);
       return [{ type: 'SessionDestroyed', data: { session_id: state.session_id } }];
     case 'MarkSessionLost':
-      if (!state.exists || state.status !== 'active') return [];
+      if (state.status !== 'active') return [];
       return [{ type: 'SessionLost', data: { session_id: state.session_id, reason: command.reason } }];
     default: {
       const _never: never = command;
@@ -152,32 +142,28 @@ export function decide(command: SessionCommand, state: SessionState): DomainEven
   }
 }
 
-/** Pure: the state after `event`, which happened at `at` (the event's occurred_at). */
-export function evolve(state: SessionState, event: DomainEvent, at: string): SessionState {
-  const next = { ...state, version: state.version + 1 };
+/** Pure: the state after `event`, which happened at its context's occurred_at. */
+function evolve(state: SessionState, event: DomainEvent, { occurred_at: at }: EventContext): SessionState {
+  if (event.type === 'SessionCreated') {
+    return { ...event.data, status: 'active', created_at: at, last_used_at: at, executions: 0 };
+  }
+  // Every later event follows a SessionCreated; events of other aggregates never reach a session stream.
+  if (state.status === 'none') return state;
   switch (event.type) {
-    case 'SessionCreated':
-      return {
-        ...next,
-        exists: true,
-        ...event.data,
-        status: 'active',
-        created_at: at,
-        last_used_at: at,
-        executions: 0,
-      };
     case 'SessionReused':
-      return { ...next, last_used_at: at };
+      return { ...state, last_used_at: at };
     case 'SessionExecuted':
-      return { ...next, last_used_at: at, executions: state.executions + 1 };
+      return { ...state, last_used_at: at, executions: state.executions + 1 };
     case 'SessionExpired':
-      return { ...next, status: 'expired', expired_reason: event.data.reason ?? 'idle' };
+      return { ...state, status: 'expired', expired_reason: event.data.reason ?? 'idle' };
     case 'SessionDestroyed':
-      return { ...next, status: 'destroyed' };
+      return { ...state, status: 'destroyed' };
     case 'SessionLost':
-      return { ...next, status: 'lost' };
+      return { ...state, status: 'lost' };
     default:
-      // Events of other aggregates never reach a session stream.
-      return next;
+      return state;
   }
 }
+
+/** The Session aggregate's rules: pure, time comes in with the command or the event. */
+export const SessionDecider: Decider<SessionState, SessionCommand> = { initialState, decide, evolve };

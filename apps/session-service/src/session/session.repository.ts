@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { StreamTypes, type DomainEvent, type EventEnvelope } from '@executor/contracts';
-import { EventStore } from '@executor/event-store';
-import { evolve, initialState, type SessionState } from './session.decider';
+import { StreamTypes, type EventEnvelope } from '@executor/contracts';
+import { EventStore, evolveStored, type Loaded } from '@executor/event-store';
+import { initialState, SessionDecider, type Session, type SessionState } from './session.decider';
 
 export const sessionStream = (sessionId: string) => `session-${sessionId}`;
 
@@ -12,14 +12,14 @@ export const sessionStream = (sessionId: string) => `session-${sessionId}`;
 @Injectable()
 export class SessionRepository implements OnApplicationBootstrap {
   private readonly logger = new Logger(SessionRepository.name);
-  private readonly sessions = new Map<string, SessionState>();
+  private readonly sessions = new Map<string, Loaded<SessionState>>();
   private position = 0;
 
   constructor(private readonly store: EventStore) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.catchUp();
-    const live = [...this.sessions.values()].filter((s) => s.status === 'active').length;
+    const live = this.all().filter((s) => s.status === 'active').length;
     this.logger.log(
       `rebuilt ${this.sessions.size} session(s) from the log, ${live} active, at position ${this.position}`,
     );
@@ -37,18 +37,23 @@ export class SessionRepository implements OnApplicationBootstrap {
 
   apply(e: EventEnvelope): void {
     const id = this.idOf(e);
-    const state = this.sessions.get(id) ?? initialState;
-    if (e.version !== state.version + 1) return; // already applied, or a gap the next catch-up fills
-    this.sessions.set(id, evolve(state, { type: e.type, data: e.data } as DomainEvent, e.occurred_at));
+    const { state, version } = this.loaded(id);
+    if (e.version !== version + 1) return; // already applied, or a gap the next catch-up fills
+    this.sessions.set(id, { state: evolveStored(SessionDecider, state, e), version: e.version });
     this.position = Math.max(this.position, e.position);
   }
 
   get(sessionId: string): SessionState {
-    return this.sessions.get(sessionId) ?? initialState;
+    return this.loaded(sessionId).state;
   }
 
-  all(): SessionState[] {
-    return [...this.sessions.values()];
+  /** The state with the stream version it was built from: what a command is decided on. */
+  loaded(sessionId: string): Loaded<SessionState> {
+    return this.sessions.get(sessionId) ?? { state: initialState, version: 0 };
+  }
+
+  all(): Session[] {
+    return [...this.sessions.values()].map((l) => l.state).filter((s): s is Session => s.status !== 'none');
   }
 
   private idOf(e: EventEnvelope): string {

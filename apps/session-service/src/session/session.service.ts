@@ -6,7 +6,6 @@ import {
   runnerOwnSubject,
   StreamTypes,
   Subjects,
-  type DomainEvent,
   type RunnerSessionSubject,
   type TemplateSpec,
   type ContextsReply,
@@ -23,19 +22,19 @@ import {
   type SessionView,
 } from '@executor/contracts';
 import { domainError, EventRecorder, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
-import { ConcurrencyError } from '@executor/event-store';
+import { CommandHandler } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { RunnerWatch } from '../runners/runner-watch';
 import { resolveLanguage, TemplateLookup } from '../execution/template-lookup';
 import { DEFAULT_TEMPLATE } from '../execution/one-off-execution.service';
 import {
-  decide,
-  evolve,
   expiresAt,
   isExpired,
   isPastDeadline,
   requireLive,
-  SessionRejected,
+  SessionDecider,
+  type ActiveSession,
+  type Session,
   type SessionCommand,
   type SessionState,
 } from './session.decider';
@@ -51,15 +50,18 @@ import { SessionRepository, sessionStream } from './session.repository';
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);
   private readonly lock = new KeyedLock();
+  private readonly sessions: CommandHandler<SessionState, SessionCommand>;
 
   constructor(
     private readonly repo: SessionRepository,
-    private readonly recorder: EventRecorder,
+    recorder: EventRecorder,
     private readonly rpc: NatsRpc,
     private readonly templates: TemplateLookup,
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
     private readonly runners: RunnerWatch,
-  ) {}
+  ) {
+    this.sessions = new CommandHandler(SessionDecider, StreamTypes.Session, recorder.store, recorder);
+  }
 
   async create(cmd: SessionCreateCommand): Promise<SessionCreateReply> {
     const templateName = cmd.template ?? DEFAULT_TEMPLATE;
@@ -156,7 +158,7 @@ export class SessionService {
           timeoutMs,
           runnerOwnSubject(runnerId, Subjects.RunnerSessionOpen),
         );
-        const opened = await this.runners.guard(`open-${sessionId}`, 'oneoff', runnerId, call);
+        const opened = await this.runners.failFastIfRunnerLost(`open-${sessionId}`, 'oneoff', runnerId, call);
         placed(true);
         return opened;
       } catch (err) {
@@ -200,7 +202,7 @@ export class SessionService {
           pinned(state, Subjects.RunnerSessionExecute),
         );
         // Fails at once when the session's runner dies or restarts meanwhile.
-        reply = await this.runners.guard(executionId, 'session', state.runner_id, call);
+        reply = await this.runners.failFastIfRunnerLost(executionId, 'session', state.runner_id, call);
       } catch (err) {
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
@@ -400,10 +402,7 @@ export class SessionService {
     if (missing.length > 0)
       this.logger.warn(`marked ${missing.length} session(s) of ${runner_id} lost after reconciling`);
     const graceMs = (this.config.RPC_TIMEOUT_MS + this.config.EXECUTION_OVERHEAD_S * 1000) * 2;
-    const isLive = (id: string) => {
-      const s = this.repo.get(id);
-      return s.exists && s.status === 'active';
-    };
+    const isLive = (id: string) => this.repo.get(id).status === 'active';
     const strays = session_ids.filter((id) => !isLive(id) && (held_ms?.[id] ?? 0) > graceMs);
     for (const id of strays) {
       await this.lock.run(id, async () => {
@@ -414,68 +413,51 @@ export class SessionService {
     return { lost: missing.length, closed: strays.length };
   }
 
-  /** Decides, appends with the expected version and applies; retries once after a concurrent append. */
+  /**
+   * Decides on the session as the repository holds it and appends at its version; after a
+   * concurrent append the repository catches up and the command is decided once more.
+   */
   private async command(
     sessionId: string,
     command: SessionCommand,
     meta: { tenant_id?: string; correlation_id?: string },
-  ): Promise<SessionState> {
-    for (let attempt = 0; ; attempt++) {
-      const state = this.repo.get(sessionId);
-      let events;
-      try {
-        events = decide(command, state);
-      } catch (err) {
-        if (err instanceof SessionRejected) throw domainError(err.code, err.message);
-        throw err;
-      }
-      if (events.length === 0) return state;
-      try {
-        const stored = await this.recorder.record(
-          sessionStream(sessionId),
-          StreamTypes.Session,
-          state.version,
-          events,
-          {
-            tenantId: state.tenant_id || meta.tenant_id || null,
-            correlationId: meta.correlation_id ?? null,
-          },
-        );
-        for (const e of stored) this.repo.apply(e);
-        return stored.reduce((s, e) => evolve(s, e as DomainEvent, e.occurred_at), state);
-      } catch (err) {
-        if (err instanceof ConcurrencyError && attempt === 0) {
-          await this.repo.catchUp();
-          continue;
-        }
-        throw err;
-      }
-    }
+  ): Promise<Session> {
+    const handled = await this.sessions.handle(sessionStream(sessionId), command, {
+      known: this.repo.loaded(sessionId),
+      reload: async () => {
+        await this.repo.catchUp();
+        return this.repo.loaded(sessionId);
+      },
+      meta: (state) => ({
+        tenantId: (state.status === 'none' ? '' : state.tenant_id) || meta.tenant_id || null,
+        correlationId: meta.correlation_id ?? null,
+      }),
+    });
+    for (const e of handled.stored) this.repo.apply(e);
+    // Every command but CreateSession is refused on a session that does not exist.
+    if (handled.state.status === 'none')
+      throw domainError(ErrorCodes.SessionNotFound, `no session ${sessionId}`);
+    return handled.state;
   }
 
   /** The session as its tenant may see it; another tenant's session does not exist. */
-  private visible(cmd: { session_id: string; tenant_id?: string }): SessionState {
+  private visible(cmd: { session_id: string; tenant_id?: string }): Session {
     const state = this.repo.get(cmd.session_id);
-    if (!state.exists || (cmd.tenant_id !== undefined && cmd.tenant_id !== state.tenant_id)) {
+    if (state.status === 'none' || (cmd.tenant_id !== undefined && cmd.tenant_id !== state.tenant_id)) {
       throw domainError(ErrorCodes.SessionNotFound, `no session ${cmd.session_id}`);
     }
     return state;
   }
 
   /** A session that can take a call now; one idle past its ttl is expired on the spot. */
-  private async liveSession(cmd: SessionRefCommand): Promise<SessionState> {
+  private async liveSession(cmd: SessionRefCommand): Promise<ActiveSession> {
     const state = this.visible(cmd);
     if (state.status === 'active' && isExpired(state, new Date())) {
       await this.command(cmd.session_id, { type: 'ExpireSession', now: new Date() }, cmd);
       await this.closeSandbox(cmd.session_id, state.runner_id);
     }
     const current = this.repo.get(cmd.session_id);
-    try {
-      requireLive(current);
-    } catch (err) {
-      if (err instanceof SessionRejected) throw domainError(err.code, err.message);
-      throw err;
-    }
+    requireLive(current);
     return current;
   }
 
@@ -495,7 +477,7 @@ export class SessionService {
     }
   }
 
-  private createReply(state: SessionState, reused: boolean): SessionCreateReply {
+  private createReply(state: Session, reused: boolean): SessionCreateReply {
     return {
       status: 'success',
       session_id: state.session_id,
@@ -509,14 +491,14 @@ export class SessionService {
 }
 
 /** The subject of the runner a session is pinned to; a session with no valid runner is lost. */
-function pinned(state: SessionState, subject: RunnerSessionSubject): string {
+function pinned(state: Session, subject: RunnerSessionSubject): string {
   if (!RUNNER_ID_PATTERN.test(state.runner_id)) {
     throw domainError(ErrorCodes.SessionLost, 'the session was lost: the runner holding it is unknown');
   }
   return runnerOwnSubject(state.runner_id, subject);
 }
 
-function view(s: SessionState): SessionView {
+function view(s: Session): SessionView {
   return {
     session_id: s.session_id,
     tenant_id: s.tenant_id,

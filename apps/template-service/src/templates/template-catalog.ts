@@ -3,24 +3,27 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import {
-  ErrorCodes,
-  EventTypes,
-  MAX_ENV_ENTRIES,
   StreamTypes,
   type EventDataMap,
   type EventEnvelope,
   type RegisterTemplateDto,
-  templateNotFoundMessage,
   type TemplateSpec,
   templateVisibleTo,
 } from '@executor/contracts';
 import { domainError, EventRecorder } from '@executor/common';
-import { EventStore } from '@executor/event-store';
+import { CommandHandler, EventStore } from '@executor/event-store';
 import { parseManifest } from './manifest';
-import { capProblems, clampToCaps, type TemplateCaps } from './template-caps';
+import { clampToCaps, type TemplateCaps } from './template-caps';
+import {
+  templateStream,
+  TemplateDecider,
+  type BuiltinTemplate,
+  type TemplateCommand,
+  type TemplateEvent,
+  type TemplateState,
+} from './template.decider';
 
 type Registered = EventDataMap['TemplateRegistered'];
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** Content hash of a template folder: a change to a built-in changes the hash of what builds on it. */
 function folderHash(dir: string): string {
@@ -35,8 +38,6 @@ function folderHash(dir: string): string {
   walk(dir);
   return hash.digest('hex');
 }
-
-const sortedUnique = (list: string[] | undefined) => [...new Set(list ?? [])].sort();
 
 /** How a template may be registered: operator settings and who asks. */
 export interface RegisterContext {
@@ -56,16 +57,17 @@ export interface RegisterContext {
 @Injectable()
 export class TemplateCatalog {
   private readonly logger = new Logger(TemplateCatalog.name);
-  private readonly builtins = new Map<string, TemplateSpec>();
-  private readonly builtinHashes = new Map<string, string>();
-  private readonly custom = new Map<string, { spec: TemplateSpec; version: number }>();
-  private readonly versions = new Map<string, number>();
+  private readonly builtins = new Map<string, BuiltinTemplate>();
+  private readonly custom = new Map<string, TemplateSpec>();
+  private readonly templates: CommandHandler<TemplateState, TemplateCommand, TemplateEvent>;
 
   constructor(
     private readonly store: EventStore,
-    private readonly recorder: EventRecorder,
+    recorder: EventRecorder,
     private readonly caps: TemplateCaps,
-  ) {}
+  ) {
+    this.templates = new CommandHandler(TemplateDecider, StreamTypes.Template, store, recorder);
+  }
 
   loadBuiltins(dir: string): void {
     const root = resolve(dir);
@@ -76,8 +78,10 @@ export class TemplateCatalog {
         const spec = parseManifest(JSON.parse(readFileSync(file, 'utf8')));
         if (spec.name !== entry.name)
           throw new Error(`name ${spec.name} differs from its folder ${entry.name}`);
-        this.builtins.set(spec.name, this.heldToCaps(spec));
-        this.builtinHashes.set(spec.name, folderHash(join(root, entry.name)));
+        this.builtins.set(spec.name, {
+          spec: this.heldToCaps(spec),
+          hash: folderHash(join(root, entry.name)),
+        });
       } catch (err) {
         // One bad manifest must not take the others down; it is named in the log.
         this.logger.error(
@@ -98,129 +102,49 @@ export class TemplateCatalog {
 
   /** Any template by name, whoever owns it (callers check visibility). */
   get(name: string): TemplateSpec | undefined {
-    return this.builtins.get(name) ?? this.custom.get(name)?.spec;
+    return this.builtins.get(name)?.spec ?? this.custom.get(name);
   }
 
   /** The templates a tenant sees (no tenant: all of them), by name. */
   all(tenant?: string): TemplateSpec[] {
-    return [...this.builtins.values(), ...[...this.custom.values()].map((c) => c.spec)]
+    return [...[...this.builtins.values()].map((b) => b.spec), ...this.custom.values()]
       .filter((t) => templateVisibleTo(t, tenant))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Registers a custom template: the decider validates it and makes its event; the catalog applies it. */
   async register(dto: RegisterTemplateDto, ctx: RegisterContext): Promise<TemplateSpec> {
-    if (this.builtins.has(dto.name)) {
-      throw domainError(
-        ErrorCodes.BuiltinTemplate,
-        `name: ${dto.name} is a built-in template and cannot be shadowed`,
-      );
-    }
-    const taken = this.custom.get(dto.name)?.spec;
-    if (taken) {
-      throw domainError(
-        ErrorCodes.TemplateExists,
-        templateVisibleTo(taken, ctx.tenant)
-          ? `name: a template named ${dto.name} exists; delete it first`
-          : `name: ${dto.name} is taken (template names are one namespace across tenants); choose another`,
-      );
-    }
-    const base = this.builtins.get(dto.base);
-    if (!base) {
-      throw domainError(
-        ErrorCodes.ValidationError,
-        `base: ${dto.base} is not a built-in template; one of ${[...this.builtins.keys()].join(', ')}`,
-      );
-    }
-    const overCaps = capProblems(dto, this.caps);
-    if (overCaps.length > 0) throw domainError(ErrorCodes.ValidationError, overCaps.join('; '));
-    if (dto.network && !ctx.allowNetwork) {
-      throw domainError(
-        ErrorCodes.NetworkNotAllowed,
-        'network: custom templates with network access need ALLOW_NETWORK_TEMPLATES set by an operator',
-      );
-    }
-    const held = [...this.custom.values()].filter((c) => c.spec.tenant_id === ctx.tenant).length;
-    if (held >= ctx.maxPerTenant) {
-      const holder = ctx.tenant === undefined ? 'shared templates are' : `tenant ${ctx.tenant} is`;
-      throw domainError(
-        ErrorCodes.QuotaExceeded,
-        `templates: ${holder} at the maximum of ${ctx.maxPerTenant} custom templates (MAX_TEMPLATES_PER_TENANT); delete one first`,
-      );
-    }
-    const env = dto.env ?? {};
-    if (Object.keys(env).length > MAX_ENV_ENTRIES) {
-      throw domainError(ErrorCodes.ValidationError, `env must have at most ${MAX_ENV_ENTRIES} entries`);
-    }
-    for (const [k, v] of Object.entries(env)) {
-      if (!ENV_KEY.test(k) || typeof v !== 'string' || v.length > 4096 || v.includes('\0')) {
-        throw domainError(
-          ErrorCodes.ValidationError,
-          `env: ${k.slice(0, 40)} must be a variable name with a string value`,
-        );
-      }
-    }
-    const packages = {
-      apt: sortedUnique(dto.packages?.apt),
-      pip: sortedUnique(dto.packages?.pip),
-      npm: sortedUnique(dto.packages?.npm),
-    };
-    const setup = dto.setup_commands ?? [];
-    const hash = createHash('sha256')
-      .update(
-        JSON.stringify({ base: base.name, base_hash: this.builtinHashes.get(base.name), packages, setup }),
-      )
-      .digest('hex')
-      .slice(0, 16);
-    const data: Registered = {
-      name: dto.name,
-      description:
-        dto.description ??
-        `${base.description}, with ${[...packages.apt, ...packages.pip, ...packages.npm].join(', ') || 'nothing added'}`,
-      base: base.name,
-      packages,
-      memory_limit: dto.memory_limit ?? base.memory_limit,
-      cpu_limit: dto.cpu_limit ?? base.cpu_limit,
-      timeout: dto.timeout ?? base.timeout,
-      pids_limit: dto.pids_limit ?? base.pids_limit,
-      network: dto.network ?? false,
-      env,
-      setup_commands: setup,
-      hash,
-      image: `executor/custom:${hash}`,
-    };
-    const stored = await this.recorder.record(
-      `template-${dto.name}`,
-      StreamTypes.Template,
-      this.versions.get(dto.name) ?? 0,
-      [{ type: EventTypes.TemplateRegistered, data }],
+    const held = [...this.custom.values()].filter((c) => c.tenant_id === ctx.tenant).length;
+    const { stored } = await this.templates.handle(
+      templateStream(dto.name),
+      {
+        type: 'RegisterTemplate',
+        definition: dto,
+        builtins: this.builtins,
+        tenant: ctx.tenant,
+        caps: this.caps,
+        allowNetwork: ctx.allowNetwork,
+        maxPerTenant: ctx.maxPerTenant,
+        held,
+      },
       // The owner is the envelope's tenant_id, as for sessions; null: a shared template.
-      { correlationId: ctx.correlationId, tenantId: ctx.tenant ?? null },
+      { meta: { correlationId: ctx.correlationId, tenantId: ctx.tenant ?? null } },
     );
     stored.forEach((e) => this.apply(e));
-    return this.custom.get(dto.name)!.spec;
+    return this.custom.get(dto.name)!;
   }
 
   /** Removes a custom template: a tenant its own only; a shared one needs an admin key. */
   async delete(name: string, tenant: string | undefined, correlationId: string): Promise<void> {
-    if (this.builtins.has(name)) {
-      throw domainError(ErrorCodes.BuiltinTemplate, `${name} is a built-in template and cannot be removed`);
-    }
-    const found = this.custom.get(name)?.spec;
-    if (!found) throw domainError(ErrorCodes.UnknownTemplate, `unknown template ${JSON.stringify(name)}`);
-    if (!templateVisibleTo(found, tenant))
-      throw domainError(ErrorCodes.NotFound, templateNotFoundMessage(name));
-    if (tenant !== undefined && found.tenant_id === undefined) {
-      throw domainError(
-        ErrorCodes.Forbidden,
-        `${name} is a shared template (registered without a tenant key): only an admin key may remove it`,
-      );
-    }
-    const stored = await this.recorder.record(
-      `template-${name}`,
-      StreamTypes.Template,
-      this.versions.get(name) ?? 0,
-      [{ type: EventTypes.TemplateDeleted, data: { name } }],
-      { correlationId, tenantId: found.tenant_id ?? null },
+    const { stored } = await this.templates.handle(
+      templateStream(name),
+      { type: 'DeleteTemplate', name, builtins: this.builtins, tenant },
+      {
+        meta: (state) => ({
+          correlationId,
+          tenantId: (state.status === 'registered' ? state.tenant_id : undefined) ?? null,
+        }),
+      },
     );
     stored.forEach((e) => this.apply(e));
   }
@@ -234,18 +158,17 @@ export class TemplateCatalog {
 
   private apply(e: EventEnvelope): void {
     if (!e.stream_id.startsWith('template-')) return; // build events live on image-<hash> streams
-    this.versions.set(e.stream_id.slice('template-'.length), e.version);
     if (e.type === 'TemplateRegistered') {
       const d = e.data as Registered;
-      const base = this.builtins.get(d.base);
+      const base = this.builtins.get(d.base)?.spec;
       if (!base) {
         this.logger.warn(`custom template ${d.name} skipped: its base ${d.base} is gone`);
         return;
       }
-      this.custom.set(d.name, {
-        version: e.version,
-        // Caps may have been lowered since it was registered: it is held to today's.
-        spec: this.heldToCaps({
+      // Caps may have been lowered since it was registered: it is held to today's.
+      this.custom.set(
+        d.name,
+        this.heldToCaps({
           name: d.name,
           description: d.description,
           image: d.image,
@@ -271,7 +194,7 @@ export class TemplateCatalog {
           builtin: false,
           ...(e.tenant_id ? { tenant_id: e.tenant_id } : {}),
         }),
-      });
+      );
     } else if (e.type === 'TemplateDeleted') {
       this.custom.delete((e.data as EventDataMap['TemplateDeleted']).name);
     }

@@ -18,6 +18,15 @@ export const BODY_ERRORS: ErrorCode[] = [
   ErrorCodes.PayloadTooLarge,
 ];
 
+/** What a route that names a session may answer: a foreign tenant, or a session unknown or ended. */
+export const SESSION_ERRORS: ErrorCode[] = [
+  ErrorCodes.Forbidden,
+  ErrorCodes.SessionNotFound,
+  ErrorCodes.SessionExpired,
+  ErrorCodes.SessionDestroyed,
+  ErrorCodes.SessionLost,
+];
+
 /**
  * The error responses of a route, one per HTTP status of the error table (libs/contracts
  * errors.ts), each naming the codes it may carry: the route's own and those of every route.

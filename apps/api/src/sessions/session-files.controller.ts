@@ -42,7 +42,7 @@ import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
-import { ApiErrors, BODY_ERRORS } from '../openapi/api-responses';
+import { ApiErrors, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
 import { UploadDto } from './upload-dto';
 import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
 
@@ -87,14 +87,7 @@ export class SessionFilesController {
     },
   })
   @ApiOkResponse({ type: FileWrittenDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.FileRefused,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async upload(@Req() req: Request, @UploadedFile() part?: UploadedPart) {
     const body = req.body as Record<string, unknown>;
     let command: SessionFilesCommand;
@@ -131,14 +124,7 @@ export class SessionFilesController {
       'application/json': { schema: { $ref: getSchemaPath(FileContentDto) } },
     },
   })
-  @ApiErrors(
-    ErrorCodes.FileNotFound,
-    ErrorCodes.Forbidden,
-    ErrorCodes.FileRefused,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async download(
     @Query() q: SessionDownloadQueryDto,
     @Req() req: Request,
@@ -167,14 +153,7 @@ export class SessionFilesController {
   @Get('list')
   @ApiOperation({ summary: 'List a folder' })
   @ApiOkResponse({ type: FileListDto })
-  @ApiErrors(
-    ErrorCodes.FileNotFound,
-    ErrorCodes.Forbidden,
-    ErrorCodes.FileRefused,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async list(@Query() q: SessionDirDto, @Req() req: Request) {
     const reply = await this.op('list', { ...q, path: q.path ?? '' }, req);
     return { status: 'success', path: reply.path, entries: reply.entries ?? [] };
@@ -184,15 +163,7 @@ export class SessionFilesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Delete a file or folder' })
   @ApiOkResponse({ type: FilePathDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.FileNotFound,
-    ErrorCodes.Forbidden,
-    ErrorCodes.FileRefused,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(...BODY_ERRORS, ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async remove(@Body() body: SessionFilePathDto, @Req() req: Request) {
     const reply = await this.op('delete', body, req);
     return { status: 'success', path: reply.path };
@@ -202,14 +173,7 @@ export class SessionFilesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Make a folder' })
   @ApiOkResponse({ type: FilePathDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.FileRefused,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async mkdir(@Body() body: SessionFilePathDto, @Req() req: Request) {
     const reply = await this.op('mkdir', body, req);
     return { status: 'success', path: reply.path };

@@ -31,7 +31,7 @@ import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
-import { ApiErrors, ApiRunResponse, BODY_ERRORS } from '../openapi/api-responses';
+import { ApiErrors, ApiRunResponse, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -84,11 +84,7 @@ export class SessionsController {
   @ApiRunResponse(SessionExecuteResultDto)
   @ApiErrors(
     ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionDestroyed,
-    ErrorCodes.SessionLost,
+    ...SESSION_ERRORS,
     ErrorCodes.NotFound,
     ErrorCodes.UnsupportedLanguage,
     ErrorCodes.RateLimited,
@@ -131,15 +127,7 @@ export class SessionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Destroy a session and its sandbox' })
   @ApiOkResponse({ type: SessionDestroyedDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionDestroyed,
-    ErrorCodes.SessionLost,
-    ErrorCodes.EventStoreUnavailable,
-  )
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.EventStoreUnavailable)
   destroy(@Body() body: SessionRefDto, @Req() req: Request) {
     return this.rpc.send(
       Subjects.SessionDestroy,
@@ -155,16 +143,7 @@ export class SessionsController {
       "Start another kernel (a context) in a session's sandbox: its own variables, the same /workspace",
   })
   @ApiOkResponse({ type: ContextCreatedDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionDestroyed,
-    ErrorCodes.SessionLost,
-    ErrorCodes.UnsupportedLanguage,
-    ErrorCodes.QuotaExceeded,
-  )
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.UnsupportedLanguage, ErrorCodes.QuotaExceeded)
   async createContext(@Body() body: ContextCreateDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, {
       action: 'create',
@@ -177,13 +156,7 @@ export class SessionsController {
   @Get('session/contexts/list')
   @ApiOperation({ summary: "A session's contexts" })
   @ApiOkResponse({ type: ContextListDto })
-  @ApiErrors(
-    ErrorCodes.Forbidden,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionDestroyed,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(...SESSION_ERRORS)
   async listContexts(@Query() query: SessionRefDto, @Req() req: Request) {
     return { status: 'success', contexts: (await this.contexts(req, query, { action: 'list' })).contexts };
   }
@@ -192,15 +165,7 @@ export class SessionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Restart a context: same id, its variables gone' })
   @ApiOkResponse({ type: ContextReplyDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.NotFound,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionDestroyed,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.NotFound)
   async restartContext(@Body() body: ContextRefDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, { action: 'restart', context_id: body.context_id });
     return { status: 'success', context: reply.context };
@@ -210,15 +175,7 @@ export class SessionsController {
   @HttpCode(200)
   @ApiOperation({ summary: "Remove a context (not the session's first one)" })
   @ApiOkResponse({ type: ContextReplyDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    ErrorCodes.Forbidden,
-    ErrorCodes.NotFound,
-    ErrorCodes.SessionNotFound,
-    ErrorCodes.SessionExpired,
-    ErrorCodes.SessionDestroyed,
-    ErrorCodes.SessionLost,
-  )
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.NotFound)
   async deleteContext(@Body() body: ContextRefDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, { action: 'remove', context_id: body.context_id });
     return { status: 'success', context: reply.context };
@@ -241,7 +198,7 @@ export class SessionsController {
   @ApiOperation({ summary: 'One session: state, template, created, last used, expires, executions' })
   @ApiParam({ name: 'id', description: 'A session id', format: 'uuid' })
   @ApiOkResponse({ type: SessionReplyDto })
-  @ApiErrors(ErrorCodes.Forbidden, ErrorCodes.SessionNotFound)
+  @ApiErrors(...SESSION_ERRORS)
   async get(@Param('id') id: string, @Query() query: OptionalTenantQueryDto, @Req() req: Request) {
     if (!UUID.test(id)) throw new RemoteError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
     const session = await this.rpc.send(

@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NatsModule } from '@executor/common';
 import { ApiConfig } from './api.config';
-import { DocsController } from './openapi/docs.controller';
 import { ExecutionQuota } from './auth/execution-quota';
 import { ExecuteController } from './execute/execute.controller';
 import { HealthController } from './health/health.controller';
@@ -25,7 +24,6 @@ export class ApiModule {
         SessionFilesController,
         MetricsController,
         AdminController,
-        DocsController,
       ],
       providers: [{ provide: ApiConfig, useValue: config }, ExecutionQuota],
     };

@@ -2,9 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express from 'express';
 import helmet from 'helmet';
-import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { ConfigError, jsonLogger, loadConfig, runService } from '@executor/common';
 import { ApiKeys } from './auth/api-keys';
 import { AuthGuard } from './auth/auth.guard';
@@ -13,6 +11,7 @@ import { ApiModule } from './api.module';
 import { jsonBody, requestId, requestLog } from './http/body';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { validationPipe } from './http/validation';
+import { serveApiDocs } from './openapi/api-docs';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
@@ -31,13 +30,13 @@ runService('api', async () => {
   app.disable('x-powered-by');
   app.use(helmet());
   if (config.CORS_ORIGINS) app.enableCors({ origin: config.CORS_ORIGINS.split(',').map((o) => o.trim()) });
-  app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
   app.use(requestId);
   app.use(requestLog(new Logger('http')));
   app.use(jsonBody(config.BODY_LIMIT));
   app.useGlobalPipes(validationPipe());
   app.useGlobalGuards(new AuthGuard(keys));
   app.useGlobalFilters(new HttpErrorFilter());
+  serveApiDocs(app);
   app.enableShutdownHooks();
   await app.listen(config.API_PORT, config.API_HOST);
   new Logger('api').log(

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -42,6 +43,7 @@ export function normalizeLanguage(language: string | undefined): string | undefi
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9_.:@/-]{1,256}$/;
+export const LANGUAGE_PATTERN = /^[a-z][a-z0-9+-]{0,31}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export function IsWorkspacePath(options?: ValidationOptions): PropertyDecorator {
@@ -82,30 +84,50 @@ export function IsEnvMap(options?: ValidationOptions): PropertyDecorator {
 }
 
 export class FileInputDto {
+  @ApiProperty({
+    description: 'Relative to /workspace: no absolute paths, no .., no NUL',
+    example: 'data.csv',
+  })
   @IsString()
   @IsWorkspacePath()
   path: string;
 
+  @ApiProperty({ description: 'Text, or base64 with encoding base64; at most 10 MB decoded' })
   @IsString()
   content: string;
 
+  @ApiPropertyOptional({ enum: ['utf8', 'base64'], default: 'utf8' })
   @IsOptional()
   @IsIn(['utf8', 'base64'])
   encoding?: 'utf8' | 'base64';
 }
 
+/** Environment variables: names of letters, digits and _, string values. */
+export const ENV_MAP_SCHEMA = {
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: 32768 },
+  maxProperties: MAX_ENV_ENTRIES,
+} as const;
+
 /** What every run asks for: the code and how to run it (one-off and in a session). */
 export class CodeRunDto {
+  @ApiProperty({ maxLength: MAX_CODE_CHARS, example: "print('Hello, Sandbox!')" })
   @IsString()
   @IsNotEmpty()
   @MaxLength(MAX_CODE_CHARS, { message: `code must be at most ${MAX_CODE_CHARS} characters` })
   code: string;
 
+  @ApiPropertyOptional({
+    description: "The template's first language when omitted; aliases: js, node, sh, py",
+    pattern: LANGUAGE_PATTERN.source,
+    example: 'python',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  @Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' })
   language?: string;
 
+  @ApiPropertyOptional({ type: () => [FileInputDto], maxItems: MAX_FILES_PER_REQUEST })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_FILES_PER_REQUEST)
@@ -113,6 +135,12 @@ export class CodeRunDto {
   @Type(() => FileInputDto)
   files?: FileInputDto[];
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_TIMEOUT_SECONDS,
+    description: "Seconds; the template's when omitted. A run that times out is a 200 with timed_out",
+  })
   @IsOptional()
   @IsInt({ message: 'timeout must be a whole number of seconds' })
   @Min(1)
@@ -120,17 +148,25 @@ export class CodeRunDto {
   timeout?: number;
 
   /** Send stdout, stderr and results as they happen (NDJSON), then the result. */
+  @ApiPropertyOptional({
+    description: 'Send stdout, stderr and results as they happen (NDJSON), then the result',
+  })
   @IsOptional()
   @IsBoolean()
   stream?: boolean;
 
   /** What the program reads on its standard input (Python's sys.stdin, bash's stdin); empty otherwise. */
+  @ApiPropertyOptional({
+    maxLength: MAX_STDIN_CHARS,
+    description: 'What the program reads on its standard input',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(MAX_STDIN_CHARS, { message: `stdin must be at most ${MAX_STDIN_CHARS} characters` })
   stdin?: string;
 
   /** Environment variables for this run only (in a session: over the session's own, not kept after it). */
+  @ApiPropertyOptional({ ...ENV_MAP_SCHEMA, description: 'Environment variables for this run only' })
   @IsOptional()
   @IsObject()
   @IsEnvMap()
@@ -139,23 +175,27 @@ export class CodeRunDto {
 
 /** `POST /execute` body. */
 export class ExecuteRequestDto extends CodeRunDto {
+  @ApiProperty({ pattern: TENANT_PATTERN.source, example: 'acme' })
   @IsString()
   @Matches(TENANT_PATTERN, {
     message: 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)',
   })
   tenant_id: string;
 
+  @ApiPropertyOptional({ pattern: SCOPE_PATTERN.source, default: 'default', example: 'chat-1' })
   @IsOptional()
   @IsString()
   @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
   scope?: string;
 
+  @ApiPropertyOptional({ pattern: NAME_PATTERN.source, default: 'default', example: 'default' })
   @IsOptional()
   @IsString()
   @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
   template?: string;
 
   /** Run in gVisor (`runsc`) instead of the template's runtime, where the engine has it. */
+  @ApiPropertyOptional({ enum: ['runsc'], description: "Run in gVisor instead of the template's runtime" })
   @IsOptional()
   @IsIn(['runsc'], { message: 'runtime must be runsc (gVisor) when given' })
   runtime?: 'runsc';

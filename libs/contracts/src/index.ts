@@ -10,3 +10,4 @@ export * from './templates';
 export * from './workspace-path';
 export * from './sessions';
 export * from './admin';
+export * from './responses';

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
   IsIn,
@@ -14,7 +15,9 @@ import {
 } from 'class-validator';
 import {
   CodeRunDto,
+  ENV_MAP_SCHEMA,
   IsEnvMap,
+  LANGUAGE_PATTERN,
   IsWorkspacePath,
   NAME_PATTERN,
   SCOPE_PATTERN,
@@ -27,6 +30,17 @@ import { workspacePathError } from './workspace-path';
 
 const TENANT_MESSAGE = 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)';
 export const MAX_SESSION_TTL_SECONDS = 86400;
+const TENANT = { pattern: TENANT_PATTERN.source, example: 'acme' };
+const OPTIONAL_TENANT = {
+  ...TENANT,
+  description: "Until API keys bind a tenant, a caller names its tenant; another tenant's session is a 404",
+};
+const SESSION_ID = { format: 'uuid', example: '5b0e1c1e-2f7a-4a43-9d3b-8d5f0f3c2a11' };
+const SECONDS = { type: 'integer', minimum: 1, maximum: MAX_SESSION_TTL_SECONDS } as const;
+const WORKSPACE_PATH = {
+  description: 'Relative to /workspace: no absolute paths, no .., no NUL',
+  example: 'data.csv',
+};
 
 /** Small string labels a caller attaches to a session. */
 function IsMetadata(): PropertyDecorator {
@@ -63,19 +77,23 @@ function IsDirPath(): PropertyDecorator {
 }
 
 export class SessionCreateDto {
+  @ApiProperty(TENANT)
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
   tenant_id: string;
 
+  @ApiProperty({ pattern: SCOPE_PATTERN.source, example: 'chat-1' })
   @IsString()
   @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
   scope: string;
 
+  @ApiPropertyOptional({ pattern: NAME_PATTERN.source, default: 'default', example: 'python-data' })
   @IsOptional()
   @IsString()
   @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
   template?: string;
 
+  @ApiPropertyOptional({ ...SECONDS, description: 'Idle seconds before it expires', example: 600 })
   @IsOptional()
   @IsInt({ message: 'ttl must be a whole number of seconds' })
   @Min(1)
@@ -83,18 +101,32 @@ export class SessionCreateDto {
   ttl?: number;
 
   /** Seconds from now after which the session ends, busy or not (the idle `ttl` still applies). */
+  @ApiPropertyOptional({
+    ...SECONDS,
+    description: 'Seconds from now after which the session ends, busy or not',
+  })
   @IsOptional()
   @IsInt({ message: 'lifetime must be a whole number of seconds' })
   @Min(1)
   @Max(MAX_SESSION_TTL_SECONDS)
   lifetime?: number;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 256 },
+    maxProperties: 32,
+    description: 'Small string labels',
+  })
   @IsOptional()
   @IsObject()
   @IsMetadata()
   metadata?: Record<string, string>;
 
   /** `false` always makes a new session, even when a live one matches. */
+  @ApiPropertyOptional({
+    default: true,
+    description: 'false always makes a new session, even when a live one matches',
+  })
   @IsOptional()
   @IsBoolean()
   reuse?: boolean;
@@ -104,6 +136,10 @@ export class SessionCreateDto {
    * Kept with the sandbox only, never in an event: a session-service restart keeps them, a lost
    * sandbox takes them with it.
    */
+  @ApiPropertyOptional({
+    ...ENV_MAP_SCHEMA,
+    description: 'Environment variables of every run of the session',
+  })
   @IsOptional()
   @IsObject()
   @IsEnvMap()
@@ -111,10 +147,12 @@ export class SessionCreateDto {
 }
 
 class SessionRef {
+  @ApiProperty(SESSION_ID)
   @IsUUID('4', { message: 'session_id must be a session id (UUID)' })
   session_id: string;
 
   /** Until API keys bind a tenant, a caller names its tenant; another tenant's session is a 404. */
+  @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsOptional()
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
@@ -124,14 +162,20 @@ class SessionRef {
 export class SessionRefDto extends SessionRef {}
 
 export class SessionExecuteDto extends CodeRunDto {
+  @ApiProperty(SESSION_ID)
   @IsUUID('4', { message: 'session_id must be a session id (UUID)' })
   session_id: string;
 
   /** The context to run in; without one, the session's default context of the language. */
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "Without one, the session's default context of the language",
+  })
   @IsOptional()
   @IsUUID('4', { message: 'context_id must be a context id (UUID)' })
   context_id?: string;
 
+  @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsOptional()
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
@@ -158,11 +202,16 @@ function IsContextDir(): PropertyDecorator {
 
 /** `POST /session/contexts`: another kernel in the session's sandbox. */
 export class ContextCreateDto extends SessionRef {
+  @ApiPropertyOptional({ pattern: LANGUAGE_PATTERN.source, example: 'javascript' })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  @Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' })
   language?: string;
 
+  @ApiPropertyOptional({
+    description: 'A folder: absolute under /workspace, or relative to it',
+    example: '/workspace',
+  })
   @IsOptional()
   @IsString()
   @IsContextDir()
@@ -170,30 +219,36 @@ export class ContextCreateDto extends SessionRef {
 }
 
 export class ContextRefDto extends SessionRef {
+  @ApiProperty({ format: 'uuid' })
   @IsUUID('4', { message: 'context_id must be a context id (UUID)' })
   context_id: string;
 }
 
 export class SessionFileUploadDto extends SessionRef {
+  @ApiProperty(WORKSPACE_PATH)
   @IsString()
   @IsWorkspacePath()
   path: string;
 
+  @ApiProperty({ description: 'Text, or base64 with encoding base64; at most 10 MB decoded' })
   @IsString()
   content: string;
 
+  @ApiPropertyOptional({ enum: ['utf8', 'base64'], default: 'utf8' })
   @IsOptional()
   @IsIn(['utf8', 'base64'])
   encoding?: 'utf8' | 'base64';
 }
 
 export class SessionFilePathDto extends SessionRef {
+  @ApiProperty(WORKSPACE_PATH)
   @IsString()
   @IsWorkspacePath()
   path: string;
 }
 
 export class SessionDirDto extends SessionRef {
+  @ApiPropertyOptional({ description: 'A folder in /workspace; "" or . is /workspace itself', default: '' })
   @IsOptional()
   @IsString()
   @IsDirPath()
@@ -201,6 +256,7 @@ export class SessionDirDto extends SessionRef {
 }
 
 export class OptionalTenantQueryDto {
+  @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsOptional()
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
@@ -208,11 +264,17 @@ export class OptionalTenantQueryDto {
 }
 
 export class SessionDownloadQueryDto extends SessionRef {
+  @ApiProperty(WORKSPACE_PATH)
   @IsString()
   @IsWorkspacePath()
   path: string;
 
   /** `raw` (default): the bytes with their content type; `json`: base64 in a JSON body. */
+  @ApiPropertyOptional({
+    enum: ['raw', 'json'],
+    default: 'raw',
+    description: 'raw: the bytes with their content type; json: base64 in a JSON body',
+  })
   @IsOptional()
   @IsIn(['raw', 'json'])
   format?: 'raw' | 'json';
@@ -221,6 +283,7 @@ export class SessionDownloadQueryDto extends SessionRef {
 /** `tenant_id` is required without API keys; a tenant key's own tenant is used when it is left out. */
 export class SessionListQueryDto {
   @IsOptional()
+  @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsString()
   @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
   tenant_id?: string;

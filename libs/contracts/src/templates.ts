@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -173,15 +174,25 @@ export function parseMemory(value: string): number | null {
 export const TEMPLATE_NAME_PATTERN = /^[a-z][a-z0-9-]{1,39}$/;
 const APT_NAME = /^[a-z0-9][a-z0-9+.-]{0,99}$/;
 const PIP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}([<>=!~]=?[A-Za-z0-9.*+!-]{1,40})?$/;
+const MEMORY_LIMIT = /^\d{1,5}[mg]$/;
 const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]{0,213}(@[A-Za-z0-9.^~<>=*|-]{1,40})?$/;
 
+const PACKAGE_LIST = (pattern: RegExp, description: string): ApiPropertyOptions => ({
+  type: 'array',
+  maxItems: 100,
+  items: { type: 'string', pattern: pattern.source },
+  description,
+});
+
 export class TemplatePackagesDto {
+  @ApiPropertyOptional(PACKAGE_LIST(APT_NAME, 'Debian packages'))
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
   @Matches(APT_NAME, { each: true, message: 'packages.apt must hold Debian package names' })
   apt?: string[];
 
+  @ApiPropertyOptional(PACKAGE_LIST(PIP_NAME, 'Python packages, optionally ==version'))
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -191,6 +202,7 @@ export class TemplatePackagesDto {
   })
   pip?: string[];
 
+  @ApiPropertyOptional(PACKAGE_LIST(NPM_NAME, 'npm packages, optionally @version'))
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -203,38 +215,58 @@ export class TemplatePackagesDto {
 
 /** `POST /templates`: a custom template on top of a built-in one. */
 export class RegisterTemplateDto {
+  @ApiProperty({ pattern: TEMPLATE_NAME_PATTERN.source, example: 'node-lodash' })
   @IsString()
   @Matches(TEMPLATE_NAME_PATTERN, {
     message: 'name must be 2-40 lowercase letters, digits and -, starting with a letter',
   })
   name: string;
 
+  @ApiPropertyOptional({ maxLength: 300 })
   @IsOptional()
   @IsString()
   @MaxLength(300)
   description?: string;
 
+  @ApiProperty({
+    pattern: TEMPLATE_NAME_PATTERN.source,
+    description: 'A built-in template',
+    example: 'node-basic',
+  })
   @IsString()
   @Matches(TEMPLATE_NAME_PATTERN, { message: 'base must be the name of a built-in template' })
   base: string;
 
+  @ApiPropertyOptional({ type: () => TemplatePackagesDto, example: { npm: ['lodash'] } })
   @IsOptional()
   @IsObject()
   @ValidateNested()
   @Type(() => TemplatePackagesDto)
   packages?: TemplatePackagesDto;
 
+  @ApiPropertyOptional({
+    pattern: MEMORY_LIMIT.source,
+    example: '512m',
+    description: "The base's when omitted",
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^\d{1,5}[mg]$/, { message: 'memory_limit must look like 512m or 2g' })
+  @Matches(MEMORY_LIMIT, { message: 'memory_limit must look like 512m or 2g' })
   memory_limit?: string;
 
+  @ApiPropertyOptional({ minimum: 0.1, maximum: 8, description: 'CPUs' })
   @IsOptional()
   @IsNumber({}, { message: 'cpu_limit must be a number of CPUs' })
   @Min(0.1)
   @Max(8)
   cpu_limit?: number;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 3600,
+    description: 'Default timeout in seconds',
+  })
   @IsOptional()
   @IsInt({ message: 'timeout must be a whole number of seconds' })
   @Min(1)
@@ -242,20 +274,34 @@ export class RegisterTemplateDto {
   timeout?: number;
 
   /** Processes at once in a sandbox; the base template's when omitted. */
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 8,
+    maximum: 4096,
+    description: 'Processes at once in a sandbox',
+  })
   @IsOptional()
   @IsInt({ message: 'pids_limit must be a whole number of processes' })
   @Min(8)
   @Max(4096)
   pids_limit?: number;
 
+  @ApiPropertyOptional({ description: 'Refused unless the operator allows networked templates' })
   @IsOptional()
   @IsBoolean()
   network?: boolean;
 
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
   @IsOptional()
   @IsObject()
   env?: Record<string, string>;
 
+  @ApiPropertyOptional({
+    type: 'array',
+    maxItems: 20,
+    items: { type: 'string', maxLength: 1000 },
+    description: 'Shell commands run at build time, without root or network',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(20)

@@ -1,9 +1,18 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { AdminEventsQueryDto, ErrorCodes, Subjects } from '@executor/contracts';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  AdminEventsQueryDto,
+  ErrorCodes,
+  EventPageDto,
+  StreamHistoryDto,
+  Subjects,
+} from '@executor/contracts';
 import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
+import { ApiErrors } from '../openapi/api-responses';
 
 /** Admin routes: an admin key where keys are configured, loopback callers where not (AuthGuard). */
+@ApiTags('admin')
 @Controller('admin')
 export class AdminController {
   constructor(
@@ -13,6 +22,9 @@ export class AdminController {
 
   /** `?stream=&type=&tenant=&stream_type=&from=&to=&after_position=&before_position=&limit=&order=` */
   @Get('events')
+  @ApiOperation({ summary: 'Admin query of the event store (admin key, or loopback without keys)' })
+  @ApiOkResponse({ type: EventPageDto })
+  @ApiErrors(ErrorCodes.Forbidden)
   async events(@Query() q: AdminEventsQueryDto) {
     const page = await this.rpc.send(Subjects.AdminEvents, { ...q }, this.config.RPC_TIMEOUT_MS * 2);
     return { status: 'success', ...page };
@@ -20,6 +32,10 @@ export class AdminController {
 
   /** The whole history of one stream, e.g. `session-<id>` or `execution-<id>`. */
   @Get('streams/:id')
+  @ApiOperation({ summary: 'The whole history of one stream' })
+  @ApiParam({ name: 'id', description: 'A stream id, e.g. session-<uuid>' })
+  @ApiOkResponse({ type: StreamHistoryDto })
+  @ApiErrors(ErrorCodes.Forbidden, ErrorCodes.NotFound)
   async stream(@Param('id') id: string) {
     const page = await this.rpc.send(
       Subjects.AdminStream,

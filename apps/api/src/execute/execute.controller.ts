@@ -1,4 +1,5 @@
 import { UseInterceptors } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ExecutionQuota } from '../auth/execution-quota';
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
@@ -7,6 +8,7 @@ import { streamRun, wantsStream } from '../http/streaming';
 import {
   ErrorCodes,
   ExecuteRequestDto,
+  ExecutionResultDto,
   MAX_FILE_BYTES,
   MAX_TIMEOUT_SECONDS,
   MAX_TOTAL_FILE_BYTES,
@@ -19,9 +21,11 @@ import {
 import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { correlationId } from '../http/body';
+import { ApiErrors, ApiRunResponse, BODY_ERRORS } from '../openapi/api-responses';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+@ApiTags('execute')
 @Controller()
 export class ExecuteController {
   constructor(
@@ -33,6 +37,24 @@ export class ExecuteController {
   @Post('execute')
   @HttpCode(200)
   @UseInterceptors(ExecutionQuota)
+  @ApiOperation({ summary: 'Run code once in a fresh sandbox' })
+  @ApiRunResponse(ExecutionResultDto)
+  @ApiErrors(
+    ...BODY_ERRORS,
+    ErrorCodes.Forbidden,
+    ErrorCodes.UnknownTemplate,
+    ErrorCodes.UnsupportedLanguage,
+    ErrorCodes.UnsupportedRuntime,
+    ErrorCodes.RateLimited,
+    ErrorCodes.ConcurrencyLimit,
+    ErrorCodes.QuotaExceeded,
+    ErrorCodes.ImageNotReady,
+    ErrorCodes.RunnerBusy,
+    ErrorCodes.RunnerLost,
+    ErrorCodes.EventStoreUnavailable,
+    ErrorCodes.SandboxError,
+    ErrorCodes.ReplyTooLarge,
+  )
   async execute(@Body() body: ExecuteRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     const format = wantsStream(req, body);
     if (format) return streamRun(req, res, this.nc, format, (streamId) => this.run(body, req, streamId));

@@ -1,8 +1,9 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { NatsConnection } from 'nats';
 import { performance } from 'node:perf_hooks';
-import { Subjects, type CheckResult, type ServiceHealthReply } from '@executor/contracts';
+import { HealthDto, Subjects, type CheckResult, type ServiceHealthReply } from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc } from '@executor/common';
 
 const HEALTH_TIMEOUT_MS = 2000;
@@ -14,6 +15,7 @@ type HealthSubject =
   | typeof Subjects.TemplateHealth
   | typeof Subjects.MetricsHealth;
 
+@ApiTags('health')
 @Controller()
 export class HealthController {
   constructor(
@@ -23,6 +25,9 @@ export class HealthController {
 
   /** Real checks of NATS, Docker (through the runner), the event store and every service; 503 when one is down. */
   @Get('health')
+  @ApiOperation({ summary: 'Checks of NATS, Docker, the event store and every service' })
+  @ApiOkResponse({ type: HealthDto, description: 'Healthy' })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Degraded: a dependency is down' })
   async health(@Res({ passthrough: true }) res: Response) {
     const [nats, runner, session, template, metrics] = await Promise.all([
       this.checkNats(),

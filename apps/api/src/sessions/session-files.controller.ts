@@ -12,13 +12,27 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
   ErrorCodes,
+  FileContentDto,
+  FileListDto,
+  FilePathDto,
+  FileWrittenDto,
   MAX_FILE_BYTES,
   SessionDirDto,
   SessionDownloadQueryDto,
   SessionFilePathDto,
+  SessionFileUploadDto,
   Subjects,
   workspacePathError,
   type FileOp,
@@ -28,6 +42,7 @@ import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
+import { ApiErrors, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
 import { UploadDto } from './upload-dto';
 import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
 
@@ -38,6 +53,7 @@ interface UploadedPart {
 }
 
 /** Files inside a session's /workspace: upload, download, list, delete, make directory. */
+@ApiTags('session files')
 @Controller('session/files')
 export class SessionFilesController {
   constructor(
@@ -49,6 +65,29 @@ export class SessionFilesController {
   @Post('upload')
   @HttpCode(200)
   @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 10 } }))
+  @ApiOperation({ summary: "Write a file into a session's /workspace (JSON, or multipart with a file part)" })
+  @ApiConsumes('application/json', 'multipart/form-data')
+  @ApiExtraModels(SessionFileUploadDto)
+  @ApiBody({
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(SessionFileUploadDto) },
+        {
+          type: 'object',
+          description: 'multipart/form-data: the file part, and path (the file name when omitted)',
+          required: ['session_id', 'file'],
+          properties: {
+            session_id: { type: 'string', format: 'uuid' },
+            tenant_id: { type: 'string' },
+            path: { type: 'string' },
+            file: { type: 'string', format: 'binary' },
+          },
+        },
+      ],
+    },
+  })
+  @ApiOkResponse({ type: FileWrittenDto })
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async upload(@Req() req: Request, @UploadedFile() part?: UploadedPart) {
     const body = req.body as Record<string, unknown>;
     let command: SessionFilesCommand;
@@ -74,6 +113,18 @@ export class SessionFilesController {
   }
 
   @Get('download')
+  @ApiOperation({
+    summary: 'Read a file: its bytes with their content type, or base64 in JSON (format=json)',
+  })
+  @ApiExtraModels(FileContentDto)
+  @ApiOkResponse({
+    description: 'The file',
+    content: {
+      'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+      'application/json': { schema: { $ref: getSchemaPath(FileContentDto) } },
+    },
+  })
+  @ApiErrors(ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async download(
     @Query() q: SessionDownloadQueryDto,
     @Req() req: Request,
@@ -100,6 +151,9 @@ export class SessionFilesController {
   }
 
   @Get('list')
+  @ApiOperation({ summary: 'List a folder' })
+  @ApiOkResponse({ type: FileListDto })
+  @ApiErrors(ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async list(@Query() q: SessionDirDto, @Req() req: Request) {
     const reply = await this.op('list', { ...q, path: q.path ?? '' }, req);
     return { status: 'success', path: reply.path, entries: reply.entries ?? [] };
@@ -107,6 +161,9 @@ export class SessionFilesController {
 
   @Post('delete')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Delete a file or folder' })
+  @ApiOkResponse({ type: FilePathDto })
+  @ApiErrors(...BODY_ERRORS, ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async remove(@Body() body: SessionFilePathDto, @Req() req: Request) {
     const reply = await this.op('delete', body, req);
     return { status: 'success', path: reply.path };
@@ -114,6 +171,9 @@ export class SessionFilesController {
 
   @Post('mkdir')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Make a folder' })
+  @ApiOkResponse({ type: FilePathDto })
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async mkdir(@Body() body: SessionFilePathDto, @Req() req: Request) {
     const reply = await this.op('mkdir', body, req);
     return { status: 'success', path: reply.path };

@@ -1,4 +1,5 @@
 import { UseInterceptors } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ExecutionQuota } from '../auth/execution-quota';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
@@ -16,6 +17,14 @@ import {
   normalizeLanguage,
   ContextCreateDto,
   ContextRefDto,
+  ContextCreatedDto,
+  ContextListDto,
+  ContextReplyDto,
+  SessionCreatedDto,
+  SessionDestroyedDto,
+  SessionExecuteResultDto,
+  SessionListDto,
+  SessionReplyDto,
   type SessionContextsCommand,
 } from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
@@ -23,9 +32,11 @@ import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
 import { tenantOf } from '../auth/auth.guard';
+import { ApiErrors, ApiRunResponse, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+@ApiTags('sessions')
 @Controller()
 export class SessionsController {
   constructor(
@@ -36,6 +47,18 @@ export class SessionsController {
 
   @Post('session/create')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Create a session, or reuse the live one of the same tenant, scope and template' })
+  @ApiOkResponse({ type: SessionCreatedDto })
+  @ApiErrors(
+    ...BODY_ERRORS,
+    ErrorCodes.Forbidden,
+    ErrorCodes.UnknownTemplate,
+    ErrorCodes.SessionLimit,
+    ErrorCodes.ImageNotReady,
+    ErrorCodes.RunnerBusy,
+    ErrorCodes.EventStoreUnavailable,
+    ErrorCodes.SandboxError,
+  )
   create(@Body() body: SessionCreateDto, @Req() req: Request) {
     return this.rpc.send(
       Subjects.SessionCreate,
@@ -58,6 +81,21 @@ export class SessionsController {
   @Post('session/execute')
   @HttpCode(200)
   @UseInterceptors(ExecutionQuota)
+  @ApiOperation({ summary: 'Run code in a session: variables and files persist' })
+  @ApiRunResponse(SessionExecuteResultDto)
+  @ApiErrors(
+    ...BODY_ERRORS,
+    ...SESSION_ERRORS,
+    ErrorCodes.NotFound,
+    ErrorCodes.UnsupportedLanguage,
+    ErrorCodes.RateLimited,
+    ErrorCodes.ConcurrencyLimit,
+    ErrorCodes.QuotaExceeded,
+    ErrorCodes.RunnerLost,
+    ErrorCodes.EventStoreUnavailable,
+    ErrorCodes.SandboxError,
+    ErrorCodes.ReplyTooLarge,
+  )
   async execute(@Body() body: SessionExecuteDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     const format = wantsStream(req, body);
     if (format)
@@ -88,6 +126,9 @@ export class SessionsController {
 
   @Post('session/destroy')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Destroy a session and its sandbox' })
+  @ApiOkResponse({ type: SessionDestroyedDto })
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.EventStoreUnavailable)
   destroy(@Body() body: SessionRefDto, @Req() req: Request) {
     return this.rpc.send(
       Subjects.SessionDestroy,
@@ -98,6 +139,12 @@ export class SessionsController {
 
   @Post('session/contexts/create')
   @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Start another kernel (a context) in a session's sandbox: its own variables, the same /workspace",
+  })
+  @ApiOkResponse({ type: ContextCreatedDto })
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.UnsupportedLanguage, ErrorCodes.QuotaExceeded)
   async createContext(@Body() body: ContextCreateDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, {
       action: 'create',
@@ -108,12 +155,18 @@ export class SessionsController {
   }
 
   @Get('session/contexts/list')
+  @ApiOperation({ summary: "A session's contexts" })
+  @ApiOkResponse({ type: ContextListDto })
+  @ApiErrors(...SESSION_ERRORS)
   async listContexts(@Query() query: SessionRefDto, @Req() req: Request) {
     return { status: 'success', contexts: (await this.contexts(req, query, { action: 'list' })).contexts };
   }
 
   @Post('session/contexts/restart')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Restart a context: same id, its variables gone' })
+  @ApiOkResponse({ type: ContextReplyDto })
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.NotFound)
   async restartContext(@Body() body: ContextRefDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, { action: 'restart', context_id: body.context_id });
     return { status: 'success', context: reply.context };
@@ -121,6 +174,9 @@ export class SessionsController {
 
   @Post('session/contexts/delete')
   @HttpCode(200)
+  @ApiOperation({ summary: "Remove a context (not the session's first one)" })
+  @ApiOkResponse({ type: ContextReplyDto })
+  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.NotFound)
   async deleteContext(@Body() body: ContextRefDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, { action: 'remove', context_id: body.context_id });
     return { status: 'success', context: reply.context };
@@ -145,6 +201,10 @@ export class SessionsController {
   }
 
   @Get('session/:id')
+  @ApiOperation({ summary: 'One session: state, template, created, last used, expires, executions' })
+  @ApiParam({ name: 'id', description: 'A session id', format: 'uuid' })
+  @ApiOkResponse({ type: SessionReplyDto })
+  @ApiErrors(...SESSION_ERRORS)
   async get(@Param('id') id: string, @Query() query: OptionalTenantQueryDto, @Req() req: Request) {
     if (!UUID.test(id)) throw new RemoteError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
     const session = await this.rpc.send(
@@ -156,6 +216,9 @@ export class SessionsController {
   }
 
   @Get('sessions')
+  @ApiOperation({ summary: "A tenant's sessions" })
+  @ApiOkResponse({ type: SessionListDto })
+  @ApiErrors(ErrorCodes.Forbidden)
   async list(@Query() query: SessionListQueryDto, @Req() req: Request) {
     const tenant = tenantOf(req, query.tenant_id);
     if (tenant === undefined) throw new RemoteError(ErrorCodes.ValidationError, 'tenant_id: it is required');

@@ -1,15 +1,26 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { ErrorCodes, RegisterTemplateDto, Subjects, TEMPLATE_NAME_PATTERN } from '@executor/contracts';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ErrorCodes,
+  RegisterTemplateDto,
+  Subjects,
+  TEMPLATE_NAME_PATTERN,
+  TemplateDeletedDto,
+  TemplateListDto,
+  TemplateReplyDto,
+} from '@executor/contracts';
 import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { correlationId } from '../http/body';
+import { ApiErrors, BODY_ERRORS } from '../openapi/api-responses';
 
 /**
  * With API keys on, a tenant key sees built-ins, shared templates and the ones its tenant
  * registered (it owns what it registers); another tenant's is a 404. Admin keys, and a stack
  * without keys, see and may remove all.
  */
+@ApiTags('templates')
 @Controller('templates')
 export class TemplatesController {
   constructor(
@@ -18,6 +29,9 @@ export class TemplatesController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'All templates with image status' })
+  @ApiOkResponse({ type: TemplateListDto })
+  @ApiErrors()
   async list(@Req() req: AuthedRequest) {
     const templates = await this.rpc.send(
       Subjects.TemplatesList,
@@ -28,6 +42,14 @@ export class TemplatesController {
   }
 
   @Get(':name')
+  @ApiOperation({ summary: 'One template' })
+  @ApiParam({
+    name: 'name',
+    description: 'A template name',
+    schema: { type: 'string', pattern: TEMPLATE_NAME_PATTERN.source },
+  })
+  @ApiOkResponse({ type: TemplateReplyDto })
+  @ApiErrors(ErrorCodes.NotFound)
   async describe(@Param('name') name: string, @Req() req: AuthedRequest) {
     try {
       const template = await this.rpc.send(
@@ -44,6 +66,17 @@ export class TemplatesController {
   /** Registers a custom template; its image builds in the background (see image_status). */
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Register a custom template; its image builds in the background' })
+  @ApiCreatedResponse({ type: TemplateReplyDto, description: 'Registered; see template.image_status' })
+  @ApiErrors(
+    ...BODY_ERRORS,
+    ErrorCodes.BuiltinTemplate,
+    ErrorCodes.UnknownTemplate,
+    ErrorCodes.TemplateExists,
+    ErrorCodes.NetworkNotAllowed,
+    ErrorCodes.QuotaExceeded,
+    ErrorCodes.EventStoreUnavailable,
+  )
   async register(@Body() body: RegisterTemplateDto, @Req() req: AuthedRequest) {
     const template = await this.rpc.send(
       Subjects.TemplatesRegister,
@@ -54,6 +87,20 @@ export class TemplatesController {
   }
 
   @Delete(':name')
+  @ApiOperation({ summary: 'Remove a custom template' })
+  @ApiParam({
+    name: 'name',
+    description: 'A template name',
+    schema: { type: 'string', pattern: TEMPLATE_NAME_PATTERN.source },
+  })
+  @ApiOkResponse({ type: TemplateDeletedDto })
+  @ApiErrors(
+    ErrorCodes.BuiltinTemplate,
+    ErrorCodes.UnknownTemplate,
+    ErrorCodes.NotFound,
+    ErrorCodes.Forbidden,
+    ErrorCodes.EventStoreUnavailable,
+  )
   async remove(@Param('name') name: string, @Req() req: AuthedRequest) {
     try {
       await this.rpc.send(

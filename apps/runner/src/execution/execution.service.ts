@@ -12,7 +12,7 @@ import {
   type ExecutionResult,
   type RunnerExecuteCommand,
 } from '@executor/contracts';
-import { domainError, NATS_CONNECTION } from '@executor/common';
+import { domainError, NATS_CONNECTION, withRetry } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { executeStreamed } from '../sandbox/run-stream';
 import { ConcurrencyError, EventRecorder, EventStoreUnavailableError } from '@executor/event-store';
@@ -168,23 +168,20 @@ export class ExecutionService {
     event: ReturnType<typeof finishedEvent>,
     meta: { tenantId: string; correlationId?: string },
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.recorder.record(streamId, StreamTypes.Execution, 1, [event], meta);
-        return;
-      } catch (err) {
-        if (err instanceof ConcurrencyError) {
-          this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
-          return;
-        }
-        if (!(err instanceof EventStoreUnavailableError) || attempt >= FINISH_ATTEMPTS) throw err;
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
+    try {
+      await withRetry(() => this.recorder.record(streamId, StreamTypes.Execution, 1, [event], meta), {
+        retryOn: (err) => err instanceof EventStoreUnavailableError,
+        ...FINISH_RETRY,
+      });
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError)) throw err;
+      this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
     }
   }
 }
 
-const FINISH_ATTEMPTS = 6;
+/** About four seconds of retries for a store that cannot be written. */
+const FINISH_RETRY = { attempts: 6, firstMs: 250, maxMs: 1000 };
 
 function checkFiles(cmd: RunnerExecuteCommand): number {
   let total = 0;

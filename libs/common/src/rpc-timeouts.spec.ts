@@ -1,4 +1,4 @@
-import { rpcTimeouts, runLostAfterMs, runReplyTimeoutMs, runTimeoutS } from './rpc-timeouts';
+import { rpcTimeouts, runLostGraceMs, runReplyTimeoutMs, runTimeoutS } from './rpc-timeouts';
 
 describe('rpcTimeouts', () => {
   it('names the budgets of the default RPC_TIMEOUT_MS', () => {
@@ -43,7 +43,7 @@ describe('runTimeoutS', () => {
 describe('run reply and loss budgets', () => {
   it('waits for the run plus the overhead, and takes it for lost one overhead later', () => {
     expect(runReplyTimeoutMs(30, 60)).toBe(90000);
-    expect(runLostAfterMs(30, 10)).toBe(50000);
-    expect(runLostAfterMs(30, 10)).toBeGreaterThan(runReplyTimeoutMs(30, 10));
+    expect(runLostGraceMs(10)).toBe(20000);
+    expect(30000 + runLostGraceMs(10)).toBeGreaterThan(runReplyTimeoutMs(30, 10));
   });
 });

@@ -68,9 +68,10 @@ export function runReplyTimeoutMs(runTimeoutSeconds: number, overheadS: number):
 }
 
 /**
- * When an execution that has not ended is taken for lost: once the caller's wait for it
- * (runReplyTimeoutMs) is over, and one more overhead after that for its end to be recorded.
+ * How long past its timeout an execution that has not ended is taken for lost: the caller's
+ * wait for it (runReplyTimeoutMs) is over, and one more overhead has passed for its end to be
+ * recorded.
  */
-export function runLostAfterMs(runTimeoutSeconds: number, overheadS: number): number {
-  return runReplyTimeoutMs(runTimeoutSeconds, 2 * overheadS);
+export function runLostGraceMs(overheadS: number): number {
+  return 2 * overheadS * 1000;
 }

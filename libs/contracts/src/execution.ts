@@ -175,6 +175,8 @@ export interface ExecuteCommand {
   template?: string;
   files: FilePayload[];
   timeout?: number;
+  /** The tenant's longest timeout: a template default over it is held to it. */
+  max_timeout?: number;
   env: Record<string, string>;
   runtime?: 'runsc';
   stdin?: string;

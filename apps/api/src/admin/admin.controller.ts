@@ -14,7 +14,7 @@ export class AdminController {
   /** `?stream=&type=&tenant=&stream_type=&from=&to=&after_position=&before_position=&limit=&order=` */
   @Get('events')
   async events(@Query() q: AdminEventsQueryDto) {
-    const page = await this.rpc.send(Subjects.AdminEvents, { ...q }, this.config.RPC_TIMEOUT_MS * 2);
+    const page = await this.rpc.send(Subjects.AdminEvents, { ...q }, this.config.rpcTimeouts.storeQuery);
     return { status: 'success', ...page };
   }
 
@@ -24,7 +24,7 @@ export class AdminController {
     const page = await this.rpc.send(
       Subjects.AdminStream,
       { stream_id: id.slice(0, 200) },
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.storeQuery,
     );
     if (page.events.length === 0) throw new RemoteError(ErrorCodes.NotFound, `no stream ${id.slice(0, 80)}`);
     return { status: 'success', stream_id: id, events: page.events };

@@ -11,6 +11,11 @@ interface Window {
   count: number;
 }
 
+/** The longest timeout a request's tenant may have: its key's max_timeout_s, else MAX_TIMEOUT_S. */
+export function timeoutCapS(req: AuthedRequest, config: ApiConfig): number {
+  return req.principal?.limits.max_timeout_s ?? config.MAX_TIMEOUT_S;
+}
+
 /**
  * Per-tenant limits on runs: executions per minute (with RateLimit-* headers), executions at
  * once, and the longest timeout a request may ask for. Over a limit is a 429 naming it, with
@@ -32,7 +37,7 @@ export class ExecutionQuota implements NestInterceptor {
     const limits = {
       perMinute: req.principal?.limits.executions_per_minute ?? this.config.RATE_LIMIT_PER_MINUTE,
       concurrent: req.principal?.limits.concurrent_executions ?? this.config.MAX_CONCURRENT_EXECUTIONS,
-      maxTimeout: req.principal?.limits.max_timeout_s ?? this.config.MAX_TIMEOUT_S,
+      maxTimeout: timeoutCapS(req, this.config),
     };
     if (typeof body.timeout === 'number' && body.timeout > limits.maxTimeout) {
       throw new RemoteError(

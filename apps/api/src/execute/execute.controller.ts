@@ -1,5 +1,6 @@
 import { UseInterceptors } from '@nestjs/common';
-import { ExecutionQuota } from '../auth/execution-quota';
+import { ExecutionQuota, timeoutCapS } from '../auth/execution-quota';
+import type { AuthedRequest } from '../auth/auth.guard';
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { NatsConnection } from 'nats';
@@ -8,7 +9,6 @@ import {
   ErrorCodes,
   ExecuteRequestDto,
   MAX_FILE_BYTES,
-  MAX_TIMEOUT_SECONDS,
   MAX_TOTAL_FILE_BYTES,
   Subjects,
   type ExecutionResult,
@@ -16,7 +16,7 @@ import {
   type FilePayload,
   normalizeLanguage,
 } from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, RemoteError, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { correlationId } from '../http/body';
 
@@ -39,8 +39,9 @@ export class ExecuteController {
     res.status(200).json(await this.run(body, req));
   }
 
-  private run(body: ExecuteRequestDto, req: Request, streamId?: string): Promise<ExecutionResult> {
-    const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
+  private run(body: ExecuteRequestDto, req: AuthedRequest, streamId?: string): Promise<ExecutionResult> {
+    // Without a timeout the template's default applies, held to the cap: the run takes at most that.
+    const cap = timeoutCapS(req, this.config);
     return this.rpc.send(
       Subjects.ExecutionRun,
       {
@@ -51,13 +52,14 @@ export class ExecuteController {
         template: body.template,
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
+        max_timeout: cap,
         env: body.env ?? {},
         runtime: body.runtime,
         stdin: body.stdin,
         stream_id: streamId,
         correlation_id: correlationId(req),
       },
-      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+      runReplyTimeoutMs(body.timeout ?? cap, this.config.EXECUTION_OVERHEAD_S),
     );
   }
 }

@@ -130,7 +130,7 @@ export class SessionFilesController {
   }
 
   private send(command: SessionFilesCommand) {
-    return this.rpc.send(Subjects.SessionFiles, command, this.config.RPC_TIMEOUT_MS * 8);
+    return this.rpc.send(Subjects.SessionFiles, command, this.config.rpcTimeouts.fileOpForwarded);
   }
 }
 

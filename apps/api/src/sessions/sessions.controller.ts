@@ -1,12 +1,12 @@
 import { UseInterceptors } from '@nestjs/common';
-import { ExecutionQuota } from '../auth/execution-quota';
+import { ExecutionQuota, timeoutCapS } from '../auth/execution-quota';
+import type { AuthedRequest } from '../auth/auth.guard';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { NatsConnection } from 'nats';
 import { streamRun, wantsStream } from '../http/streaming';
 import {
   ErrorCodes,
-  MAX_TIMEOUT_SECONDS,
   OptionalTenantQueryDto,
   SessionCreateDto,
   SessionExecuteDto,
@@ -18,7 +18,7 @@ import {
   ContextRefDto,
   type SessionContextsCommand,
 } from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, RemoteError, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
@@ -50,7 +50,7 @@ export class SessionsController {
         correlation_id: correlationId(req),
       },
       // Creating may wait for a sandbox to start.
-      this.config.RPC_TIMEOUT_MS + 90000,
+      this.config.rpcTimeouts.sessionOpen,
     );
   }
 
@@ -64,8 +64,9 @@ export class SessionsController {
     res.status(200).json(await this.runInSession(body, req));
   }
 
-  private runInSession(body: SessionExecuteDto, req: Request, streamId?: string) {
-    const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
+  private runInSession(body: SessionExecuteDto, req: AuthedRequest, streamId?: string) {
+    // Without a timeout the template's default applies, held to the cap: the run takes at most that.
+    const cap = timeoutCapS(req, this.config);
     return this.rpc.send(
       Subjects.SessionExecute,
       {
@@ -76,12 +77,13 @@ export class SessionsController {
         language: normalizeLanguage(body.language),
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
+        max_timeout: cap,
         env: body.env ?? {},
         stdin: body.stdin,
         stream_id: streamId,
         correlation_id: correlationId(req),
       },
-      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+      runReplyTimeoutMs(body.timeout ?? cap, this.config.EXECUTION_OVERHEAD_S),
     );
   }
 
@@ -91,7 +93,7 @@ export class SessionsController {
     return this.rpc.send(
       Subjects.SessionDestroy,
       { session_id: body.session_id, tenant_id: body.tenant_id, correlation_id: correlationId(req) },
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.forwarded,
     );
   }
 
@@ -134,7 +136,7 @@ export class SessionsController {
       Subjects.SessionContexts,
       { session_id: ref.session_id, tenant_id: ref.tenant_id, ...what, correlation_id: correlationId(req) },
       // Starting a context waits for its kernel to load.
-      this.config.RPC_TIMEOUT_MS + 90000,
+      this.config.rpcTimeouts.sessionOpen,
     );
   }
 

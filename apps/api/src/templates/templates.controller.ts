@@ -22,7 +22,7 @@ export class TemplatesController {
     const templates = await this.rpc.send(
       Subjects.TemplatesList,
       viewer(req),
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.forwarded,
     );
     return { status: 'success', templates };
   }
@@ -33,7 +33,7 @@ export class TemplatesController {
       const template = await this.rpc.send(
         Subjects.TemplatesDescribe,
         { name: checkName(name), ...viewer(req) },
-        this.config.RPC_TIMEOUT_MS * 2,
+        this.config.rpcTimeouts.forwarded,
       );
       return { status: 'success', template };
     } catch (err) {
@@ -48,7 +48,7 @@ export class TemplatesController {
     const template = await this.rpc.send(
       Subjects.TemplatesRegister,
       { ...body, ...viewer(req), correlation_id: correlationId(req) },
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.forwarded,
     );
     return { status: 'success', template };
   }

@@ -9,7 +9,7 @@ import {
   type EventDataMap,
   type RunnerHeartbeat,
 } from '@executor/contracts';
-import { NATS_CONNECTION, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, RemoteError, runLostGraceMs } from '@executor/common';
 import { ConcurrencyError, EventRecorder, EventStore } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { ExecutionLedger, type LostReason, type OpenExecution } from './execution-ledger';
@@ -64,7 +64,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
   ) {
     this.liveness = new RunnerLiveness(config.RUNNER_MISSED_HEARTBEATS);
-    this.ledger = new ExecutionLedger(config.EXECUTION_OVERHEAD_S * 2000);
+    this.ledger = new ExecutionLedger(runLostGraceMs(config.EXECUTION_OVERHEAD_S));
   }
 
   onApplicationBootstrap(): void {

@@ -1,7 +1,8 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { AdminEventsQueryDto, ErrorCodes, Subjects } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NatsRpc } from '@executor/common';
 import { ApiConfig } from '../api.config';
+import { apiError } from '../http/api-error';
 
 /** Admin routes: an admin key where keys are configured, loopback callers where not (AuthGuard). */
 @Controller('admin')
@@ -26,7 +27,7 @@ export class AdminController {
       { stream_id: id.slice(0, 200) },
       this.config.rpcTimeouts.storeQuery,
     );
-    if (page.events.length === 0) throw new RemoteError(ErrorCodes.NotFound, `no stream ${id.slice(0, 80)}`);
+    if (page.events.length === 0) throw apiError(ErrorCodes.NotFound, `no stream ${id.slice(0, 80)}`);
     return { status: 'success', stream_id: id, events: page.events };
   }
 }

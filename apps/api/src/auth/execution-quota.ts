@@ -2,9 +2,9 @@ import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } fr
 import type { Response } from 'express';
 import { finalize, type Observable } from 'rxjs';
 import { ErrorCodes } from '@executor/contracts';
-import { RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import type { AuthedRequest } from './auth.guard';
+import { apiError } from '../http/api-error';
 
 interface Window {
   start: number;
@@ -40,7 +40,7 @@ export class ExecutionQuota implements NestInterceptor {
       maxTimeout: timeoutCapS(req, this.config),
     };
     if (typeof body.timeout === 'number' && body.timeout > limits.maxTimeout) {
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.QuotaExceeded,
         `timeout: tenant ${tenant} may ask for at most ${limits.maxTimeout} s`,
       );
@@ -59,7 +59,7 @@ export class ExecutionQuota implements NestInterceptor {
     res.setHeader('RateLimit-Reset', String(reset));
     if (window.count >= limits.perMinute) {
       res.setHeader('RateLimit-Remaining', '0');
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.RateLimited,
         `rate limit: tenant ${tenant} may run ${limits.perMinute} executions per ${this.config.RATE_LIMIT_WINDOW_S} s`,
         reset,
@@ -67,7 +67,7 @@ export class ExecutionQuota implements NestInterceptor {
     }
     const inFlight = this.running.get(tenant) ?? 0;
     if (inFlight >= limits.concurrent) {
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.ConcurrencyLimit,
         `concurrency limit: tenant ${tenant} may run ${limits.concurrent} executions at once`,
         1,

@@ -16,9 +16,10 @@ import {
   type FilePayload,
   normalizeLanguage,
 } from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc, RemoteError, runReplyTimeoutMs } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { correlationId } from '../http/body';
+import { apiError } from '../http/api-error';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -71,18 +72,17 @@ export function toFilePayloads(files: FileInputDto[]): FilePayload[] {
     let b64: string;
     if (f.encoding === 'base64') {
       if (!BASE64.test(f.content) || f.content.length % 4 !== 0) {
-        throw new RemoteError(ErrorCodes.ValidationError, `files: content of ${f.path} is not valid base64`);
+        throw apiError(ErrorCodes.ValidationError, `files: content of ${f.path} is not valid base64`);
       }
       b64 = f.content;
     } else {
       b64 = Buffer.from(f.content, 'utf8').toString('base64');
     }
     const size = Buffer.byteLength(b64, 'base64');
-    if (size > MAX_FILE_BYTES)
-      throw new RemoteError(ErrorCodes.PayloadTooLarge, `file ${f.path} is over 10 MB`);
+    if (size > MAX_FILE_BYTES) throw apiError(ErrorCodes.PayloadTooLarge, `file ${f.path} is over 10 MB`);
     total += size;
     if (total > MAX_TOTAL_FILE_BYTES)
-      throw new RemoteError(ErrorCodes.PayloadTooLarge, 'files are over 100 MB in total');
+      throw apiError(ErrorCodes.PayloadTooLarge, 'files are over 100 MB in total');
     return { path: f.path, content_b64: b64 };
   });
 }

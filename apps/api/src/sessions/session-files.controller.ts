@@ -24,12 +24,13 @@ import {
   type FileOp,
   type SessionFilesCommand,
 } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NatsRpc } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
 import { UploadDto } from './upload-dto';
 import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
+import { apiError } from '../http/api-error';
 
 interface UploadedPart {
   originalname: string;
@@ -140,6 +141,6 @@ async function validateRef(
 ): Promise<{ session_id: string; tenant_id?: string; path: string }> {
   const dto = await UploadDto.parse({ ...fields, content: '' });
   const problem = workspacePathError(dto.path);
-  if (problem) throw new RemoteError(ErrorCodes.ValidationError, `path: ${problem}`);
+  if (problem) throw apiError(ErrorCodes.ValidationError, `path: ${problem}`);
   return { session_id: dto.session_id, tenant_id: dto.tenant_id, path: dto.path };
 }

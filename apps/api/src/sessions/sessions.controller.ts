@@ -18,10 +18,11 @@ import {
   ContextRefDto,
   type SessionContextsCommand,
 } from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc, RemoteError, runReplyTimeoutMs } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
+import { apiError } from '../http/api-error';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -142,7 +143,7 @@ export class SessionsController {
 
   @Get('session/:id')
   async get(@Param('id') id: string, @Query() query: OptionalTenantQueryDto, @Req() req: Request) {
-    if (!UUID.test(id)) throw new RemoteError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
+    if (!UUID.test(id)) throw apiError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
     const session = await this.rpc.send(
       Subjects.SessionGet,
       { session_id: id, tenant_id: query.tenant_id, correlation_id: correlationId(req) },

@@ -4,6 +4,7 @@ import { NatsRpc, RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { correlationId } from '../http/body';
+import { apiError } from '../http/api-error';
 
 /**
  * With API keys on, a tenant key sees built-ins, shared templates and the ones its tenant
@@ -76,16 +77,14 @@ function viewer(req: AuthedRequest): { tenant_id?: string } {
 /** On routes that name a template in the path, an unknown name is a missing resource, not bad input. */
 function notFoundIfUnknown(err: unknown): unknown {
   return err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate
-    ? new RemoteError(ErrorCodes.NotFound, err.message)
+    ? apiError(ErrorCodes.NotFound, err.message)
     : err;
 }
 
+/** A name no template can have names none: on these routes, a missing resource. */
 function checkName(name: string): string {
   if (!TEMPLATE_NAME_PATTERN.test(name)) {
-    throw new RemoteError(
-      ErrorCodes.UnknownTemplate,
-      `unknown template ${JSON.stringify(name.slice(0, 64))}`,
-    );
+    throw apiError(ErrorCodes.NotFound, `unknown template ${JSON.stringify(name.slice(0, 64))}`);
   }
   return name;
 }

@@ -226,7 +226,7 @@ export interface ExecutionError {
 
 export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'sandbox_died';
 
-/** The result shape of `POST /execute` (DESIGN.md). */
+/** The result shape of `POST /execute` (README, API). */
 export interface ExecutionResult {
   status: ExecutionStatus;
   execution_id: string;

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, Stack } from '../lib/stack';
-import { readArgs } from '../lib/cli-args';
+import { readArgs, UsageError } from '../lib/cli-args';
 import { runSoak, SOAK_ENV } from './soak';
 
 async function main(): Promise<void> {
@@ -17,8 +17,9 @@ async function main(): Promise<void> {
   });
   if (args.seconds === 0 || args.clients === 0) throw new Error('--seconds and --clients must be at least 1');
   const stack = await Stack.create(SOAK_ENV);
-  await stack.start();
   try {
+    // Inside the try: a stack that never became healthy is stopped too, not left running.
+    await stack.start();
     const report = await runSoak(stack, {
       seconds: args.seconds ?? 300,
       clients: args.clients ?? 8,
@@ -43,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof UsageError ? err.message : err);
   process.exit(2);
 });

@@ -10,22 +10,23 @@
  */
 import { EventStore } from '../libs/event-store/src/event-store';
 import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
-import { parseArgs } from './lib/cli-args';
+import { readArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2), [
-    'stream',
-    'type',
-    'tenant',
-    'stream-type',
-    'from',
-    'to',
-    'after',
-    'before',
-    'limit',
-    'order',
-  ]);
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const { values: a } = readArgs(process.argv.slice(2), {
+    stream: 'string',
+    type: 'string',
+    tenant: 'string',
+    'stream-type': 'string',
+    from: 'string',
+    to: 'string',
+    after: 'integer',
+    before: 'integer',
+    limit: 'integer',
+    order: 'string',
+  });
+  if (a.order !== undefined && a.order !== 'asc' && a.order !== 'desc')
+    throw new Error('--order is asc or desc');
   const store = await EventStore.open(eventStoreOptionsFromEnv());
   try {
     const page = await store.query({
@@ -35,9 +36,9 @@ async function main(): Promise<void> {
       stream_type: a['stream-type'],
       from: a.from,
       to: a.to,
-      after_position: num(a.after),
-      before_position: num(a.before),
-      limit: num(a.limit) ?? 100,
+      after_position: a.after,
+      before_position: a.before,
+      limit: a.limit ?? 100,
       order: a.order === 'desc' ? 'desc' : 'asc',
     });
     for (const e of page.events) process.stdout.write(JSON.stringify(e) + '\n');

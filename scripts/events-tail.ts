@@ -12,16 +12,20 @@ import { connect } from 'nats';
 import type { EventEnvelope } from '../libs/contracts/src/events';
 import { EventStore } from '../libs/event-store/src/event-store';
 import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
-import { parseArgs } from './lib/cli-args';
+import { readArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['type', 'tenant', 'stream', 'from']);
+  const { values: args } = readArgs(process.argv.slice(2), {
+    type: 'string',
+    tenant: 'string',
+    stream: 'string',
+    from: 'integer',
+  });
   const matches = (e: EventEnvelope) =>
     (!args.type || e.type === args.type) &&
     (!args.tenant || e.tenant_id === args.tenant) &&
     (!args.stream || e.stream_id === args.stream);
-  let last = args.from !== undefined ? Number(args.from) : Number.MAX_SAFE_INTEGER;
-  if (!Number.isInteger(last) || last < 0) throw new Error('--from takes a position (a whole number)');
+  let last = args.from ?? Number.MAX_SAFE_INTEGER;
   const print = (e: EventEnvelope) => {
     if (matches(e)) process.stdout.write(JSON.stringify(e) + '\n');
   };

@@ -9,17 +9,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from './lib/cli-args';
+import { readArgs } from './lib/cli-args';
 
-function main(): void {
-  const a = parseArgs(process.argv.slice(2), [
-    'tenant',
-    'role',
-    'file',
-    'executions-per-minute',
-    'concurrent-executions',
-    'max-timeout-s',
-  ]);
+/** Makes the key, stores its hash and returns the key (printed once by the CLI). */
+export function createKey(argv: string[], log: (line: string) => void = () => undefined): string {
+  const { values: a } = readArgs(argv, {
+    tenant: 'string',
+    role: 'string',
+    file: 'string',
+    'executions-per-minute': 'integer',
+    'concurrent-executions': 'integer',
+    'max-timeout-s': 'integer',
+  });
   if (!a.tenant || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(a.tenant))
     throw new Error('--tenant <name> is required');
   const role = a.role ?? 'tenant';
@@ -30,8 +31,11 @@ function main(): void {
     ['executions-per-minute', 'executions_per_minute'],
     ['concurrent-executions', 'concurrent_executions'],
     ['max-timeout-s', 'max_timeout_s'],
-  ]) {
-    if (a[flag] !== undefined) limits[name] = Number(a[flag]);
+  ] as const) {
+    const value = a[flag];
+    if (value === undefined) continue;
+    if (value < 1) throw new Error(`--${flag} must be at least 1`);
+    limits[name] = value;
   }
   const key = `exk_${randomBytes(24).toString('base64url')}`;
   const entries = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]) : [];
@@ -43,13 +47,16 @@ function main(): void {
   });
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(entries, null, 2) + '\n', { mode: 0o600 });
-  process.stdout.write(`${key}\n`);
-  process.stderr.write(`stored its hash in ${file} (${role} of ${a.tenant}); the key is not kept anywhere\n`);
+  log(`stored its hash in ${file} (${role} of ${a.tenant}); the key is not kept anywhere`);
+  return key;
 }
 
-try {
-  main();
-} catch (err) {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+if (require.main === module) {
+  try {
+    const key = createKey(process.argv.slice(2), (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(`${key}\n`);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
 }

@@ -3,8 +3,10 @@
  * position it reached. `npm run metrics:rebuild` (NATS_URL says where, default 127.0.0.1:4222).
  */
 import { connect, JSONCodec } from 'nats';
+import { readArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {
+  readArgs(process.argv.slice(2), {});
   const nc = await connect({ servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',') });
   const jc = JSONCodec();
   const subject = 'executor.metrics.rebuild';

@@ -8,9 +8,10 @@
 import Docker from 'dockerode';
 import { EventStore } from '../libs/event-store/src/event-store';
 import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
+import { readArgs } from './lib/cli-args';
 
 async function main(): Promise<void> {
-  const dryRun = process.argv.includes('--dry-run');
+  const dryRun = readArgs(process.argv.slice(2), { 'dry-run': 'boolean' }).values['dry-run'] ?? false;
   const store = await EventStore.open(eventStoreOptionsFromEnv());
   const live = new Map<string, string>();
   try {

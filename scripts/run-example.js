@@ -5,9 +5,15 @@
 const { execSync } = require('node:child_process');
 const { existsSync, readdirSync } = require('node:fs');
 const path = require('node:path');
+const { parseArgs } = require('node:util');
 
 const root = path.resolve(__dirname, '..');
-const name = process.argv[2];
+let name;
+try {
+  [name] = parseArgs({ options: {}, allowPositionals: true }).positionals;
+} catch (err) {
+  console.error(err.message);
+}
 const names = readdirSync(path.join(root, 'examples'))
   .filter((f) => f.endsWith('.ts'))
   .map((f) => f.slice(0, -3));

@@ -10,11 +10,24 @@
  */
 import { join } from 'node:path';
 import { backupStore } from '../libs/event-store/src/backup';
+import { readArgs } from './lib/cli-args';
 import { sqliteStoreFromEnv } from './lib/sqlite-store';
 
 const source = sqliteStoreFromEnv('pg_dump').path;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const destination = process.argv[2] ?? join('.executor', 'backups', `events-${stamp}.sqlite`);
+let destination: string;
+try {
+  destination = readArgs(process.argv.slice(2), {}, { positionals: 1 }).positionals[0] ?? defaultFile();
+} catch (err) {
+  console.error(
+    `${err instanceof Error ? err.message : String(err)}\nusage: npm run store:backup [-- <file>]`,
+  );
+  process.exit(2);
+}
+
+function defaultFile(): string {
+  return join('.executor', 'backups', `events-${stamp}.sqlite`);
+}
 
 backupStore(source, destination)
   .then((report) => {

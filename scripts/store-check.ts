@@ -7,8 +7,10 @@
  */
 import { checkStore } from '../libs/event-store/src/backup';
 import { eventStoreOptionsFromEnv } from '../libs/common/src/event-store-config';
+import { readArgs } from './lib/cli-args';
 
 Promise.resolve()
+  .then(() => readArgs(process.argv.slice(2), {}))
   .then(() => checkStore(eventStoreOptionsFromEnv()))
   .then((report) => {
     console.log(JSON.stringify(report, null, 2));

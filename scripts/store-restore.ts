@@ -10,17 +10,29 @@
  * at pg_restore.
  */
 import { restoreStore } from '../libs/event-store/src/backup';
+import { readArgs } from './lib/cli-args';
 import { sqliteStoreFromEnv } from './lib/sqlite-store';
 
-const args = process.argv.slice(2);
-const backup = args.find((a) => !a.startsWith('--'));
-if (!backup) {
-  console.error('usage: npm run store:restore -- <backup.sqlite> [--force]');
+const USAGE = 'usage: npm run store:restore -- <backup.sqlite> [--force]';
+let args: ReturnType<typeof readRestoreArgs>;
+try {
+  args = readRestoreArgs();
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exit(2);
+}
+const [backup] = args.positionals;
+if (!backup) {
+  console.error(USAGE);
+  process.exit(2);
+}
+
+function readRestoreArgs() {
+  return readArgs(process.argv.slice(2), { force: 'boolean' }, { positionals: 1 });
 }
 const target = sqliteStoreFromEnv('pg_restore').path;
 
-restoreStore(backup, target, { force: args.includes('--force') })
+restoreStore(backup, target, { force: args.values.force ?? false })
   .then(({ report, previous }) => {
     console.log(JSON.stringify({ restored: target, from: backup, previous, ...report }, null, 2));
   })

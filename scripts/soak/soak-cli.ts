@@ -6,21 +6,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, Stack } from '../lib/stack';
+import { readArgs, UsageError } from '../lib/cli-args';
 import { runSoak, SOAK_ENV } from './soak';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-
 async function main(): Promise<void> {
+  const { values: args } = readArgs(process.argv.slice(2), {
+    seconds: 'integer',
+    clients: 'integer',
+    chaos: 'integer',
+  });
+  if (args.seconds === 0 || args.clients === 0) throw new Error('--seconds and --clients must be at least 1');
   const stack = await Stack.create(SOAK_ENV);
-  await stack.start();
   try {
+    // Inside the try: a stack that never became healthy is stopped too, not left running.
+    await stack.start();
     const report = await runSoak(stack, {
-      seconds: arg('seconds', 300),
-      clients: arg('clients', 8),
-      chaosEverySeconds: arg('chaos', 20),
+      seconds: args.seconds ?? 300,
+      clients: args.clients ?? 8,
+      chaosEverySeconds: args.chaos ?? 20,
       log: (line) => console.error(line),
     });
     console.log(JSON.stringify(report, null, 2));
@@ -41,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof UsageError ? err.message : err);
   process.exit(2);
 });

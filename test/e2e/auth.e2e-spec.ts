@@ -6,6 +6,9 @@ import { freePort, ROOT, Stack } from '../../scripts/lib/stack';
 
 interface Reply {
   error: { code: string };
+  status: string;
+  timed_out: boolean;
+  execution_time: number;
   stdout: string;
   session_id: string;
   session: { tenant_id: string };
@@ -129,6 +132,27 @@ describe('API keys, tenants and limits', () => {
     expect(a.status).toBe(200);
     expect(b.status).toBe(429);
     expect(b.body.error.code).toBe('CONCURRENCY_LIMIT');
+  });
+
+  it("holds a run without a timeout to the key's max_timeout_s, not the template's longer default", async () => {
+    await new Promise((r) => setTimeout(r, 4100));
+    // The default template's timeout is 30 s; this key may have 5 s, asked for or not.
+    const oneOff = await call('/execute', {
+      key: 'key-limited',
+      body: { code: 'import time; time.sleep(20)' },
+    });
+    expect(oneOff.status).toBe(200);
+    expect(oneOff.body).toMatchObject({ status: 'timeout', timed_out: true });
+    expect(oneOff.body.execution_time).toBeLessThan(10);
+    const session = await call('/session/create', { key: 'key-limited', body: { scope: 'capped' } });
+    expect(session.status).toBe(200);
+    const run = await call('/session/execute', {
+      key: 'key-limited',
+      body: { session_id: session.body.session_id, code: 'import time; time.sleep(20)' },
+    });
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({ status: 'timeout', timed_out: true });
+    expect(run.body.execution_time).toBeLessThan(10);
   });
 
   it('sends security headers and no CORS headers unless configured', async () => {

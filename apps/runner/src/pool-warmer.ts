@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Subjects } from '@executor/contracts';
-import { NatsRpc } from '@executor/common';
+import { ErrorCodes, Subjects } from '@executor/contracts';
+import { NatsRpc, RemoteError, withRetry } from '@executor/common';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { SandboxPool } from './sandbox/sandbox-pool';
 
@@ -11,7 +11,7 @@ import { SandboxPool } from './sandbox/sandbox-pool';
 @Injectable()
 export class PoolWarmer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PoolWarmer.name);
-  private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly pool: SandboxPool,
@@ -24,22 +24,26 @@ export class PoolWarmer implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 
   private async warm(name: string): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        const spec = await this.rpc.send(Subjects.TemplatesGet, { name }, this.config.RPC_TIMEOUT_MS);
-        this.pool.warm(spec);
-        return;
-      } catch (err) {
-        if ((err as { code?: string }).code === 'UNKNOWN_TEMPLATE') {
-          this.logger.warn(`POOL_SIZES names ${name}, which is not a template`);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(10000, 250 * 2 ** attempt)));
-      }
+    try {
+      const spec = await withRetry(
+        () => this.rpc.send(Subjects.TemplatesGet, { name }, this.config.RPC_TIMEOUT_MS),
+        {
+          retryOn: (err) => !(err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate),
+          attempts: Infinity,
+          firstMs: 250,
+          maxMs: 10000,
+          signal: this.stopping.signal,
+        },
+      );
+      this.pool.warm(spec);
+    } catch (err) {
+      if (err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate)
+        this.logger.warn(`POOL_SIZES names ${name}, which is not a template`);
+      // Otherwise the runner is stopping: nothing to warm.
     }
   }
 }

@@ -6,6 +6,7 @@ import { eventStoreOptions } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { ExecutionService } from './execution/execution.service';
 import { HealthController } from './health/health.controller';
+import { ImagesController } from './images/images.controller';
 import { OrphanSweeper } from './orphan-sweeper';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { createDocker, DOCKER } from './sandbox/docker.provider';
@@ -29,7 +30,7 @@ export class RunnerModule {
         NatsModule.forRoot({ url: config.NATS_URL, service: 'runner' }),
         EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
-      controllers: [ExecutionController, HealthController, SessionSandboxController],
+      controllers: [ExecutionController, HealthController, ImagesController, SessionSandboxController],
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },

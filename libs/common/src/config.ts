@@ -11,6 +11,7 @@ import {
   ValidateIf,
   validateSync,
 } from 'class-validator';
+import { rpcTimeouts, type RpcTimeouts } from './rpc-timeouts';
 
 /** Settings every service shares. Each app extends this with its own. */
 export class BaseConfig {
@@ -51,6 +52,11 @@ export class BaseConfig {
   @Min(0)
   @Max(600)
   DRAIN_TIMEOUT_S = 30;
+
+  /** The budget of every internal call, from RPC_TIMEOUT_MS (see rpc-timeouts.ts). */
+  get rpcTimeouts(): RpcTimeouts {
+    return rpcTimeouts(this.RPC_TIMEOUT_MS);
+  }
 }
 
 export class ConfigError extends Error {

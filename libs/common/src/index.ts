@@ -12,3 +12,5 @@ export * from './event-publisher';
 export * from './event-recorder';
 export * from './event-store.module';
 export * from './event-store-config';
+export * from './retry';
+export * from './rpc-timeouts';

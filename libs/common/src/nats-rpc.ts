@@ -100,24 +100,36 @@ export class NatsRpc implements OnModuleDestroy {
 export function toRemoteError(subject: string, timeoutMs: number, err: unknown): RemoteError {
   if (err instanceof RemoteError) return err;
   if (isErrorPayload(err)) return new RemoteError(err.code, err.message, err.retry_after);
-  const service = serviceOf(subject);
+  const service = answeringService(subject);
   const code = (err as { code?: unknown } | null)?.code;
   if (code === NatsErrorCode.Timeout) {
     return new RemoteError(
       ErrorCodes.DependencyTimeout,
-      `the ${service} service did not answer within ${timeoutMs} ms`,
+      `the ${service} did not answer within ${timeoutMs} ms`,
     );
   }
   if (code === NatsErrorCode.NoResponders) {
-    return new RemoteError(ErrorCodes.DependencyUnavailable, `no ${service} service is connected now`, 1);
+    return new RemoteError(ErrorCodes.DependencyUnavailable, `no ${service} is connected now`, 1);
   }
   const text = err instanceof Error ? err.message : JSON.stringify(err);
   if (/MAX_PAYLOAD|payload/i.test(text)) {
     return new RemoteError(ErrorCodes.PayloadTooLarge, 'the request is too large to be forwarded');
   }
-  return new RemoteError(ErrorCodes.DependencyUnavailable, `the ${service} service is unavailable`);
+  return new RemoteError(ErrorCodes.DependencyUnavailable, `the ${service} is unavailable`);
 }
 
-function serviceOf(subject: string): string {
-  return subject.split('.')[1] ?? subject;
+/** The app that serves the subjects under `executor.<token>.`: error messages name it. */
+const SERVICE_BY_TOKEN: Record<string, string> = {
+  execution: 'session-service',
+  session: 'session-service',
+  runner: 'runner',
+  templates: 'template-service',
+  metrics: 'metrics service',
+  admin: 'metrics service',
+};
+
+/** The app that answers calls on `subject` (`executor.execution.run`: the session-service). */
+export function answeringService(subject: string): string {
+  const token = subject.split('.')[1] ?? subject;
+  return SERVICE_BY_TOKEN[token] ?? `${token} service`;
 }

@@ -132,7 +132,7 @@ export const EventTypes: { [K in EventType]: K } = {
 /** An event of one type as the decider and projections see it. */
 export type DomainEvent = { [K in EventType]: { type: K; data: EventDataMap[K] } }[EventType];
 
-/** The envelope stored and published for every event (DESIGN.md). */
+/** The envelope stored and published for every event (docs/events.md, Envelope). */
 export interface EventEnvelope<T extends EventType = EventType> {
   id: string;
   stream_id: string;

@@ -216,6 +216,8 @@ export interface ExecuteCommand {
   template?: string;
   files: FilePayload[];
   timeout?: number;
+  /** The tenant's longest timeout: a template default over it is held to it. */
+  max_timeout?: number;
   env: Record<string, string>;
   runtime?: 'runsc';
   stdin?: string;
@@ -267,7 +269,7 @@ export interface ExecutionError {
 
 export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'sandbox_died';
 
-/** The result shape of `POST /execute` (DESIGN.md). */
+/** The result shape of `POST /execute` (README, API). */
 export interface ExecutionResult {
   status: ExecutionStatus;
   execution_id: string;

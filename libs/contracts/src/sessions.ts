@@ -345,6 +345,8 @@ export interface SessionExecuteCommand extends SessionRefCommand {
   language?: string;
   files: FilePayload[];
   timeout?: number;
+  /** The tenant's longest timeout: a template default over it is held to it. */
+  max_timeout?: number;
   env: Record<string, string>;
   stdin?: string;
   stream_id?: string;

@@ -1,5 +1,5 @@
 /**
- * Path rules for files inside a sandbox's `/workspace` (DESIGN.md): relative only,
+ * Path rules for files inside a sandbox's `/workspace` (README, Sessions): relative only,
  * no `..`, no NUL, safe characters only, no dangerous extensions.
  * Pure: used by the api (to refuse early) and by the runner (never to trust the caller).
  */

@@ -36,10 +36,9 @@ _ERROR_BODY_LIMIT = 1024 * 1024
 _CHUNK = 64 * 1024
 
 # Answers that say the request was refused before anything ran, so even a call that is not
-# idempotent (a run, a session's creation) can be sent again safely.
-REFUSED_BEFORE_RUNNING = frozenset(
-    {"RATE_LIMITED", "CONCURRENCY_LIMIT", "RUNNER_BUSY", "IMAGE_NOT_READY", "DEPENDENCY_UNAVAILABLE"}
-)
+# idempotent (a run, a session's creation) can be sent again safely. Not DEPENDENCY_UNAVAILABLE:
+# the API also answers it when its connection dropped while the run may have gone ahead.
+REFUSED_BEFORE_RUNNING = frozenset({"RATE_LIMITED", "CONCURRENCY_LIMIT", "RUNNER_BUSY", "IMAGE_NOT_READY"})
 # Over a limit that waiting does not lift.
 _NOT_WORTH_RETRYING = frozenset({"QUOTA_EXCEEDED", "SESSION_LIMIT"})
 

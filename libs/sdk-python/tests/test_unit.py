@@ -143,6 +143,7 @@ def test_retry_delay_retries_only_what_is_safe() -> None:
     assert retry_delay(err(503, "RUNNER_LOST"), False, 0, 3, 60) is None  # the run may have happened
     assert retry_delay(err(503, "RUNNER_LOST"), True, 0, 3, 60) == 0.5  # a GET is safe to resend
     assert retry_delay(err(503, "DEPENDENCY_UNAVAILABLE"), True, 2, 3, 60) == 2.0
+    assert retry_delay(err(503, "DEPENDENCY_UNAVAILABLE"), False, 0, 3, 60) is None  # the run may have gone ahead
     assert retry_delay(err(429, "RATE_LIMITED", 2.0), False, 3, 3, 60) is None  # out of attempts
     assert retry_delay(err(429, "RATE_LIMITED", 120.0), False, 0, 3, 60) is None  # too long to wait
     assert retry_delay(err(429, "QUOTA_EXCEEDED", 1.0), True, 0, 3, 60) is None

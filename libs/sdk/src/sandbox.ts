@@ -8,6 +8,9 @@ import type {
   TemplateInfo,
 } from './types';
 
+/** Calls that are safe to send again whatever happened to the first (reads, file calls, destroy). */
+const IDEMPOTENT = { idempotent: true };
+
 export interface SandboxOptions extends ClientOptions {
   template?: string;
   /** Idle seconds before the sandbox expires (sliding). */
@@ -31,16 +34,21 @@ export class Sandbox {
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     const client = new Client(options);
-    const reply = await client.request<{ session_id: string; template: string }>('POST', '/session/create', {
-      ...(client.tenantId ? { tenant_id: client.tenantId } : {}),
-      scope: options.scope ?? `sdk-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
-      ...(options.template ? { template: options.template } : {}),
-      ...(options.ttl ? { ttl: options.ttl } : {}),
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-      ...(options.lifetime ? { lifetime: options.lifetime } : {}),
-      ...(options.env ? { env: options.env } : {}),
-      reuse: options.scope !== undefined,
-    });
+    const reply = await client.request<{ session_id: string; template: string }>(
+      'POST',
+      '/session/create',
+      {
+        ...(client.tenantId ? { tenant_id: client.tenantId } : {}),
+        scope: options.scope ?? `sdk-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+        ...(options.template ? { template: options.template } : {}),
+        ...(options.ttl ? { ttl: options.ttl } : {}),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.lifetime ? { lifetime: options.lifetime } : {}),
+        ...(options.env ? { env: options.env } : {}),
+        reuse: options.scope !== undefined,
+      },
+      { timeoutS: client.sessionCreateTimeout },
+    );
     return new Sandbox(client, reply.session_id, reply.template);
   }
 
@@ -76,7 +84,7 @@ export class Sandbox {
         typeof content === 'string'
           ? { content }
           : { content: Buffer.from(content).toString('base64'), encoding: 'base64' };
-      await this.client.request('POST', '/session/files/upload', { ...this.ref, path, ...body });
+      await this.client.request('POST', '/session/files/upload', { ...this.ref, path, ...body }, IDEMPOTENT);
     },
     read: (path: string): Promise<Uint8Array> =>
       this.client.raw(`/session/files/download?${this.query({ path })}`),
@@ -86,13 +94,15 @@ export class Sandbox {
         await this.client.request<{ entries: FileEntry[] }>(
           'GET',
           `/session/files/list?${this.query({ path })}`,
+          undefined,
+          IDEMPOTENT,
         )
       ).entries,
     remove: async (path: string): Promise<void> => {
-      await this.client.request('POST', '/session/files/delete', { ...this.ref, path });
+      await this.client.request('POST', '/session/files/delete', { ...this.ref, path }, IDEMPOTENT);
     },
     mkdir: async (path: string): Promise<void> => {
-      await this.client.request('POST', '/session/files/mkdir', { ...this.ref, path });
+      await this.client.request('POST', '/session/files/mkdir', { ...this.ref, path }, IDEMPOTENT);
     },
   };
 
@@ -118,7 +128,7 @@ export class Sandbox {
 
   /** Ends the sandbox; its state and files are gone. */
   async kill(): Promise<void> {
-    await this.client.request('POST', '/session/destroy', this.ref);
+    await this.client.request('POST', '/session/destroy', this.ref, IDEMPOTENT);
   }
 
   /** `await using sandbox = await Sandbox.create()` kills it at the end of the block. */
@@ -165,14 +175,21 @@ export class Executor {
 
   readonly templates = {
     list: async (): Promise<TemplateInfo[]> =>
-      (await this.client.request<{ templates: TemplateInfo[] }>('GET', '/templates')).templates,
+      (await this.client.request<{ templates: TemplateInfo[] }>('GET', '/templates', undefined, IDEMPOTENT))
+        .templates,
     get: async (name: string): Promise<TemplateInfo> =>
-      (await this.client.request<{ template: TemplateInfo }>('GET', `/templates/${encodeURIComponent(name)}`))
-        .template,
+      (
+        await this.client.request<{ template: TemplateInfo }>(
+          'GET',
+          `/templates/${encodeURIComponent(name)}`,
+          undefined,
+          IDEMPOTENT,
+        )
+      ).template,
     register: async (definition: TemplateDefinition): Promise<TemplateInfo> =>
       (await this.client.request<{ template: TemplateInfo }>('POST', '/templates', definition)).template,
     remove: async (name: string): Promise<void> => {
-      await this.client.request('DELETE', `/templates/${encodeURIComponent(name)}`);
+      await this.client.request('DELETE', `/templates/${encodeURIComponent(name)}`, undefined, IDEMPOTENT);
     },
   };
 }

@@ -7,8 +7,9 @@ import {
   StreamHistoryDto,
   Subjects,
 } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NatsRpc } from '@executor/common';
 import { ApiConfig } from '../api.config';
+import { apiError } from '../http/api-error';
 import { ApiErrors } from '../openapi/api-responses';
 
 /** Admin routes: an admin key where keys are configured, loopback callers where not (AuthGuard). */
@@ -26,7 +27,7 @@ export class AdminController {
   @ApiOkResponse({ type: EventPageDto })
   @ApiErrors(ErrorCodes.Forbidden)
   async events(@Query() q: AdminEventsQueryDto) {
-    const page = await this.rpc.send(Subjects.AdminEvents, { ...q }, this.config.RPC_TIMEOUT_MS * 2);
+    const page = await this.rpc.send(Subjects.AdminEvents, { ...q }, this.config.rpcTimeouts.storeQuery);
     return { status: 'success', ...page };
   }
 
@@ -40,9 +41,9 @@ export class AdminController {
     const page = await this.rpc.send(
       Subjects.AdminStream,
       { stream_id: id.slice(0, 200) },
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.storeQuery,
     );
-    if (page.events.length === 0) throw new RemoteError(ErrorCodes.NotFound, `no stream ${id.slice(0, 80)}`);
+    if (page.events.length === 0) throw apiError(ErrorCodes.NotFound, `no stream ${id.slice(0, 80)}`);
     return { status: 'success', stream_id: id, events: page.events };
   }
 }

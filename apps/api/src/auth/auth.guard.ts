@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { ErrorCodes } from '@executor/contracts';
-import { RemoteError } from '@executor/common';
 import { ApiKeys, type Principal } from './api-keys';
+import { apiError } from '../http/api-error';
 
 export const API_KEYS = Symbol('API_KEYS');
 
@@ -18,7 +18,7 @@ function presentedKey(req: Request): string | undefined {
   const auth = req.header('authorization');
   if (auth) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth.trim());
-    if (!m) throw new RemoteError(ErrorCodes.Unauthenticated, 'Authorization must be "Bearer <key>"');
+    if (!m) throw apiError(ErrorCodes.Unauthenticated, 'Authorization must be "Bearer <key>"');
     return m[1];
   }
   return req.header('x-api-key') ?? undefined;
@@ -40,21 +40,21 @@ export class AuthGuard implements CanActivate {
     const admin = req.path.startsWith('/admin');
     if (!this.keys.enabled) {
       if (admin && !isLoopback(req.socket.remoteAddress ?? '')) {
-        throw new RemoteError(ErrorCodes.Forbidden, 'admin routes answer on loopback only');
+        throw apiError(ErrorCodes.Forbidden, 'admin routes answer on loopback only');
       }
       return true;
     }
     const key = presentedKey(req);
     if (!key)
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.Unauthenticated,
         'an API key is required (Authorization: Bearer <key> or X-API-Key)',
       );
     const principal = this.keys.find(key);
-    if (!principal) throw new RemoteError(ErrorCodes.Unauthenticated, 'the API key is not valid');
+    if (!principal) throw apiError(ErrorCodes.Unauthenticated, 'the API key is not valid');
     req.principal = principal;
     if (admin && principal.role !== 'admin')
-      throw new RemoteError(ErrorCodes.Forbidden, 'admin routes need an admin key');
+      throw apiError(ErrorCodes.Forbidden, 'admin routes need an admin key');
     if (principal.role === 'tenant' && TENANT_ROUTES.test(req.path)) bindTenant(req, principal.tenant);
     return true;
   }
@@ -69,7 +69,7 @@ function bindTenant(req: Request, tenant: string): void {
   if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) return;
   const body = req.body as Record<string, unknown>;
   if (body.tenant_id !== undefined && body.tenant_id !== tenant) {
-    throw new RemoteError(ErrorCodes.Forbidden, 'this API key may only act for its own tenant');
+    throw apiError(ErrorCodes.Forbidden, 'this API key may only act for its own tenant');
   }
   body.tenant_id = tenant;
 }
@@ -79,7 +79,7 @@ export function tenantOf(req: AuthedRequest, given: string | undefined): string 
   const p = req.principal;
   if (!p || p.role !== 'tenant') return given;
   if (given !== undefined && given !== p.tenant) {
-    throw new RemoteError(ErrorCodes.Forbidden, 'this API key may only act for its own tenant');
+    throw apiError(ErrorCodes.Forbidden, 'this API key may only act for its own tenant');
   }
   return p.tenant;
 }

@@ -2,13 +2,18 @@ import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } fr
 import type { Response } from 'express';
 import { finalize, type Observable } from 'rxjs';
 import { ErrorCodes } from '@executor/contracts';
-import { RemoteError } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import type { AuthedRequest } from './auth.guard';
+import { apiError } from '../http/api-error';
 
 interface Window {
   start: number;
   count: number;
+}
+
+/** The longest timeout a request's tenant may have: its key's max_timeout_s, else MAX_TIMEOUT_S. */
+export function timeoutCapS(req: AuthedRequest, config: ApiConfig): number {
+  return req.principal?.limits.max_timeout_s ?? config.MAX_TIMEOUT_S;
 }
 
 /**
@@ -32,10 +37,10 @@ export class ExecutionQuota implements NestInterceptor {
     const limits = {
       perMinute: req.principal?.limits.executions_per_minute ?? this.config.RATE_LIMIT_PER_MINUTE,
       concurrent: req.principal?.limits.concurrent_executions ?? this.config.MAX_CONCURRENT_EXECUTIONS,
-      maxTimeout: req.principal?.limits.max_timeout_s ?? this.config.MAX_TIMEOUT_S,
+      maxTimeout: timeoutCapS(req, this.config),
     };
     if (typeof body.timeout === 'number' && body.timeout > limits.maxTimeout) {
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.QuotaExceeded,
         `timeout: tenant ${tenant} may ask for at most ${limits.maxTimeout} s`,
       );
@@ -54,7 +59,7 @@ export class ExecutionQuota implements NestInterceptor {
     res.setHeader('RateLimit-Reset', String(reset));
     if (window.count >= limits.perMinute) {
       res.setHeader('RateLimit-Remaining', '0');
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.RateLimited,
         `rate limit: tenant ${tenant} may run ${limits.perMinute} executions per ${this.config.RATE_LIMIT_WINDOW_S} s`,
         reset,
@@ -62,7 +67,7 @@ export class ExecutionQuota implements NestInterceptor {
     }
     const inFlight = this.running.get(tenant) ?? 0;
     if (inFlight >= limits.concurrent) {
-      throw new RemoteError(
+      throw apiError(
         ErrorCodes.ConcurrencyLimit,
         `concurrency limit: tenant ${tenant} may run ${limits.concurrent} executions at once`,
         1,

@@ -1,6 +1,7 @@
 import { UseInterceptors } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ExecutionQuota } from '../auth/execution-quota';
+import { ExecutionQuota, timeoutCapS } from '../auth/execution-quota';
+import type { AuthedRequest } from '../auth/auth.guard';
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { NatsConnection } from 'nats';
@@ -10,7 +11,6 @@ import {
   ExecuteRequestDto,
   ExecutionResultDto,
   MAX_FILE_BYTES,
-  MAX_TIMEOUT_SECONDS,
   MAX_TOTAL_FILE_BYTES,
   Subjects,
   type ExecutionResult,
@@ -18,10 +18,11 @@ import {
   type FilePayload,
   normalizeLanguage,
 } from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { correlationId } from '../http/body';
 import { ApiErrors, ApiRunResponse, BODY_ERRORS } from '../openapi/api-responses';
+import { apiError } from '../http/api-error';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -61,8 +62,9 @@ export class ExecuteController {
     res.status(200).json(await this.run(body, req));
   }
 
-  private run(body: ExecuteRequestDto, req: Request, streamId?: string): Promise<ExecutionResult> {
-    const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
+  private run(body: ExecuteRequestDto, req: AuthedRequest, streamId?: string): Promise<ExecutionResult> {
+    // Without a timeout the template's default applies, held to the cap: the run takes at most that.
+    const cap = timeoutCapS(req, this.config);
     return this.rpc.send(
       Subjects.ExecutionRun,
       {
@@ -73,13 +75,14 @@ export class ExecuteController {
         template: body.template,
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
+        max_timeout: cap,
         env: body.env ?? {},
         runtime: body.runtime,
         stdin: body.stdin,
         stream_id: streamId,
         correlation_id: correlationId(req),
       },
-      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+      runReplyTimeoutMs(body.timeout ?? cap, this.config.EXECUTION_OVERHEAD_S),
     );
   }
 }
@@ -91,18 +94,17 @@ export function toFilePayloads(files: FileInputDto[]): FilePayload[] {
     let b64: string;
     if (f.encoding === 'base64') {
       if (!BASE64.test(f.content) || f.content.length % 4 !== 0) {
-        throw new RemoteError(ErrorCodes.ValidationError, `files: content of ${f.path} is not valid base64`);
+        throw apiError(ErrorCodes.ValidationError, `files: content of ${f.path} is not valid base64`);
       }
       b64 = f.content;
     } else {
       b64 = Buffer.from(f.content, 'utf8').toString('base64');
     }
     const size = Buffer.byteLength(b64, 'base64');
-    if (size > MAX_FILE_BYTES)
-      throw new RemoteError(ErrorCodes.PayloadTooLarge, `file ${f.path} is over 10 MB`);
+    if (size > MAX_FILE_BYTES) throw apiError(ErrorCodes.PayloadTooLarge, `file ${f.path} is over 10 MB`);
     total += size;
     if (total > MAX_TOTAL_FILE_BYTES)
-      throw new RemoteError(ErrorCodes.PayloadTooLarge, 'files are over 100 MB in total');
+      throw apiError(ErrorCodes.PayloadTooLarge, 'files are over 100 MB in total');
     return { path: f.path, content_b64: b64 };
   });
 }

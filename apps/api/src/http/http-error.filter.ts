@@ -17,7 +17,7 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: ErrorCodes.UnsupportedMediaType,
 };
 
-/** The error body of DESIGN.md. */
+/** The error body of every route (README, API). */
 export function errorBody(code: ErrorCode, message: string) {
   return { status: 'error' as const, error: { code, message } satisfies ErrorPayload };
 }

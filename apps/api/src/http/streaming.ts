@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, streamCancelSubject, streamSubject, type ErrorPayload } from '@executor/contracts';
 import { RemoteError } from '@executor/common';
+import { apiErrorPayload } from './api-error';
 
 const KEEPALIVE_MS = 10000;
 
@@ -66,10 +67,10 @@ export async function streamRun(
     write({ type: 'done', result });
   } catch (err) {
     if (!res.headersSent) throw err; // the error filter answers with the proper status
-    const payload: ErrorPayload =
-      err instanceof RemoteError
-        ? err.toPayload()
-        : { code: ErrorCodes.InternalError, message: 'the run failed' };
+    const payload: ErrorPayload = (err instanceof RemoteError ? err.toPayload() : apiErrorPayload(err)) ?? {
+      code: ErrorCodes.InternalError,
+      message: 'the run failed',
+    };
     write({ type: 'error', error: payload });
   } finally {
     finished = true;

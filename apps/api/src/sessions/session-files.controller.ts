@@ -38,13 +38,14 @@ import {
   type FileOp,
   type SessionFilesCommand,
 } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NatsRpc } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
 import { ApiErrors, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
 import { UploadDto } from './upload-dto';
 import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
+import { apiError } from '../http/api-error';
 
 interface UploadedPart {
   originalname: string;
@@ -190,7 +191,7 @@ export class SessionFilesController {
   }
 
   private send(command: SessionFilesCommand) {
-    return this.rpc.send(Subjects.SessionFiles, command, this.config.RPC_TIMEOUT_MS * 8);
+    return this.rpc.send(Subjects.SessionFiles, command, this.config.rpcTimeouts.fileOpForwarded);
   }
 }
 
@@ -200,6 +201,6 @@ async function validateRef(
 ): Promise<{ session_id: string; tenant_id?: string; path: string }> {
   const dto = await UploadDto.parse({ ...fields, content: '' });
   const problem = workspacePathError(dto.path);
-  if (problem) throw new RemoteError(ErrorCodes.ValidationError, `path: ${problem}`);
+  if (problem) throw apiError(ErrorCodes.ValidationError, `path: ${problem}`);
   return { session_id: dto.session_id, tenant_id: dto.tenant_id, path: dto.path };
 }

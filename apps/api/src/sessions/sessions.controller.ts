@@ -1,13 +1,12 @@
 import { UseInterceptors } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ExecutionQuota } from '../auth/execution-quota';
+import { ExecutionQuota, timeoutCapS } from '../auth/execution-quota';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { NatsConnection } from 'nats';
 import { streamRun, wantsStream } from '../http/streaming';
 import {
   ErrorCodes,
-  MAX_TIMEOUT_SECONDS,
   OptionalTenantQueryDto,
   SessionCreateDto,
   SessionExecuteDto,
@@ -27,12 +26,13 @@ import {
   SessionReplyDto,
   type SessionContextsCommand,
 } from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc, RemoteError } from '@executor/common';
+import { NATS_CONNECTION, NatsRpc, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
-import { tenantOf } from '../auth/auth.guard';
+import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
 import { ApiErrors, ApiRunResponse, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
+import { apiError } from '../http/api-error';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -74,7 +74,7 @@ export class SessionsController {
         correlation_id: correlationId(req),
       },
       // Creating may wait for a sandbox to start.
-      this.config.RPC_TIMEOUT_MS + 90000,
+      this.config.rpcTimeouts.sessionOpen,
     );
   }
 
@@ -103,8 +103,9 @@ export class SessionsController {
     res.status(200).json(await this.runInSession(body, req));
   }
 
-  private runInSession(body: SessionExecuteDto, req: Request, streamId?: string) {
-    const timeout = body.timeout ?? MAX_TIMEOUT_SECONDS;
+  private runInSession(body: SessionExecuteDto, req: AuthedRequest, streamId?: string) {
+    // Without a timeout the template's default applies, held to the cap: the run takes at most that.
+    const cap = timeoutCapS(req, this.config);
     return this.rpc.send(
       Subjects.SessionExecute,
       {
@@ -115,12 +116,13 @@ export class SessionsController {
         language: normalizeLanguage(body.language),
         files: toFilePayloads(body.files ?? []),
         timeout: body.timeout,
+        max_timeout: cap,
         env: body.env ?? {},
         stdin: body.stdin,
         stream_id: streamId,
         correlation_id: correlationId(req),
       },
-      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+      runReplyTimeoutMs(body.timeout ?? cap, this.config.EXECUTION_OVERHEAD_S),
     );
   }
 
@@ -133,7 +135,7 @@ export class SessionsController {
     return this.rpc.send(
       Subjects.SessionDestroy,
       { session_id: body.session_id, tenant_id: body.tenant_id, correlation_id: correlationId(req) },
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.forwarded,
     );
   }
 
@@ -196,7 +198,7 @@ export class SessionsController {
         correlation_id: correlationId(req),
       },
       // Starting a context waits for its kernel to load.
-      this.config.RPC_TIMEOUT_MS + 90000,
+      this.config.rpcTimeouts.sessionOpen,
     );
   }
 
@@ -206,7 +208,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionReplyDto })
   @ApiErrors(...SESSION_ERRORS)
   async get(@Param('id') id: string, @Query() query: OptionalTenantQueryDto, @Req() req: Request) {
-    if (!UUID.test(id)) throw new RemoteError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
+    if (!UUID.test(id)) throw apiError(ErrorCodes.SessionNotFound, `no session ${id.slice(0, 64)}`);
     const session = await this.rpc.send(
       Subjects.SessionGet,
       { session_id: id, tenant_id: tenantOf(req, query.tenant_id), correlation_id: correlationId(req) },
@@ -221,7 +223,7 @@ export class SessionsController {
   @ApiErrors(ErrorCodes.Forbidden)
   async list(@Query() query: SessionListQueryDto, @Req() req: Request) {
     const tenant = tenantOf(req, query.tenant_id);
-    if (tenant === undefined) throw new RemoteError(ErrorCodes.ValidationError, 'tenant_id: it is required');
+    if (tenant === undefined) throw apiError(ErrorCodes.ValidationError, 'tenant_id: it is required');
     const sessions = await this.rpc.send(
       Subjects.SessionList,
       { tenant_id: tenant },

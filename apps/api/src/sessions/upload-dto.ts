@@ -1,17 +1,14 @@
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { ErrorCodes, SessionFileUploadDto } from '@executor/contracts';
-import { RemoteError } from '@executor/common';
 import { depthExceeds, MAX_JSON_DEPTH, stripProtoKeys } from '../http/body';
+import { apiError } from '../http/api-error';
 
 /** Validates an upload body by hand: the route takes JSON and multipart, so no pipe can. */
 export class UploadDto extends SessionFileUploadDto {
   static async parse(body: unknown): Promise<SessionFileUploadDto> {
     if (depthExceeds(body, MAX_JSON_DEPTH)) {
-      throw new RemoteError(
-        ErrorCodes.InvalidJson,
-        `the body is nested deeper than ${MAX_JSON_DEPTH} levels`,
-      );
+      throw apiError(ErrorCodes.InvalidJson, `the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
     }
     stripProtoKeys(body);
     const dto = plainToInstance(SessionFileUploadDto, body ?? {});
@@ -24,7 +21,7 @@ export class UploadDto extends SessionFileUploadDto {
           ),
         )
         .join('; ');
-      throw new RemoteError(ErrorCodes.ValidationError, message);
+      throw apiError(ErrorCodes.ValidationError, message);
     }
     return dto;
   }

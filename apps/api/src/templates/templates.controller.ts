@@ -14,6 +14,7 @@ import { ApiConfig } from '../api.config';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { correlationId } from '../http/body';
 import { ApiErrors, BODY_ERRORS } from '../openapi/api-responses';
+import { apiError } from '../http/api-error';
 
 /**
  * With API keys on, a tenant key sees built-ins, shared templates and the ones its tenant
@@ -36,7 +37,7 @@ export class TemplatesController {
     const templates = await this.rpc.send(
       Subjects.TemplatesList,
       viewer(req),
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.forwarded,
     );
     return { status: 'success', templates };
   }
@@ -55,7 +56,7 @@ export class TemplatesController {
       const template = await this.rpc.send(
         Subjects.TemplatesDescribe,
         { name: checkName(name), ...viewer(req) },
-        this.config.RPC_TIMEOUT_MS * 2,
+        this.config.rpcTimeouts.forwarded,
       );
       return { status: 'success', template };
     } catch (err) {
@@ -81,7 +82,7 @@ export class TemplatesController {
     const template = await this.rpc.send(
       Subjects.TemplatesRegister,
       { ...body, ...viewer(req), correlation_id: correlationId(req) },
-      this.config.RPC_TIMEOUT_MS * 2,
+      this.config.rpcTimeouts.forwarded,
     );
     return { status: 'success', template };
   }
@@ -123,16 +124,14 @@ function viewer(req: AuthedRequest): { tenant_id?: string } {
 /** On routes that name a template in the path, an unknown name is a missing resource, not bad input. */
 function notFoundIfUnknown(err: unknown): unknown {
   return err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate
-    ? new RemoteError(ErrorCodes.NotFound, err.message)
+    ? apiError(ErrorCodes.NotFound, err.message)
     : err;
 }
 
+/** A name no template can have names none: on these routes, a missing resource. */
 function checkName(name: string): string {
   if (!TEMPLATE_NAME_PATTERN.test(name)) {
-    throw new RemoteError(
-      ErrorCodes.UnknownTemplate,
-      `unknown template ${JSON.stringify(name.slice(0, 64))}`,
-    );
+    throw apiError(ErrorCodes.NotFound, `unknown template ${JSON.stringify(name.slice(0, 64))}`);
   }
   return name;
 }

@@ -16,7 +16,7 @@ import {
   type ExecutionState,
   type RunnerExecuteCommand,
 } from '@executor/contracts';
-import { domainError, EventRecorder, NATS_CONNECTION } from '@executor/common';
+import { domainError, EventRecorder, NATS_CONNECTION, withRetry } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { executeStreamed } from '../sandbox/run-stream';
 import { CommandHandler, EventStoreUnavailableError, type Loaded } from '@executor/event-store';
@@ -194,23 +194,22 @@ export class ExecutionService {
     command: Extract<ExecutionCommand, { type: 'FinishExecution' | 'FailExecution' }>,
     meta: { tenantId: string; correlationId?: string },
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // Decided on the state this run started with; a stream that moved is read and decided again.
-        const { stored } = await this.executions.handle(streamId, command, { known: started, meta });
-        if (stored.length === 0) {
-          this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
-        }
-        return;
-      } catch (err) {
-        if (!(err instanceof EventStoreUnavailableError) || attempt >= FINISH_ATTEMPTS) throw err;
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
+    // Decided on the state this run started with; a stream that moved is read and decided again.
+    const { stored } = await withRetry(
+      () => this.executions.handle(streamId, command, { known: started, meta }),
+      {
+        retryOn: (err) => err instanceof EventStoreUnavailableError,
+        ...FINISH_RETRY,
+      },
+    );
+    if (stored.length === 0) {
+      this.logger.warn(`${streamId} was marked lost before it finished; its end is not recorded`);
     }
   }
 }
 
-const FINISH_ATTEMPTS = 6;
+/** About four seconds of retries for a store that cannot be written. */
+const FINISH_RETRY = { attempts: 6, firstMs: 250, maxMs: 1000 };
 
 function checkFiles(cmd: RunnerExecuteCommand): number {
   let total = 0;

@@ -18,7 +18,7 @@ export interface SandboxRequest {
 }
 
 /**
- * The sandbox baseline of DESIGN.md as Docker create options: no network, read-only root,
+ * The sandbox baseline (README, Sandboxes) as Docker create options: no network, read-only root,
  * small tmpfs for /tmp and /workspace, non-root, no capabilities, no new privileges,
  * memory without extra swap, CPU quota, pids, nofile and fsize limits, no mounts.
  */

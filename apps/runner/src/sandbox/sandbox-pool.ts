@@ -2,12 +2,16 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import Docker from 'dockerode';
 import { createHash, randomUUID } from 'node:crypto';
 import type { TemplateSpec } from '@executor/contracts';
+import { backoffMs } from '@executor/common';
 import { kernelCommand } from '../kernel/kernel-source';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
 import { sandboxContainerOptions } from './container-options';
 import { DOCKER } from './docker.provider';
 import { ImageMissingError, Sandbox } from './sandbox';
 import { RUN_LIMITS, type SandboxLimits } from './run-limits';
+
+/** After failed starts, a pool nobody waits on tries again in 1 s, 2 s, 4 s … at most 30 s. */
+const START_BACKOFF = { firstMs: 1000, maxMs: 30000 };
 
 interface Waiter {
   resolve: (s: Sandbox) => void;
@@ -194,7 +198,7 @@ export class SandboxPool implements OnApplicationShutdown {
       })
       .catch((err: Error) => {
         pool.failures++;
-        pool.retryAt = Date.now() + Math.min(30000, 500 * 2 ** pool.failures);
+        pool.retryAt = Date.now() + backoffMs(pool.failures, START_BACKOFF);
         this.logger.warn(`could not start a ${spec.name} sandbox: ${err.message}`);
         // A missing image fails every waiter at once; other errors fail one after a few tries.
         if (err instanceof ImageMissingError) {

@@ -10,7 +10,7 @@ import {
   type SessionExecuteReply,
   type TemplateSpec,
 } from '@executor/contracts';
-import { domainError, KeyedLock, NATS_CONNECTION } from '@executor/common';
+import { domainError, FILE_OP_MS, KeyedLock, NATS_CONNECTION } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { executeStreamed } from '../sandbox/run-stream';
 import { toResult } from '../execution/execution-result';
@@ -37,8 +37,6 @@ interface Held {
   closed: boolean;
   contexts: SessionContexts;
 }
-
-const FILE_OP_TIMEOUT_MS = 30000;
 
 /**
  * The sandboxes this runner holds for sessions. Runs in one session are serialized; a run
@@ -153,7 +151,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
       const held = this.live(req.session_id);
       const outcome = await held.sandbox.execute(
         { op: 'files', action: req.op, path: req.path, content_b64: req.content_b64 },
-        FILE_OP_TIMEOUT_MS,
+        FILE_OP_MS,
         'interrupt',
       );
       const { error, filesReply } = outcome.output;

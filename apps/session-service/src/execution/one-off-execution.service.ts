@@ -7,7 +7,7 @@ import {
   type ExecutionResult,
   type TemplateSpec,
 } from '@executor/contracts';
-import { NatsRpc, RemoteError } from '@executor/common';
+import { NatsRpc, RemoteError, runReplyTimeoutMs, runTimeoutS, withRetry } from '@executor/common';
 import { RunnerWatch } from '../runners/runner-watch';
 import { SessionServiceConfig } from '../session-service.config';
 import { resolveLanguage, TemplateLookup } from './template-lookup';
@@ -29,16 +29,15 @@ export class OneOffExecutionService {
     // A request may tighten the runtime to gVisor; it never loosens a template's.
     const template = cmd.runtime ? { ...found, runtime: cmd.runtime } : found;
     const language = resolveLanguage(template, cmd.language);
-    const timeout = cmd.timeout ?? template.timeout;
+    const timeout = runTimeoutS(cmd.timeout, template.timeout, cmd.max_timeout);
     // A full runner refuses at once; with several runners the queue group may pick another.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.runOnce(cmd, template, language, timeout);
-      } catch (err) {
-        const busy = err instanceof RemoteError && err.code === ErrorCodes.RunnerBusy;
-        if (!busy || attempt >= 3 || this.runners.runners().length < 2) throw err;
-      }
-    }
+    return withRetry(() => this.runOnce(cmd, template, language, timeout), {
+      retryOn: (err) =>
+        err instanceof RemoteError && err.code === ErrorCodes.RunnerBusy && this.runners.runners().length > 1,
+      attempts: 3,
+      firstMs: 0,
+      maxMs: 0,
+    });
   }
 
   private runOnce(
@@ -64,7 +63,7 @@ export class OneOffExecutionService {
         stream_id: cmd.stream_id,
         correlation_id: cmd.correlation_id,
       },
-      (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+      runReplyTimeoutMs(timeout, this.config.EXECUTION_OVERHEAD_S),
     );
     return this.runners.failFastIfRunnerLost(executionId, 'oneoff', undefined, call);
   }

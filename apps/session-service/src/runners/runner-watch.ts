@@ -13,7 +13,7 @@ import {
   type ExecutionState,
   type RunnerHeartbeat,
 } from '@executor/contracts';
-import { EventRecorder, NATS_CONNECTION, RemoteError } from '@executor/common';
+import { EventRecorder, NATS_CONNECTION, RemoteError, runLostGraceMs } from '@executor/common';
 import { CommandHandler, EventStore } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { ExecutionLedger, type LostReason, type OpenExecution } from './execution-ledger';
@@ -69,7 +69,7 @@ export class RunnerWatch implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(SessionServiceConfig) private readonly config: SessionServiceConfig,
   ) {
     this.liveness = new RunnerLiveness(config.RUNNER_MISSED_HEARTBEATS);
-    this.ledger = new ExecutionLedger(config.EXECUTION_OVERHEAD_S * 2000);
+    this.ledger = new ExecutionLedger(runLostGraceMs(config.EXECUTION_OVERHEAD_S));
     this.executions = new CommandHandler(ExecutionDecider, StreamTypes.Execution, store, recorder);
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { withRetry } from '@executor/common';
 import { SessionServiceConfig } from '../session-service.config';
 import { SessionService } from './session.service';
 import { RunnerWatch } from '../runners/runner-watch';
@@ -14,6 +15,7 @@ export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationS
   private timer?: NodeJS.Timeout;
   private reconcileTimer?: NodeJS.Timeout;
   private sweeping = false;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly sessions: SessionService,
@@ -48,6 +50,7 @@ export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationShutdown(): void {
+    this.stopping.abort();
     if (this.timer) clearInterval(this.timer);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
   }
@@ -65,15 +68,19 @@ export class SessionSupervisor implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /** At start, once any runner answers: tried every second for half a minute. */
   private async reconcileWhenRunnerAnswers(): Promise<void> {
-    for (let attempt = 0; attempt < 30; attempt++) {
-      try {
-        await this.sessions.reconcile();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+    try {
+      await withRetry(() => this.sessions.reconcile(), {
+        retryOn: () => true,
+        attempts: 30,
+        firstMs: 1000,
+        maxMs: 1000,
+        signal: this.stopping.signal,
+      });
+    } catch {
+      if (!this.stopping.signal.aborted)
+        this.logger.warn('could not reconcile sessions with the runner: it did not answer');
     }
-    this.logger.warn('could not reconcile sessions with the runner: it did not answer');
   }
 }

@@ -21,7 +21,15 @@ import {
   type SessionRefCommand,
   type SessionView,
 } from '@executor/contracts';
-import { domainError, EventRecorder, KeyedLock, NatsRpc, RemoteError } from '@executor/common';
+import {
+  domainError,
+  EventRecorder,
+  KeyedLock,
+  NatsRpc,
+  RemoteError,
+  runReplyTimeoutMs,
+  runTimeoutS,
+} from '@executor/common';
 import { CommandHandler } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
 import { RunnerWatch } from '../runners/runner-watch';
@@ -145,7 +153,7 @@ export class SessionService {
     env: Record<string, string>,
   ): Promise<{ runner_id: string }> {
     const request = { session_id: sessionId, template, env };
-    const timeoutMs = this.config.RPC_TIMEOUT_MS + 60000;
+    const timeoutMs = this.config.rpcTimeouts.sandboxOpen;
     const candidates = this.runners.placement().slice(0, 3);
     if (candidates.length === 0) return this.rpc.send(Subjects.RunnerSessionOpen, request, timeoutMs);
     for (let i = 0; ; i++) {
@@ -180,7 +188,7 @@ export class SessionService {
       const template = await this.templates.get(state.template, state.tenant_id);
       // In a context, no language means the context's own (the runner knows it).
       const language = cmd.context_id && !cmd.language ? '' : resolveLanguage(template, cmd.language);
-      const timeout = cmd.timeout ?? template.timeout;
+      const timeout = runTimeoutS(cmd.timeout, template.timeout, cmd.max_timeout);
       let reply: SessionExecuteReply;
       const executionId = randomUUID();
       try {
@@ -198,7 +206,7 @@ export class SessionService {
             timeout,
             stream_id: cmd.stream_id,
           },
-          (timeout + this.config.EXECUTION_OVERHEAD_S) * 1000,
+          runReplyTimeoutMs(timeout, this.config.EXECUTION_OVERHEAD_S),
           pinned(state, Subjects.RunnerSessionExecute),
         );
         // Fails at once when the session's runner dies or restarts meanwhile.
@@ -274,7 +282,7 @@ export class SessionService {
   }
 
   files(cmd: SessionFilesCommand): Promise<FileOpReply> {
-    return this.callHolder(cmd, Subjects.RunnerSessionFiles, this.config.RPC_TIMEOUT_MS * 4, {
+    return this.callHolder(cmd, Subjects.RunnerSessionFiles, this.config.rpcTimeouts.fileOp, {
       session_id: cmd.session_id,
       op: cmd.op,
       path: cmd.path,
@@ -284,7 +292,7 @@ export class SessionService {
 
   /** Contexts of a live session: starting one may wait for a kernel to load. */
   contexts(cmd: SessionContextsCommand): Promise<ContextsReply> {
-    return this.callHolder(cmd, Subjects.RunnerSessionContexts, this.config.RPC_TIMEOUT_MS + 60000, {
+    return this.callHolder(cmd, Subjects.RunnerSessionContexts, this.config.rpcTimeouts.sandboxOpen, {
       session_id: cmd.session_id,
       action: cmd.action,
       language: cmd.language,
@@ -401,7 +409,7 @@ export class SessionService {
     }
     if (missing.length > 0)
       this.logger.warn(`marked ${missing.length} session(s) of ${runner_id} lost after reconciling`);
-    const graceMs = (this.config.RPC_TIMEOUT_MS + this.config.EXECUTION_OVERHEAD_S * 1000) * 2;
+    const graceMs = this.config.rpcTimeouts.strayGrace;
     const isLive = (id: string) => this.repo.get(id).status === 'active';
     const strays = session_ids.filter((id) => !isLive(id) && (held_ms?.[id] ?? 0) > graceMs);
     for (const id of strays) {

@@ -10,7 +10,7 @@ import {
   type TemplateSpec,
   templateVisibleTo,
 } from '@executor/contracts';
-import { domainError, EventRecorder } from '@executor/common';
+import { EventRecorder } from '@executor/common';
 import { CommandHandler, EventStore } from '@executor/event-store';
 import { parseManifest } from './manifest';
 import { clampToCaps, type TemplateCaps } from './template-caps';

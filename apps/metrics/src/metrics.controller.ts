@@ -1,4 +1,5 @@
 import { Controller, Inject } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   Subjects,
@@ -9,7 +10,8 @@ import {
 import { checkEventStore, EventStore } from '@executor/event-store';
 import { MetricsConfig } from './metrics.config';
 import { MetricsProjector } from './projection/metrics-projector';
-import { metricsView, prometheusText } from './projection/metrics-view';
+import { metricsView } from './projection/metrics-view';
+import { ProjectionMetrics } from './projection/projection-metrics';
 
 @Controller()
 export class MetricsController {
@@ -17,6 +19,9 @@ export class MetricsController {
     private readonly projector: MetricsProjector,
     private readonly store: EventStore,
     @Inject(MetricsConfig) private readonly config: MetricsConfig,
+    private readonly registry: Registry,
+    // Registers the projection on the registry before the first scrape.
+    _projection: ProjectionMetrics,
   ) {}
 
   @MessagePattern(Subjects.MetricsGet)
@@ -26,11 +31,10 @@ export class MetricsController {
     };
   }
 
+  /** This process's exposition: the projection and its own process metrics (the api merges every app's). */
   @MessagePattern(Subjects.MetricsPrometheus)
   async prometheus(): Promise<{ text: string }> {
-    return {
-      text: prometheusText(this.projector.state, await this.store.headPosition(), this.config.MAX_SESSIONS),
-    };
+    return { text: await this.registry.metrics() };
   }
 
   @MessagePattern(Subjects.MetricsRebuild)

@@ -19,6 +19,7 @@ import { SessionSandboxController } from './session/session.controller';
 import { SessionSandboxes } from './session/session-sandboxes';
 import { Admission } from './execution/admission';
 import { RunnerHeartbeatPublisher } from './runner-heartbeat';
+import { RunnerMetrics } from './metrics/runner-metrics';
 
 @Module({})
 export class RunnerModule {
@@ -56,6 +57,7 @@ export class RunnerModule {
         RunnerLifecycle,
         ExecutionService,
         OrphanSweeper,
+        RunnerMetrics,
       ],
     };
   }

@@ -8,3 +8,5 @@ export * from './repo-root';
 export * from './keyed-lock';
 export * from './drain';
 export * from './nats-connected';
+export * from './logging';
+export * from './telemetry';

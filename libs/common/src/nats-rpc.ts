@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode as NatsErrorCode, Events, JSONCodec, type NatsConnection } from 'nats';
+import { ErrorCode as NatsErrorCode, Events, headers, JSONCodec, type NatsConnection } from 'nats';
 import {
   ErrorCodes,
   isErrorPayload,
@@ -8,6 +8,7 @@ import {
   type RpcRequest,
   type RpcSubject,
 } from '@executor/contracts';
+import { currentRequest, REQUEST_ID_HEADER } from './logging/request-context';
 import { whenConnected } from './nats-connected';
 import { NATS_CONNECTION } from './nats.constants';
 import { RemoteError } from './rpc-errors';
@@ -57,6 +58,7 @@ export class NatsRpc implements OnModuleDestroy {
       const msg = await Promise.race([
         this.nc.request(to, codec.encode({ pattern: subject, data: request, id: randomUUID() }), {
           timeout: timeoutMs,
+          headers: requestHeaders(),
         }),
         dropped,
       ]);
@@ -93,6 +95,15 @@ export class NatsRpc implements OnModuleDestroy {
       this.waiting.clear();
     }
   }
+}
+
+/** The request being served travels with the call, so the callee's log lines carry its id. */
+function requestHeaders() {
+  const id = currentRequest()?.correlation_id;
+  if (!id) return undefined;
+  const h = headers();
+  h.set(REQUEST_ID_HEADER, id);
+  return h;
 }
 
 export function toRemoteError(subject: string, timeoutMs: number, err: unknown): RemoteError {

@@ -14,6 +14,14 @@ type HealthSubject =
   | typeof Subjects.TemplateHealth
   | typeof Subjects.MetricsHealth;
 
+/**
+ * What the api needs to serve its requests: NATS, Docker and the event store, and the three
+ * services on the request path. The metrics app is the read side: without it /metrics fails
+ * and the projection lags (it catches up later), but executions and sessions are served, so
+ * it is reported and never makes the api unready.
+ */
+const REQUIRED_CHECKS = ['nats', 'docker', 'event_store', 'runner', 'session_service', 'template_service'];
+
 @Controller()
 export class HealthController {
   constructor(
@@ -21,9 +29,39 @@ export class HealthController {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
-  /** Real checks of NATS, Docker (through the runner), the event store and every service; 503 when one is down. */
+  /** Liveness: the process answers. No dependency is asked: restarting the api would not bring one back. */
+  @Get('livez')
+  livez() {
+    return { status: 'alive', service: 'executor-api', version: API_VERSION };
+  }
+
+  /** Readiness: 200 while the api can serve requests (REQUIRED_CHECKS), 503 naming what is down. */
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) res: Response) {
+    const { checks } = await this.checks();
+    const down = REQUIRED_CHECKS.filter((name) => checks[name]?.status !== 'healthy');
+    res.status(down.length === 0 ? 200 : 503);
+    return down.length === 0 ? { status: 'ready' } : { status: 'unready', unhealthy: down };
+  }
+
+  /**
+   * Real checks of NATS, Docker (through the runner), the event store and every service; 503
+   * (`degraded`) when one the api needs is down. The metrics app's check is reported beside them.
+   */
   @Get('health')
   async health(@Res({ passthrough: true }) res: Response) {
+    const { checks } = await this.checks();
+    const healthy = REQUIRED_CHECKS.every((name) => checks[name]?.status === 'healthy');
+    res.status(healthy ? 200 : 503);
+    return {
+      status: healthy ? 'healthy' : 'degraded',
+      service: 'executor-api',
+      version: API_VERSION,
+      checks,
+    };
+  }
+
+  private async checks(): Promise<{ checks: Record<string, CheckResult> }> {
     const [nats, runner, session, template, metrics] = await Promise.all([
       this.checkNats(),
       this.ask(Subjects.RunnerHealth),
@@ -40,14 +78,7 @@ export class HealthController {
       template_service: template.check,
       metrics: metrics.check,
     };
-    const healthy = Object.values(checks).every((c) => c.status === 'healthy');
-    res.status(healthy ? 200 : 503);
-    return {
-      status: healthy ? 'healthy' : 'degraded',
-      service: 'executor-api',
-      version: API_VERSION,
-      checks,
-    };
+    return { checks };
   }
 
   private async checkNats(): Promise<CheckResult> {

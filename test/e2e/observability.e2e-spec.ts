@@ -78,6 +78,13 @@ describe('logs, metrics and probes', () => {
     expect(res.headers.get('x-request-id')).toBe(requestId);
     expect(JSON.parse(res.text)).toMatchObject({ status: 'success', stdout: `${marker}\n` });
 
+    // The api's line is written when the response has finished, which may be just after the client read it.
+    await waitFor(
+      () =>
+        Promise.resolve(logLines().some(({ file, line }) => file === 'api.log' && line.includes(requestId))),
+      5000,
+      "the api's request line",
+    );
     const lines = logLines();
     // Every line of every app is one JSON object with its service, level and time.
     for (const { file, line } of lines) {
@@ -188,6 +195,12 @@ describe('logs, metrics and probes', () => {
   it('answers /livez and /readyz; only the metrics app down leaves /health 200 and the projection counts on after a restart', async () => {
     expect((await call('/livez', '')).status).toBe(200);
     expect(JSON.parse((await call('/readyz', '')).text)).toEqual({ status: 'ready' });
+    expect((await call('/session/create', TENANT_KEY, { body: { scope: 'obs' } })).status).toBe(200);
+    await waitFor(
+      async () => valueOf(await scrape(ADMIN_KEY), 'executor_sessions_created_total') === 1,
+      20000,
+      'the projection to count the session',
+    );
     const before = await scrape(ADMIN_KEY);
 
     await stack.stopProcess('metrics', 'SIGKILL');
@@ -217,10 +230,9 @@ describe('logs, metrics and probes', () => {
       'executor_execution_duration_seconds',
     ]) {
       const count = (f: Families) =>
-        name.endsWith('_seconds')
-          ? Number((family(f, name)?.metrics[0] as { count?: string } | undefined)?.count)
-          : valueOf(f, name);
+        name.endsWith('_seconds') ? Number(family(f, name)?.metrics[0]?.count) : valueOf(f, name);
       expect({ name, value: count(after) }).toEqual({ name, value: count(before) });
+      expect(count(after)).toBeGreaterThan(0);
     }
 
     await stack.stopProcess('session-service');

@@ -20,8 +20,7 @@ export class MetricsController {
     private readonly store: EventStore,
     @Inject(MetricsConfig) private readonly config: MetricsConfig,
     private readonly registry: Registry,
-    // Registers the projection on the registry before the first scrape.
-    _projection: ProjectionMetrics,
+    private readonly projection: ProjectionMetrics,
   ) {}
 
   @MessagePattern(Subjects.MetricsGet)
@@ -34,7 +33,8 @@ export class MetricsController {
   /** This process's exposition: the projection and its own process metrics (the api merges every app's). */
   @MessagePattern(Subjects.MetricsPrometheus)
   async prometheus(): Promise<{ text: string }> {
-    return { text: await this.registry.metrics() };
+    const texts = await Promise.all([this.projection.registry.metrics(), this.registry.metrics()]);
+    return { text: texts.join('') };
   }
 
   @MessagePattern(Subjects.MetricsRebuild)

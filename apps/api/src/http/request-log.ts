@@ -13,6 +13,9 @@ function ids(req: LoggedRequest) {
   return { request_id: req.requestId, correlation_id: req.requestId };
 }
 
+/** Probes and scrapes come every few seconds: their answers are logged at debug. */
+const PROBES = /^\/(health|livez|readyz|metrics(\/prometheus)?)\/?$/;
+
 /** The path without its query (whose values may be file paths or ids), at most 200 characters. */
 function pathOf(req: { url?: string }): string {
   return (req.url ?? '').split('?')[0].slice(0, 200);
@@ -38,8 +41,14 @@ export function requestLogOptions(): Options<LoggedRequest, ServerResponse> {
       res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
     },
     customAttributeKeys: { responseTime: 'duration_ms' },
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    customLogLevel: (req, res, err) =>
+      err || res.statusCode >= 500
+        ? 'error'
+        : res.statusCode >= 400
+          ? 'warn'
+          : PROBES.test(pathOf(req))
+            ? 'debug'
+            : 'info',
     customSuccessMessage: (req, res) => `${req.method} ${pathOf(req)} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${pathOf(req)} ${res.statusCode}`,
     // The line is written when the response has finished, outside the request context: its ids are added here.

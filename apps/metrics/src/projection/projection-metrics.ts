@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry, type Histogram, type MetricValueWithName } from 'prom-client';
+import { ScrapeResponder } from '@executor/common';
 import { EventStore } from '@executor/event-store';
 import { MetricsConfig } from '../metrics.config';
 import { LATENCY_BUCKETS, parseKey, type MetricsState } from './metrics-projection';
@@ -220,16 +221,23 @@ export function registerProjectionMetrics(registry: Registry, source: Projection
   );
 }
 
-/** Registers the projection's metrics on the process's registry. */
+/**
+ * The projection's metrics, in a registry of their own without the process's `service` and
+ * `instance` labels: they describe the event log, not this process, so two metrics apps
+ * answer the same series and a merge keeps one.
+ */
 @Injectable()
 export class ProjectionMetrics {
+  readonly registry = new Registry();
+
   constructor(
-    registry: Registry,
+    responder: ScrapeResponder,
     projector: MetricsProjector,
     store: EventStore,
     @Inject(MetricsConfig) config: MetricsConfig,
   ) {
-    registerProjectionMetrics(registry, {
+    responder.include(this.registry);
+    registerProjectionMetrics(this.registry, {
       state: () => projector.state,
       head: () => store.headPosition(),
       maxSessions: config.MAX_SESSIONS,

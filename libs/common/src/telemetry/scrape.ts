@@ -6,23 +6,34 @@ import { NATS_CONNECTION } from '../nats.constants';
 
 export type RegistryJson = MetricObjectWithValues<MetricValue<string>>[];
 
-/** Answers every scrape on the bus with this process's registry (all processes answer). */
+/** Answers every scrape on the bus with this process's registries (all processes answer). */
 @Injectable()
 export class ScrapeResponder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ScrapeResponder.name);
   private subscription?: Subscription;
+  private readonly others: Registry[] = [];
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly registry: Registry,
   ) {}
 
+  /** Answers with `registry` too: series that are not this process's own (no service/instance labels). */
+  include(registry: Registry): void {
+    this.others.push(registry);
+  }
+
+  /** This process's registry and the ones it includes, as one list of metrics. */
+  async metrics(): Promise<RegistryJson> {
+    const all = await Promise.all([this.registry, ...this.others].map((r) => r.getMetricsAsJSON()));
+    return all.flat();
+  }
+
   onApplicationBootstrap(): void {
     this.subscription = this.nc.subscribe(Subjects.TelemetryScrape, {
       callback: (err, msg) => {
         if (err) return;
-        this.registry
-          .getMetricsAsJSON()
+        this.metrics()
           .then((metrics) => msg.respond(JSON.stringify(metrics)))
           .catch((e: unknown) =>
             this.logger.warn(`could not answer a scrape: ${e instanceof Error ? e.message : String(e)}`),

@@ -14,7 +14,7 @@ export class TelemetryModule {
       module: TelemetryModule,
       global: true,
       providers: [{ provide: Registry, useFactory: () => serviceRegistry(service) }, ScrapeResponder],
-      exports: [Registry],
+      exports: [Registry, ScrapeResponder],
     };
   }
 }

@@ -4,7 +4,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Options as HttpLogOptions } from 'pino-http';
 import { ConfigError } from './config';
-import { envLogLevel, loggingModule, serviceLogger } from './logging';
+import { envLogLevel, loggingModule, serviceLogger, stderrLogger } from './logging';
 import { RpcContextInterceptor } from './logging/rpc-context.interceptor';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { DrainingNatsServer, inFlight, InFlightInterceptor, type SubjectRoutes } from './drain';
@@ -34,9 +34,10 @@ function keepProcessAlive(): void {
 
 /** Runs a service's start-up; a bad configuration or a failed start ends the process with the reason. */
 export function runService(service: string, start: () => Promise<unknown>): void {
-  const logger = serviceLogger(service, envLogLevel());
+  serviceLogger(service, envLogLevel());
   keepProcessAlive();
   start().catch((err: unknown) => {
+    const logger = stderrLogger(service);
     if (err instanceof ConfigError) logger.fatal(err.message);
     else logger.fatal({ err }, 'the start failed');
     process.exit(1);

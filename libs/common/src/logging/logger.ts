@@ -65,6 +65,11 @@ export function serviceLogger(service?: string, level?: LogLevel): Logger {
   return root;
 }
 
+/** A logger to stderr, for the line that says why a process could not start (as before: on stderr). */
+export function stderrLogger(service: string): Logger {
+  return pino(loggerOptions(service), pino.destination({ fd: 2, sync: true }));
+}
+
 /** The LOG_LEVEL of the environment, when it is one we know. */
 export function envLogLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const value = env.LOG_LEVEL;

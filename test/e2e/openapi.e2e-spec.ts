@@ -185,7 +185,7 @@ describe('OpenAPI', () => {
         }
       }
       // Errors: the shared body, described by the codes of the error table that map to each status.
-      if (route === 'GET /health') continue; // its 503 is the health body itself
+      if (route === 'GET /health' || route === 'GET /readyz') continue; // their 503 is their own body
       const errors = Object.entries(responses)
         .filter(([status]) => /^[45]\d\d$/.test(status))
         .map(([, response]) => response);
@@ -217,6 +217,10 @@ describe('OpenAPI', () => {
     const tenant = `openapi-${randomUUID().slice(0, 8)}`;
     const health = await fetch(`${api}/health`);
     expectDocumented('GET /health', health.status, await health.json());
+    for (const probe of ['livez', 'readyz']) {
+      const res = await fetch(`${api}/${probe}`);
+      expectDocumented(`GET /${probe}`, res.status, await res.json());
+    }
 
     const run = await call('POST /execute', {
       body: {

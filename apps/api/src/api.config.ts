@@ -51,6 +51,16 @@ export class ApiConfig extends BaseConfig {
   @Max(3600)
   MAX_TIMEOUT_S = 300;
 
+  /**
+   * A bearer token that may read /metrics and /metrics/prometheus only, with the per-tenant
+   * series (as an admin key may). Empty: none. Never logged.
+   */
+  @IsString()
+  @Matches(/^(|[A-Za-z0-9_.~+/=-]{32,200})$/, {
+    message: 'METRICS_SCRAPE_TOKEN must be empty or 32 to 200 token characters',
+  })
+  METRICS_SCRAPE_TOKEN = '';
+
   /** Origins allowed by CORS, comma-separated; empty: CORS off. */
   @IsString()
   CORS_ORIGINS = '';

@@ -1,4 +1,5 @@
 import { Controller, Inject } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   Subjects,
@@ -9,7 +10,8 @@ import {
 import { checkEventStore, EventStore } from '@executor/event-store';
 import { MetricsConfig } from './metrics.config';
 import { MetricsProjector } from './projection/metrics-projector';
-import { metricsView, prometheusText } from './projection/metrics-view';
+import { metricsView } from './projection/metrics-view';
+import { ProjectionMetrics } from './projection/projection-metrics';
 
 @Controller()
 export class MetricsController {
@@ -17,6 +19,8 @@ export class MetricsController {
     private readonly projector: MetricsProjector,
     private readonly store: EventStore,
     @Inject(MetricsConfig) private readonly config: MetricsConfig,
+    private readonly registry: Registry,
+    private readonly projection: ProjectionMetrics,
   ) {}
 
   @MessagePattern(Subjects.MetricsGet)
@@ -26,11 +30,11 @@ export class MetricsController {
     };
   }
 
+  /** This process's exposition: the projection and its own process metrics (the api merges every app's). */
   @MessagePattern(Subjects.MetricsPrometheus)
   async prometheus(): Promise<{ text: string }> {
-    return {
-      text: prometheusText(this.projector.state, await this.store.headPosition(), this.config.MAX_SESSIONS),
-    };
+    const texts = await Promise.all([this.projection.registry.metrics(), this.registry.metrics()]);
+    return { text: texts.join('') };
   }
 
   @MessagePattern(Subjects.MetricsRebuild)

@@ -4,6 +4,7 @@ import { eventStoreOptions } from '@executor/event-store';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 import { MetricsProjector } from './projection/metrics-projector';
+import { ProjectionMetrics } from './projection/projection-metrics';
 
 /** The read side: a projection of the event log into metrics, and admin queries of the log. */
 @Module({})
@@ -16,7 +17,7 @@ export class MetricsModule {
         EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
       controllers: [MetricsController],
-      providers: [{ provide: MetricsConfig, useValue: config }, MetricsProjector],
+      providers: [{ provide: MetricsConfig, useValue: config }, MetricsProjector, ProjectionMetrics],
     };
   }
 }

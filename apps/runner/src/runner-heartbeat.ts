@@ -15,6 +15,9 @@ import { SessionSandboxes } from './session/session-sandboxes';
 @Injectable()
 export class RunnerHeartbeatPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly instanceId = randomUUID();
+  /** Heartbeats published since the start, and when the last one went out (ms since the epoch). */
+  sent = 0;
+  lastSentAt = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -55,5 +58,7 @@ export class RunnerHeartbeatPublisher implements OnApplicationBootstrap, OnAppli
   private beat(): void {
     if (this.nc.isClosed()) return;
     this.nc.publish(Subjects.RunnerHeartbeat, JSON.stringify(this.heartbeat()));
+    this.sent++;
+    this.lastSentAt = Date.now();
   }
 }

@@ -20,6 +20,7 @@ import { SessionSandboxController } from './session/session.controller';
 import { SessionSandboxes } from './session/session-sandboxes';
 import { Admission } from './execution/admission';
 import { RunnerHeartbeatPublisher } from './runner-heartbeat';
+import { RunnerMetrics } from './metrics/runner-metrics';
 
 @Module({})
 export class RunnerModule {
@@ -57,6 +58,7 @@ export class RunnerModule {
         RunnerLifecycle,
         ExecutionService,
         OrphanSweeper,
+        RunnerMetrics,
       ],
     };
   }

@@ -14,3 +14,5 @@ export * from './event-store.module';
 export * from './event-store-config';
 export * from './retry';
 export * from './rpc-timeouts';
+export * from './logging';
+export * from './telemetry';

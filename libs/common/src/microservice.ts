@@ -1,7 +1,12 @@
-import { ConsoleLogger, DynamicModule, INestMicroservice, Logger, Type } from '@nestjs/common';
+import { DynamicModule, INestMicroservice, Logger, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Options as HttpLogOptions } from 'pino-http';
 import { ConfigError } from './config';
+import { envLogLevel, loggingModule, serviceLogger, stderrLogger } from './logging';
+import { RpcContextInterceptor } from './logging/rpc-context.interceptor';
+import { TelemetryModule } from './telemetry/telemetry.module';
 import { DrainingNatsServer, inFlight, InFlightInterceptor, type SubjectRoutes } from './drain';
 import { natsConnectionOptions } from './nats.module';
 import { RpcErrorFilter } from './rpc-errors';
@@ -18,13 +23,10 @@ export function unexpectedErrorCount(): number {
  * instead of ending the process (and with it every sandbox and session it holds). Each one is
  * a bug to fix where it was thrown; this only keeps one bad request from hurting the others.
  */
-function keepProcessAlive(service: string): void {
+function keepProcessAlive(): void {
   const report = (kind: string) => (err: unknown) => {
     unexpectedErrors++;
-    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(
-      `${JSON.stringify({ level: 'error', service, message: `${kind} (${unexpectedErrors} so far): ${message}` })}\n`,
-    );
+    serviceLogger().error({ err }, `${kind} (${unexpectedErrors} so far)`);
   };
   process.on('unhandledRejection', report('unhandled rejection'));
   process.on('uncaughtException', report('uncaught exception'));
@@ -32,21 +34,32 @@ function keepProcessAlive(service: string): void {
 
 /** Runs a service's start-up; a bad configuration or a failed start ends the process with the reason. */
 export function runService(service: string, start: () => Promise<unknown>): void {
-  keepProcessAlive(service);
+  serviceLogger(service, envLogLevel());
+  keepProcessAlive();
   start().catch((err: unknown) => {
-    const message =
-      err instanceof ConfigError
-        ? err.message
-        : err instanceof Error
-          ? (err.stack ?? err.message)
-          : String(err);
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', service, message })}\n`);
+    const logger = stderrLogger(service);
+    if (err instanceof ConfigError) logger.fatal(err.message);
+    else logger.fatal({ err }, 'the start failed');
     process.exit(1);
   });
 }
 
-export function jsonLogger(service: string): ConsoleLogger {
-  return new ConsoleLogger(service, { json: true, colors: false });
+@Module({})
+class ObservedService {}
+
+/**
+ * An app's root module with what every process has: its logs through nestjs-pino (pino-http's
+ * request logs with `http`, in the api) and its prom-client registry, scraped over NATS.
+ */
+export function observedService(
+  service: string,
+  module: Type<unknown> | DynamicModule,
+  http?: HttpLogOptions,
+): DynamicModule {
+  return {
+    module: ObservedService,
+    imports: [loggingModule(service, envLogLevel(), http), TelemetryModule.forRoot(service), module],
+  };
 }
 
 /**
@@ -68,14 +81,18 @@ export async function startMicroservice(
         : logger.warn(`stopping with ${left} request(s) still in flight after ${opts.drainTimeoutMs} ms`),
     opts.routes,
   );
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    strategy,
-    logger: jsonLogger(opts.service),
-    // A failed start (the store cannot be opened, say) ends the process with code 1 and the
-    // reason (runService), not with Nest's default process.abort().
-    abortOnError: false,
-  });
-  app.useGlobalInterceptors(new InFlightInterceptor(inFlight));
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    observedService(opts.service, module),
+    {
+      strategy,
+      bufferLogs: true,
+      // A failed start (the store cannot be opened, say) ends the process with code 1 and the
+      // reason (runService), not with Nest's default process.abort().
+      abortOnError: false,
+    },
+  );
+  app.useLogger(app.get(PinoNestLogger));
+  app.useGlobalInterceptors(new RpcContextInterceptor(), new InFlightInterceptor(inFlight));
   app.useGlobalFilters(new RpcErrorFilter());
   app.enableShutdownHooks();
   await app.listen();

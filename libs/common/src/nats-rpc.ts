@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode as NatsErrorCode, Events, JSONCodec, type NatsConnection } from 'nats';
+import { ErrorCode as NatsErrorCode, Events, headers, JSONCodec, type NatsConnection } from 'nats';
 import {
   ErrorCodes,
   isErrorPayload,
@@ -9,6 +9,7 @@ import {
   type RpcSubject,
 } from '@executor/contracts';
 import { NatsLink } from './nats-link';
+import { currentRequest, REQUEST_ID_HEADER } from './logging/request-context';
 import { RemoteError } from './rpc-errors';
 
 const codec = JSONCodec();
@@ -59,6 +60,7 @@ export class NatsRpc implements OnModuleDestroy {
       const msg = await Promise.race([
         this.nc.request(to, codec.encode({ pattern: subject, data: request, id: randomUUID() }), {
           timeout: timeoutMs,
+          headers: requestHeaders(),
         }),
         dropped,
       ]);
@@ -95,6 +97,15 @@ export class NatsRpc implements OnModuleDestroy {
       this.waiting.clear();
     }
   }
+}
+
+/** The request being served travels with the call, so the callee's log lines carry its id. */
+function requestHeaders() {
+  const id = currentRequest()?.correlation_id;
+  if (!id) return undefined;
+  const h = headers();
+  h.set(REQUEST_ID_HEADER, id);
+  return h;
 }
 
 export function toRemoteError(subject: string, timeoutMs: number, err: unknown): RemoteError {

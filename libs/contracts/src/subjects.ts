@@ -49,6 +49,11 @@ export const Subjects = {
    * (a plain message, not an event: it is not stored). See RunnerHeartbeat.
    */
   RunnerHeartbeat: 'executor.runner.heartbeat',
+  /**
+   * anyone -> every process (no queue group: all answer): its prom-client registry as JSON
+   * (`getMetricsAsJSON()`), which the api merges into `GET /metrics/prometheus`.
+   */
+  TelemetryScrape: 'executor.telemetry.scrape',
 } as const;
 
 export type Subject = (typeof Subjects)[keyof typeof Subjects];

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { timingSafeEqual } from 'node:crypto';
 import { ErrorCodes } from '@executor/contracts';
 import { ApiKeys, type Principal } from './api-keys';
 import { apiError } from '../http/api-error';
@@ -8,9 +9,22 @@ export const API_KEYS = Symbol('API_KEYS');
 
 /** Routes whose bodies or queries name a tenant: a tenant key may only act for its own. */
 const TENANT_ROUTES = /^\/(execute|session\/|sessions)/;
-const OPEN_ROUTES = /^\/(health|openapi\.json|docs)(\/|$)/;
+const OPEN_ROUTES = /^\/(health|livez|readyz|openapi\.json|docs)(\/|$)/;
+const METRICS_ROUTES = /^\/metrics(\/prometheus)?\/?$/;
 
-export type AuthedRequest = Request & { principal?: Principal };
+/** `metricsScraper`: the request came with the scrape token (it may read metrics, nothing else). */
+export type AuthedRequest = Request & { principal?: Principal; metricsScraper?: boolean };
+
+/** Whether the caller may see series that name tenants: an admin, the scrape token, or anyone without keys. */
+export function seesTenants(req: AuthedRequest): boolean {
+  return req.metricsScraper === true || !req.principal || req.principal.role === 'admin';
+}
+
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 const isLoopback = (address: string) => /^(127\.|::1$|::ffff:127\.)/.test(address);
 
@@ -32,7 +46,10 @@ function presentedKey(req: Request): string | undefined {
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(@Inject(API_KEYS) private readonly keys: ApiKeys) {}
+  constructor(
+    @Inject(API_KEYS) private readonly keys: ApiKeys,
+    private readonly scrapeToken = '',
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<AuthedRequest>();
@@ -50,6 +67,10 @@ export class AuthGuard implements CanActivate {
         ErrorCodes.Unauthenticated,
         'an API key is required (Authorization: Bearer <key> or X-API-Key)',
       );
+    if (this.scrapeToken && METRICS_ROUTES.test(req.path) && sameToken(key, this.scrapeToken)) {
+      req.metricsScraper = true;
+      return true;
+    }
     const principal = this.keys.find(key);
     if (!principal) throw apiError(ErrorCodes.Unauthenticated, 'the API key is not valid');
     req.principal = principal;

@@ -3,7 +3,14 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import type { Response } from 'express';
 import type { NatsConnection } from 'nats';
 import { performance } from 'node:perf_hooks';
-import { HealthDto, Subjects, type CheckResult, type ServiceHealthReply } from '@executor/contracts';
+import {
+  HealthDto,
+  LivenessDto,
+  ReadinessDto,
+  Subjects,
+  type CheckResult,
+  type ServiceHealthReply,
+} from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc } from '@executor/common';
 
 const HEALTH_TIMEOUT_MS = 2000;
@@ -15,6 +22,14 @@ type HealthSubject =
   | typeof Subjects.TemplateHealth
   | typeof Subjects.MetricsHealth;
 
+/**
+ * What the api needs to serve its requests: NATS, Docker and the event store, and the three
+ * services on the request path. The metrics app is the read side: without it /metrics fails
+ * and the projection lags (it catches up later), but executions and sessions are served, so
+ * it is reported and never makes the api unready.
+ */
+const REQUIRED_CHECKS = ['nats', 'docker', 'event_store', 'runner', 'session_service', 'template_service'];
+
 @ApiTags('health')
 @Controller()
 export class HealthController {
@@ -23,12 +38,47 @@ export class HealthController {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
-  /** Real checks of NATS, Docker (through the runner), the event store and every service; 503 when one is down. */
+  /** Liveness: the process answers. No dependency is asked: restarting the api would not bring one back. */
+  @Get('livez')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: LivenessDto })
+  livez() {
+    return { status: 'alive', service: 'executor-api', version: API_VERSION };
+  }
+
+  /** Readiness: 200 while the api can serve requests (REQUIRED_CHECKS), 503 naming what is down. */
+  @Get('readyz')
+  @ApiOperation({ summary: 'Readiness: 503 naming the checks that are down' })
+  @ApiOkResponse({ type: ReadinessDto, description: 'Ready' })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Unready' })
+  async readyz(@Res({ passthrough: true }) res: Response) {
+    const { checks } = await this.checks();
+    const down = REQUIRED_CHECKS.filter((name) => checks[name]?.status !== 'healthy');
+    res.status(down.length === 0 ? 200 : 503);
+    return down.length === 0 ? { status: 'ready' } : { status: 'unready', unhealthy: down };
+  }
+
+  /**
+   * Real checks of NATS, Docker (through the runner), the event store and every service; 503
+   * (`degraded`) when one the api needs is down. The metrics app's check is reported beside them.
+   */
   @Get('health')
   @ApiOperation({ summary: 'Checks of NATS, Docker, the event store and every service' })
   @ApiOkResponse({ type: HealthDto, description: 'Healthy' })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Degraded: a dependency is down' })
   async health(@Res({ passthrough: true }) res: Response) {
+    const { checks } = await this.checks();
+    const healthy = REQUIRED_CHECKS.every((name) => checks[name]?.status === 'healthy');
+    res.status(healthy ? 200 : 503);
+    return {
+      status: healthy ? 'healthy' : 'degraded',
+      service: 'executor-api',
+      version: API_VERSION,
+      checks,
+    };
+  }
+
+  private async checks(): Promise<{ checks: Record<string, CheckResult> }> {
     const [nats, runner, session, template, metrics] = await Promise.all([
       this.checkNats(),
       this.ask(Subjects.RunnerHealth),
@@ -45,14 +95,7 @@ export class HealthController {
       template_service: template.check,
       metrics: metrics.check,
     };
-    const healthy = Object.values(checks).every((c) => c.status === 'healthy');
-    res.status(healthy ? 200 : 503);
-    return {
-      status: healthy ? 'healthy' : 'degraded',
-      service: 'executor-api',
-      version: API_VERSION,
-      checks,
-    };
+    return { checks };
   }
 
   private async checkNats(): Promise<CheckResult> {

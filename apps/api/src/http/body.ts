@@ -2,9 +2,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { json } from 'express';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes } from '@executor/contracts';
+import { REQUEST_ID_PATTERN, runInRequest } from '@executor/common';
 import { errorBody } from './http-error.filter';
 
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 /** No request of ours nests deeper; deeper bodies would only exhaust the validators' stacks. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -33,40 +33,23 @@ export function stripProtoKeys(value: unknown): void {
   }
 }
 
-/** Accepts a sane X-Request-ID or makes one; it is echoed and becomes the correlation id. */
+/**
+ * Accepts a sane X-Request-ID or makes one; it is echoed, becomes the correlation id, and the
+ * rest of the request is served in its context (its log lines and RPCs carry it).
+ */
 export function requestId(req: Request, res: Response, next: NextFunction): void {
   const given = req.header('x-request-id');
-  const id = given && REQUEST_ID.test(given) ? given : randomUUID();
+  const id = given && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
   (req as Request & { requestId: string }).requestId = id;
   res.setHeader('X-Request-ID', id);
-  next();
+  runInRequest({ request_id: id, correlation_id: id }, next);
 }
 
-/**
- * One structured line per request: id, tenant, route, status, duration. Never the body:
- * no code, files or outputs in logs.
- */
-export function requestLog(logger: { log: (message: string) => void }) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const r = req as Request & { requestId?: string; principal?: { tenant: string } };
-      const body = req.body as { tenant_id?: unknown } | undefined;
-      const tenant =
-        r.principal?.tenant ?? (typeof body?.tenant_id === 'string' ? body.tenant_id : undefined);
-      logger.log(
-        JSON.stringify({
-          request_id: r.requestId,
-          tenant,
-          method: req.method,
-          route: req.path.slice(0, 200),
-          status: res.statusCode,
-          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
-        }),
-      );
-    });
-    next();
-  };
+/** Re-enters the request's context: a body parser's callbacks come from the socket, outside it. */
+export function requestContext(req: Request, _res: Response, next: NextFunction): void {
+  const id = (req as Request & { requestId?: string }).requestId;
+  if (!id) return next();
+  runInRequest({ request_id: id, correlation_id: id }, next);
 }
 
 /** Bodies of POST requests must be JSON objects. */

@@ -1,9 +1,25 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { NatsConnection } from 'nats';
+import { Registry } from 'prom-client';
 import { MetricsReplyDto, Subjects } from '@executor/contracts';
-import { NatsRpc } from '@executor/common';
+import { mergeRegistries, NATS_CONNECTION, NatsRpc, scrapeAll, type RegistryJson } from '@executor/common';
 import { ApiConfig } from '../api.config';
+import { seesTenants, type AuthedRequest } from '../auth/auth.guard';
 import { ApiErrors } from '../openapi/api-responses';
+
+/** How long a scrape waits for the processes on the bus, and for one more after the last. */
+const SCRAPE_WAIT_MS = 2000;
+const SCRAPE_QUIET_MS = 400;
+
+/** Drops the series that name a tenant (`tenant` label). */
+function withoutTenants(registries: RegistryJson[]): RegistryJson[] {
+  return registries.map((metrics) =>
+    metrics
+      .map((m) => ({ ...m, values: m.values.filter((v) => !('tenant' in (v.labels ?? {}))) }))
+      .filter((m) => m.values.length > 0),
+  );
+}
 
 @ApiTags('metrics')
 @Controller('metrics')
@@ -11,17 +27,24 @@ export class MetricsController {
   constructor(
     private readonly rpc: NatsRpc,
     @Inject(ApiConfig) private readonly config: ApiConfig,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly registry: Registry,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Metrics projected from the event log' })
   @ApiOkResponse({ type: MetricsReplyDto })
   @ApiErrors()
-  async metrics() {
+  async metrics(@Req() req: AuthedRequest) {
     const metrics = await this.rpc.send(Subjects.MetricsGet, {}, this.config.RPC_TIMEOUT_MS);
+    if (!seesTenants(req)) delete metrics.executions_by_tenant;
     return { status: 'success', metrics };
   }
 
+  /**
+   * Every process's registry, merged: each app's process and runtime metrics, the api's HTTP
+   * histogram, the runner's gauges and the metrics app's projection. Without NATS, the api's own.
+   */
   @Get('prometheus')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOperation({ summary: 'Prometheus text exposition (version 0.0.4)' })
@@ -30,7 +53,14 @@ export class MetricsController {
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
   @ApiErrors()
-  async prometheus(): Promise<string> {
-    return (await this.rpc.send(Subjects.MetricsPrometheus, {}, this.config.RPC_TIMEOUT_MS)).text;
+  async prometheus(@Req() req: AuthedRequest): Promise<string> {
+    let registries: RegistryJson[];
+    try {
+      registries = await scrapeAll(this.nc, { maxWaitMs: SCRAPE_WAIT_MS, quietMs: SCRAPE_QUIET_MS });
+    } catch {
+      registries = [];
+    }
+    if (registries.length === 0) registries = [await this.registry.getMetricsAsJSON()];
+    return mergeRegistries(seesTenants(req) ? registries : withoutTenants(registries)).metrics();
   }
 }

@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventEnvelope, EventType } from '@executor/contracts';
-import { applyEvent, emptyState } from './metrics-projection';
-import { metricsView, prometheusText } from './metrics-view';
+import { applyEvent, emptyState, type MetricsState } from './metrics-projection';
+import { Registry } from 'prom-client';
+import { metricsView } from './metrics-view';
+import { registerProjectionMetrics } from './projection-metrics';
+
+/** The exposition of the projection's collector over `s`, as Prometheus would scrape it. */
+function prometheusText(s: MetricsState, head: number, maxSessions: number): Promise<string> {
+  const registry = new Registry();
+  registerProjectionMetrics(registry, { state: () => s, head: () => Promise.resolve(head), maxSessions });
+  return registry.metrics();
+}
 
 let position = 0;
 function ev(type: EventType, data: object, tenant = 't1'): EventEnvelope {
@@ -100,7 +109,7 @@ describe('metrics projection', () => {
     expect(v.latency_ms).toEqual({ p50: 20, p95: 2000, p99: 2000, window: 3 });
   });
 
-  it('counts a lost execution apart: no longer pending, not a finished one', () => {
+  it('counts a lost execution apart: no longer pending, not a finished one', async () => {
     const s = emptyState();
     [
       ev('ExecutionStarted', { execution_id: 'x', tenant_id: 't1', template: 'default', language: 'python' }),
@@ -108,7 +117,7 @@ describe('metrics projection', () => {
     ].forEach((e) => applyEvent(s, e));
     const view = metricsView(s, position, 10);
     expect(view).toMatchObject({ executions_pending: 0, executions_lost: 1, executions_total: 0 });
-    expect(prometheusText(s, position, 10)).toContain('executor_executions_lost_total 1');
+    expect(await prometheusText(s, position, 10)).toContain('executor_executions_lost_total 1');
   });
 
   it('applies each event once: a replay or an older event changes nothing', () => {
@@ -119,14 +128,14 @@ describe('metrics projection', () => {
     expect(metricsView(s, 1, 1).sessions_created).toBe(1);
   });
 
-  it('writes a Prometheus exposition with cumulative buckets', () => {
+  it('writes a Prometheus exposition with cumulative buckets', async () => {
     const s = emptyState();
     applyEvent(
       s,
       ev('ExecutionStarted', { execution_id: 'x', tenant_id: 't', template: 'default', language: 'python' }),
     );
     applyEvent(s, finished('x', 'success', 30));
-    const text = prometheusText(s, 2, 10);
+    const text = await prometheusText(s, 2, 10);
     expect(text).toContain(
       'executor_executions_total{kind="oneoff",template="default",language="python",status="success"} 1',
     );
@@ -134,14 +143,35 @@ describe('metrics projection', () => {
     expect(text).toContain('executor_execution_duration_seconds_bucket{le="0.05"} 1');
     expect(text).toContain('executor_execution_duration_seconds_bucket{le="+Inf"} 1');
     expect(text).toContain('executor_projection_lag_events 0');
+    expect(text).toContain('executor_executions_by_tenant_total{tenant="t"} 1');
+  });
+
+  it('counts build attempts apart from their outcomes', async () => {
+    const s = emptyState();
+    ['TemplateBuildStarted', 'TemplateBuildStarted', 'TemplateBuilt'].forEach((type, i) =>
+      applyEvent(s, { ...ev(type as EventType, { name: 'x' }), position: i + 1 }),
+    );
+    const text = await prometheusText(s, 3, 10);
+    expect(text).toContain('executor_template_build_attempts_total 2');
+    expect(text).toContain('executor_template_builds_total{outcome="succeeded"} 1');
+    expect(text).toContain('executor_template_builds_total{outcome="failed"} 0');
+    expect(text).not.toContain('outcome="started"');
+  });
+
+  it('reads the projection at each scrape: a restored state shows the counters it holds', async () => {
+    const s = emptyState();
+    applyEvent(s, ev('SessionCreated', { session_id: 'a', tenant_id: 't', template: 'default' }));
+    const restored = JSON.parse(JSON.stringify(s)) as MetricsState;
+    expect(await prometheusText(restored, s.position, 10)).toContain('executor_sessions_created_total 1');
+    expect(await prometheusText(restored, s.position + 4, 10)).toContain('executor_projection_lag_events 4');
   });
 });
 
 describe('the Grafana dashboard in docs/', () => {
-  it('reads only metrics the exposition has', () => {
+  it('reads only metrics the exposition has', async () => {
     const dashboard = readFileSync(join(__dirname, '../../../../docs/grafana-dashboard.json'), 'utf8');
     const used = new Set(dashboard.match(/executor_[a-z_]+/g));
-    const exposed = prometheusText(emptyState(), 0, 1);
+    const exposed = await prometheusText(emptyState(), 0, 1);
     expect(used.size).toBeGreaterThan(5);
     for (const name of used) expect(exposed).toContain(name);
   });

@@ -40,6 +40,7 @@ describe('Admission', () => {
     await expect(third).rejects.toMatchObject({ code: 'RUNNER_BUSY' });
     const err = await third.catch((e: AdmissionRefused) => e);
     expect((err as AdmissionRefused).retry_after).toBeGreaterThanOrEqual(1);
+    expect(a.refused).toEqual({ queue_full: 1, wait_timeout: 0 });
     gate.resolve();
     await first;
     await expect(second).resolves.toBe('second');
@@ -60,6 +61,7 @@ describe('Admission', () => {
     await first;
     expect(ran).toBe(false);
     expect(a.stats).toEqual({ running: 0, queued: 0 });
+    expect(a.refused).toEqual({ queue_full: 0, wait_timeout: 1 });
   });
 
   it('frees the slot when the work throws', async () => {

@@ -26,6 +26,9 @@ interface Waiter {
 export class Admission {
   private running = 0;
   private readonly queue: Waiter[] = [];
+  /** Runs refused since the start: the queue was full, or the wait ran out. */
+  private refusedFull = 0;
+  private refusedWait = 0;
   /** Smoothed duration of a run, for the retry-after estimate. */
   private averageRunMs = 1000;
 
@@ -37,6 +40,10 @@ export class Admission {
 
   get stats(): { running: number; queued: number } {
     return { running: this.running, queued: this.queue.length };
+  }
+
+  get refused(): { queue_full: number; wait_timeout: number } {
+    return { queue_full: this.refusedFull, wait_timeout: this.refusedWait };
   }
 
   /** Runs `work` when a slot is free; refuses when the queue is full or the wait runs out. */
@@ -63,6 +70,7 @@ export class Admission {
       return Promise.resolve();
     }
     if (this.queue.length >= this.queueLimit) {
+      this.refusedFull++;
       return Promise.reject(
         new AdmissionRefused(
           ErrorCodes.RunnerBusy,
@@ -78,6 +86,7 @@ export class Admission {
         timer: setTimeout(() => {
           const i = this.queue.indexOf(waiter);
           if (i >= 0) this.queue.splice(i, 1);
+          this.refusedWait++;
           refuse(
             new AdmissionRefused(
               ErrorCodes.RunnerBusy,

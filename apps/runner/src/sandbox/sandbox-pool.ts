@@ -77,6 +77,24 @@ export class SandboxPool implements OnApplicationShutdown {
     return [...this.sizes].filter(([, n]) => n > 0).map(([name]) => name);
   }
 
+  /** Per template pool now: warm sandboxes, starts under way, callers waiting and the target. */
+  stats(): Array<{ template: string; ready: number; starting: number; waiting: number; target: number }> {
+    const byTemplate = new Map<
+      string,
+      { ready: number; starting: number; waiting: number; target: number }
+    >();
+    for (const pool of this.pools.values()) {
+      const name = pool.spec.runtime ? `${pool.spec.name}+${pool.spec.runtime}` : pool.spec.name;
+      const t = byTemplate.get(name) ?? { ready: 0, starting: 0, waiting: 0, target: 0 };
+      t.ready += pool.ready.length;
+      t.starting += pool.starting;
+      t.waiting += pool.waiters.length;
+      t.target += pool.target;
+      byTemplate.set(name, t);
+    }
+    return [...byTemplate].map(([template, t]) => ({ template, ...t }));
+  }
+
   /** Container ids this process owns (warm, starting, running or being removed). */
   ownedContainerIds(): Set<string> {
     return new Set([...[...this.live].map((s) => s.id), ...this.creating]);

@@ -31,3 +31,24 @@ export class HealthDto {
   })
   checks: Record<string, CheckResultDto>;
 }
+
+/** `GET /livez`: the process answers. */
+export class LivenessDto {
+  @ApiProperty({ enum: ['alive'] })
+  status: 'alive';
+
+  @ApiProperty({ enum: ['executor-api'] })
+  service: 'executor-api';
+
+  @ApiProperty({ example: '0.1.0' })
+  version: string;
+}
+
+/** `GET /readyz`: whether the api can serve requests now. */
+export class ReadinessDto {
+  @ApiProperty({ enum: ['ready', 'unready'] })
+  status: 'ready' | 'unready';
+
+  @ApiPropertyOptional({ type: [String], description: 'The checks that are down (when unready)' })
+  unhealthy?: string[];
+}

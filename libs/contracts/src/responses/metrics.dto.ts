@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 const COUNTS = {
   type: 'object',
@@ -78,8 +78,8 @@ export class MetricsViewDto {
   @ApiProperty(COUNTS)
   executions_by_language: Record<string, number>;
 
-  @ApiProperty(COUNTS)
-  executions_by_tenant: Record<string, number>;
+  @ApiPropertyOptional({ ...COUNTS, description: 'Only for admin keys, the scrape token, or with keys off' })
+  executions_by_tenant?: Record<string, number>;
 
   @ApiProperty(COUNTS)
   executions_by_kind: Record<string, number>;

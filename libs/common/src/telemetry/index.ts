@@ -1,0 +1,3 @@
+export * from './registry';
+export * from './scrape';
+export * from './telemetry.module';

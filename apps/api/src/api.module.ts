@@ -10,6 +10,7 @@ import { SessionFilesController } from './sessions/session-files.controller';
 import { SessionsController } from './sessions/sessions.controller';
 import { AdminController } from './admin/admin.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { McpController } from './mcp/mcp.controller';
 
 @Module({})
 export class ApiModule {
@@ -26,6 +27,7 @@ export class ApiModule {
         MetricsController,
         AdminController,
         DocsController,
+        McpController,
       ],
       providers: [{ provide: ApiConfig, useValue: config }, ExecutionQuota],
     };

@@ -9,6 +9,7 @@ import { SessionFilesController } from './sessions/session-files.controller';
 import { SessionsController } from './sessions/sessions.controller';
 import { AdminController } from './admin/admin.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { McpController } from './mcp/mcp.controller';
 
 @Module({})
 export class ApiModule {
@@ -24,6 +25,7 @@ export class ApiModule {
         SessionFilesController,
         MetricsController,
         AdminController,
+        McpController,
       ],
       providers: [{ provide: ApiConfig, useValue: config }, ExecutionQuota],
     };

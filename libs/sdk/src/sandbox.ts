@@ -52,6 +52,11 @@ export class Sandbox {
     return new Sandbox(client, reply.session_id, reply.template);
   }
 
+  /** A sandbox made before, by its id (E2B's `Sandbox.connect`): nothing is sent until it is used. */
+  static connect(id: string, options: ClientOptions = {}): Sandbox {
+    return new Sandbox(new Client(options), id, '');
+  }
+
   private get ref() {
     return { session_id: this.id, ...(this.client.tenantId ? { tenant_id: this.client.tenantId } : {}) };
   }

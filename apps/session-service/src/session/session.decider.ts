@@ -50,6 +50,7 @@ export type SessionCommand =
       deadline_at?: string;
     }
   | { type: 'ReuseSession'; now: Date }
+  | { type: 'MoveDeadline'; now: Date; lifetime_s: number }
   | {
       type: 'RecordExecution';
       now: Date;
@@ -128,6 +129,17 @@ export function decide(command: SessionCommand, state: SessionState): DomainEven
     case 'ReuseSession':
       requireLive(state, command.now);
       return [{ type: 'SessionReused', data: { session_id: state.session_id } }];
+    case 'MoveDeadline': {
+      requireLive(state, command.now);
+      const deadline = new Date(command.now.getTime() + command.lifetime_s * 1000).toISOString();
+      const ttl = Math.max(state.ttl_s, command.lifetime_s);
+      return [
+        {
+          type: 'SessionDeadlineMoved',
+          data: { session_id: state.session_id, deadline_at: deadline, ttl_s: ttl },
+        },
+      ];
+    }
     case 'RecordExecution':
       // A run that started on a live session is recorded even if its ttl ran out meanwhile.
       requireLive(state);
@@ -168,6 +180,8 @@ export function evolve(state: SessionState, event: DomainEvent, at: string): Ses
       };
     case 'SessionReused':
       return { ...next, last_used_at: at };
+    case 'SessionDeadlineMoved':
+      return { ...next, deadline_at: event.data.deadline_at, ttl_s: event.data.ttl_s, last_used_at: at };
     case 'SessionExecuted':
       return { ...next, last_used_at: at, executions: state.executions + 1 };
     case 'SessionExpired':

@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.executor/**'] },
+  // Generated from .proto files (npx buf generate): not ours to lint.
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.executor/**', 'apps/api/src/e2b/envd/gen/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

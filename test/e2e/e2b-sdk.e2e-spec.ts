@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { Sandbox as CodeInterpreter } from '@e2b/code-interpreter';
 import { CommandExitError, FileType, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b';
+import { main as codeInterpreterExample } from '../../examples/e2b/code-interpreter';
 import { Stack } from '../../scripts/lib/stack';
 
 /**
@@ -378,5 +379,13 @@ plt.show()
       expect(err?.cause?.code).toBe('UND_ERR_SOCKET');
       expect(await doomed.isRunning()).toBe(false);
     });
+  });
+
+  it('examples/e2b/code-interpreter.ts runs as it is', async () => {
+    const out = await codeInterpreterExample();
+    expect(out.mean).toMatch(/5\.0/);
+    expect(out.chart).toBe('line');
+    expect(out.files).toContain('data.csv');
+    expect(out.uname).toBe('Linux');
   });
 });

@@ -18,7 +18,8 @@ export async function main(): Promise<{
   try {
     await sandbox.files.write('/home/user/data.csv', 'x,y\n1,2\n2,4\n3,9\n');
     const mean = await sandbox.runCode(
-      "import pandas as pd\ndf = pd.read_csv('/home/user/data.csv')\ndf['y'].mean()",
+      // The code runs in /home/user (its /workspace here): relative paths reach the same files.
+      "import pandas as pd\ndf = pd.read_csv('data.csv')\ndf['y'].mean()",
       { onStdout: (line) => process.stdout.write(line.line) },
     );
     const plot = await sandbox.runCode(

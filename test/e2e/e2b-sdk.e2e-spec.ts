@@ -368,7 +368,12 @@ plt.show()
     // the two conditions it checks are asserted instead.
     it('drops a run in progress when its sandbox is killed, and then reads as not running', async () => {
       const doomed = await CodeInterpreter.create();
-      const run = doomed.runCode('import time; time.sleep(300)', { timeoutMs: 300_000 });
+      // A short request timeout: the SDK leaves that timer running when the request fails, and
+      // Jest would wait for it at the end of the run.
+      const run = doomed.runCode('import time; time.sleep(300)', {
+        timeoutMs: 300_000,
+        requestTimeoutMs: 5000,
+      });
       const failure = run.then(
         () => null,
         (err: Error & { cause?: { code?: string } }) => err,

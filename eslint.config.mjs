@@ -23,7 +23,8 @@ const boundaries = (files, ...patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.executor/**'] },
+  // Generated from .proto files (npx buf generate): not ours to lint.
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.executor/**', 'apps/api/src/e2b/envd/gen/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -26,7 +26,8 @@ module.exports = {
       testMatch: ['**/*.e2e-spec.ts'],
       moduleFileExtensions: ['ts', 'js', 'json'],
       transform,
-      moduleNameMapper,
+      // e2b's one ESM-only dependency (log colours): see test/e2e/support/chalk.js.
+      moduleNameMapper: { ...moduleNameMapper, '^chalk$': '<rootDir>/test/e2e/support/chalk.js' },
       globalSetup: '<rootDir>/test/e2e/global-setup.ts',
       globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
     },

@@ -10,13 +10,18 @@ import { SessionsController } from './sessions/sessions.controller';
 import { AdminController } from './admin/admin.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { McpController } from './mcp/mcp.controller';
+import { E2bModule } from './e2b/e2b.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: ApiConfig): DynamicModule {
+    const quota = new ExecutionQuota(config);
     return {
       module: ApiModule,
-      imports: [NatsModule.forRoot({ url: config.NATS_URL, service: 'api' })],
+      imports: [
+        NatsModule.forRoot({ url: config.NATS_URL, service: 'api' }),
+        E2bModule.forRoot(config, quota),
+      ],
       controllers: [
         ExecuteController,
         HealthController,
@@ -27,7 +32,10 @@ export class ApiModule {
         AdminController,
         McpController,
       ],
-      providers: [{ provide: ApiConfig, useValue: config }, ExecutionQuota],
+      providers: [
+        { provide: ApiConfig, useValue: config },
+        { provide: ExecutionQuota, useValue: quota },
+      ],
     };
   }
 }

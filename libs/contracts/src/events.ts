@@ -65,6 +65,8 @@ export interface EventDataMap {
     deadline_at?: string;
   };
   SessionReused: { session_id: string };
+  /** The end of the session's life was moved (E2B's setTimeout); its idle ttl is at least as long. */
+  SessionDeadlineMoved: { session_id: string; deadline_at: string; ttl_s: number };
   SessionExecuted: {
     session_id: string;
     execution_id: string;
@@ -117,6 +119,7 @@ export const EventTypes: { [K in EventType]: K } = {
   ExecutionLost: 'ExecutionLost',
   SessionCreated: 'SessionCreated',
   SessionReused: 'SessionReused',
+  SessionDeadlineMoved: 'SessionDeadlineMoved',
   SessionExecuted: 'SessionExecuted',
   SessionExpired: 'SessionExpired',
   SessionDestroyed: 'SessionDestroyed',

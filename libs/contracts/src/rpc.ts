@@ -27,6 +27,7 @@ import type {
   SessionExecuteCommand,
   SessionExecuteReply,
   SessionFilesCommand,
+  SessionLifetimeCommand,
   SessionRefCommand,
   SessionView,
 } from './sessions';
@@ -48,6 +49,7 @@ export interface RpcMap {
   [Subjects.SessionExecute]: { request: SessionExecuteCommand; reply: SessionExecuteReply };
   [Subjects.SessionDestroy]: { request: SessionRefCommand; reply: { status: 'success'; session_id: string } };
   [Subjects.SessionGet]: { request: SessionRefCommand; reply: SessionView };
+  [Subjects.SessionSetLifetime]: { request: SessionLifetimeCommand; reply: SessionView };
   [Subjects.SessionList]: { request: { tenant_id: string }; reply: SessionView[] };
   [Subjects.SessionFiles]: { request: SessionFilesCommand; reply: FileOpReply };
   [Subjects.SessionContexts]: { request: SessionContextsCommand; reply: ContextsReply };

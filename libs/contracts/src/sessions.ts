@@ -43,7 +43,7 @@ const WORKSPACE_PATH = {
 };
 
 /** Small string labels a caller attaches to a session. */
-function IsMetadata(): PropertyDecorator {
+export function IsMetadata(): PropertyDecorator {
   const problem = (value: unknown): string | null => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
     const entries = Object.entries(value);
@@ -337,6 +337,11 @@ export interface SessionRefCommand {
   session_id: string;
   tenant_id?: string;
   correlation_id: string;
+}
+
+/** The session ends `lifetime` seconds from now (busy or not); its idle ttl is at least as long. */
+export interface SessionLifetimeCommand extends SessionRefCommand {
+  lifetime: number;
 }
 
 export interface SessionExecuteCommand extends SessionRefCommand {

@@ -16,6 +16,8 @@ export const Subjects = {
   SessionList: 'executor.session.list',
   SessionFiles: 'executor.session.files',
   SessionContexts: 'executor.session.contexts',
+  /** Moves the end of a session's life (E2B's setTimeout). */
+  SessionSetLifetime: 'executor.session.set-lifetime',
   /**
    * session-service -> runner: a sandbox held for a session, its runs, files and end. Open
    * reaches any runner (queue group); every call is also served on the runner's own subject

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { TENANT_PATTERN } from '@executor/contracts';
 
@@ -22,6 +22,17 @@ interface StoredKey extends Principal {
 }
 
 export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+
+/**
+ * The access token of one E2B sandbox (`envdAccessToken`): an HMAC of the sandbox id keyed with
+ * the hash of the API key that created or connected to it. It opens that sandbox only, and the
+ * API stays stateless: the token is checked against the keys it already holds.
+ */
+export function sandboxToken(keySha256Hex: string, sandboxId: string): string {
+  return createHmac('sha256', Buffer.from(keySha256Hex, 'hex'))
+    .update(`e2b-sandbox:${sandboxId}`)
+    .digest('base64url');
+}
 
 /**
  * API keys, kept only as SHA-256 hashes. From a JSON file
@@ -58,6 +69,17 @@ export class ApiKeys {
     const hash = Buffer.from(hashKey(presented), 'hex');
     let found: StoredKey | undefined;
     for (const k of this.keys) if (timingSafeEqual(k.hash, hash)) found = k;
+    return found ? { tenant: found.tenant, role: found.role, limits: found.limits } : undefined;
+  }
+
+  /** The principal whose key issued a sandbox's access token; undefined when none did. */
+  findBySandboxToken(token: string, sandboxId: string): Principal | undefined {
+    const presented = Buffer.from(token, 'utf8');
+    let found: StoredKey | undefined;
+    for (const k of this.keys) {
+      const expected = Buffer.from(sandboxToken(k.hash.toString('hex'), sandboxId), 'utf8');
+      if (expected.length === presented.length && timingSafeEqual(expected, presented)) found = k;
+    }
     return found ? { tenant: found.tenant, role: found.role, limits: found.limits } : undefined;
   }
 }

@@ -62,6 +62,7 @@ export class AuthGuard implements CanActivate {
       return true;
     }
     const key = presentedKey(req);
+    if (!key && req.path.startsWith('/e2b/')) return this.sandboxCaller(req);
     if (!key)
       throw apiError(
         ErrorCodes.Unauthenticated,
@@ -79,6 +80,26 @@ export class AuthGuard implements CanActivate {
     if (principal.role === 'tenant' && TENANT_ROUTES.test(req.path)) bindTenant(req, principal.tenant);
     return true;
   }
+
+  /** An E2B sandbox request: its token must be the one issued for the sandbox it names. */
+  private sandboxCaller(req: AuthedRequest): boolean {
+    const token = sandboxTokenOf(req);
+    const sandboxId = req.header('e2b-sandbox-id') ?? '';
+    const principal = token ? this.keys.findBySandboxToken(token, sandboxId) : undefined;
+    if (!principal) {
+      throw apiError(ErrorCodes.Unauthenticated, 'an API key or the sandbox access token is required');
+    }
+    req.principal = principal;
+    return true;
+  }
+}
+
+/**
+ * Requests to an E2B sandbox (envd, the code interpreter) carry the sandbox's access token
+ * instead of an API key (`X-Access-Token`, or `E2B-Traffic-Access-Token` on some routes).
+ */
+function sandboxTokenOf(req: Request): string | undefined {
+  return req.header('x-access-token') ?? req.header('e2b-traffic-access-token') ?? undefined;
 }
 
 /**

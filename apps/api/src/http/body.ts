@@ -59,6 +59,8 @@ export function jsonBody(limit: string) {
     if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') return next();
     // File uploads may also come as multipart; multer reads those on their route.
     if (req.path === '/session/files/upload' && req.is('multipart/form-data')) return next();
+    // E2B's envd takes file bytes and Connect streams: its routes read those bodies themselves.
+    if (req.path.startsWith('/e2b/') && !req.is('application/json')) return next();
     if (!req.is('application/json')) {
       res
         .status(415)

@@ -106,6 +106,8 @@ export function applyEvent(s: MetricsState, e: EventEnvelope): boolean {
     case 'SessionReused':
       s.sessions.reused++;
       break;
+    case 'SessionDeadlineMoved':
+      break;
     case 'SessionExecuted': {
       const d = e.data as EventDataMap['SessionExecuted'];
       const session = s.sessions.live[d.session_id] ?? {

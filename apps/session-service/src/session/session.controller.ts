@@ -6,6 +6,7 @@ import {
   type SessionCreateCommand,
   type SessionExecuteCommand,
   type SessionFilesCommand,
+  type SessionLifetimeCommand,
   type SessionRefCommand,
 } from '@executor/contracts';
 import { SessionService } from './session.service';
@@ -32,6 +33,11 @@ export class SessionController {
   @MessagePattern(Subjects.SessionGet)
   get(@Payload() cmd: SessionRefCommand) {
     return this.sessions.get(cmd);
+  }
+
+  @MessagePattern(Subjects.SessionSetLifetime)
+  setLifetime(@Payload() cmd: SessionLifetimeCommand) {
+    return this.sessions.setLifetime(cmd);
   }
 
   @MessagePattern(Subjects.SessionList)

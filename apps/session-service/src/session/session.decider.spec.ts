@@ -169,4 +169,31 @@ describe('Session decider', () => {
     ]);
     expect(rejection({ type: 'ReuseSession', now: at(100) }, busy)).toBe('SESSION_EXPIRED');
   });
+
+  it('moves a deadline (E2B setTimeout) from now, the idle ttl at least as long, on live sessions only', () => {
+    const withDeadline: DomainEvent = {
+      type: 'SessionCreated',
+      data: { ...(created.data as object), deadline_at: at(60).toISOString() } as never,
+    };
+    const live = given([withDeadline, 0]);
+    const events = decide({ type: 'MoveDeadline', now: at(30), lifetime_s: 120 }, live);
+    expect(events).toEqual([
+      {
+        type: 'SessionDeadlineMoved',
+        data: { session_id: 's1', deadline_at: at(150).toISOString(), ttl_s: 120 },
+      },
+    ]);
+    const moved = given([withDeadline, 0], [events[0], 30]);
+    // Idle since 30 s with a 120 s ttl, deadline at 150 s: the deadline comes first.
+    if (moved.status !== 'active') throw new Error('the session should be active');
+    expect(expiresAt(moved).toISOString()).toBe(at(150).toISOString());
+    // Shortened: the ttl is kept, the deadline is sooner.
+    const shorter = decide({ type: 'MoveDeadline', now: at(40), lifetime_s: 10 }, moved);
+    expect(shorter[0].data).toMatchObject({ deadline_at: at(50).toISOString(), ttl_s: 120 });
+    expect(rejection({ type: 'MoveDeadline', now: at(61), lifetime_s: 10 }, live)).toBe('SESSION_EXPIRED');
+    const destroyed = given([created, 0], [{ type: 'SessionDestroyed', data: { session_id: 's1' } }, 1]);
+    expect(rejection({ type: 'MoveDeadline', now: at(2), lifetime_s: 10 }, destroyed)).toBe(
+      'SESSION_DESTROYED',
+    );
+  });
 });

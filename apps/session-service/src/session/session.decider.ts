@@ -49,6 +49,7 @@ export type SessionCommand =
       deadline_at?: string;
     }
   | { type: 'ReuseSession'; now: Date }
+  | { type: 'MoveDeadline'; now: Date; lifetime_s: number }
   | {
       type: 'RecordExecution';
       now: Date;
@@ -118,6 +119,17 @@ function decide(command: SessionCommand, state: SessionState): DomainEvent[] {
     case 'ReuseSession':
       requireLive(state, command.now);
       return [{ type: 'SessionReused', data: { session_id: state.session_id } }];
+    case 'MoveDeadline': {
+      requireLive(state, command.now);
+      const deadline = new Date(command.now.getTime() + command.lifetime_s * 1000).toISOString();
+      const ttl = Math.max(state.ttl_s, command.lifetime_s);
+      return [
+        {
+          type: 'SessionDeadlineMoved',
+          data: { session_id: state.session_id, deadline_at: deadline, ttl_s: ttl },
+        },
+      ];
+    }
     case 'RecordExecution':
       // A run that started on a live session is recorded even if its ttl ran out meanwhile.
       requireLive(state);
@@ -152,6 +164,8 @@ function evolve(state: SessionState, event: DomainEvent, { occurred_at: at }: Ev
   switch (event.type) {
     case 'SessionReused':
       return { ...state, last_used_at: at };
+    case 'SessionDeadlineMoved':
+      return { ...state, deadline_at: event.data.deadline_at, ttl_s: event.data.ttl_s, last_used_at: at };
     case 'SessionExecuted':
       return { ...state, last_used_at: at, executions: state.executions + 1 };
     case 'SessionExpired':

@@ -18,6 +18,7 @@ import {
   type SessionExecuteCommand,
   type SessionExecuteReply,
   type SessionFilesCommand,
+  type SessionLifetimeCommand,
   type SessionRefCommand,
   type SessionView,
 } from '@executor/contracts';
@@ -266,6 +267,25 @@ export class SessionService {
       const ended = await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);
       await this.closeSandbox(cmd.session_id, ended.runner_id);
       return { status: 'success', session_id: cmd.session_id };
+    });
+  }
+
+  /** Moves the end of a live session's life to `lifetime` seconds from now. */
+  setLifetime(cmd: SessionLifetimeCommand): Promise<SessionView> {
+    if (cmd.lifetime > this.config.SESSION_MAX_TTL_S) {
+      throw domainError(
+        ErrorCodes.ValidationError,
+        `timeout must be at most ${this.config.SESSION_MAX_TTL_S} seconds`,
+      );
+    }
+    return this.lock.run(cmd.session_id, async () => {
+      await this.liveSession(cmd);
+      const state = await this.command(
+        cmd.session_id,
+        { type: 'MoveDeadline', now: new Date(), lifetime_s: cmd.lifetime },
+        cmd,
+      );
+      return view(state);
     });
   }
 

@@ -5,7 +5,7 @@ import { DiscoveryService, MetadataScanner, ModulesContainer, NestFactory } from
 import { DECORATORS } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { loadConfig } from '@executor/common';
+import { loadConfig, observedService } from '@executor/common';
 import { ApiConfig } from '../../apps/api/src/api.config';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { apiDocument } from '../../apps/api/src/openapi/api-docs';
@@ -119,7 +119,7 @@ describe('OpenAPI', () => {
     closeObjects(resolved);
     // The same application the stack runs, built here only to read Nest's route metadata.
     const config = loadConfig(ApiConfig, { NATS_URL: stackInfo().natsUrl });
-    app = await NestFactory.create(ApiModule.forRoot(config), { logger: false });
+    app = await NestFactory.create(observedService('api', ApiModule.forRoot(config)), { logger: false });
   });
 
   afterAll(async () => {

@@ -12,6 +12,7 @@ import {
   type ServiceHealthReply,
 } from '@executor/contracts';
 import { NATS_CONNECTION, NatsRpc } from '@executor/common';
+import { ApiErrors } from '../openapi/api-responses';
 
 const HEALTH_TIMEOUT_MS = 2000;
 export const API_VERSION = '0.1.0';
@@ -42,6 +43,7 @@ export class HealthController {
   @Get('livez')
   @ApiOperation({ summary: 'Liveness: the process answers' })
   @ApiOkResponse({ type: LivenessDto })
+  @ApiErrors()
   livez() {
     return { status: 'alive', service: 'executor-api', version: API_VERSION };
   }

@@ -31,6 +31,9 @@ export class RichResultDto implements RichResult {
 
   @ApiProperty({ description: 'True for the value of the last expression; false for display() and figures' })
   is_main_result: boolean;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'In a session: the count of the run that made it' })
+  execution_count?: number;
 }
 
 export class ExecutionErrorDto implements ExecutionError {

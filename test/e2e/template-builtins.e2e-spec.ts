@@ -24,6 +24,10 @@ const PROGRAMS: Record<string, { code: string; stdout: string }> = {
     code: 'console.log(require("node:crypto").createHash("sha256").update("x").digest("hex").slice(0, 8))',
     stdout: '2d711642\n',
   },
+  typescript: {
+    code: 'const n: number = 6 * 7\nconsole.log(`${n} ${typeof n}`)',
+    stdout: '42 number\n',
+  },
   bash: { code: 'echo $((6 * 7)) $(id -u)', stdout: '42 10001\n' },
 };
 

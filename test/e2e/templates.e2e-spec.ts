@@ -51,7 +51,7 @@ describe('templates', () => {
     }
     expect(byName.minimal.memory_limit).toBe('256m');
     expect(byName['python-web'].network).toBe(true);
-    expect(byName['node-basic'].languages).toEqual(['javascript', 'bash']);
+    expect(byName['node-basic'].languages).toEqual(['javascript', 'typescript', 'bash']);
     // What cannot be had here is said, not pretended.
     expect(byName['python-nlp'].packages_missing.join(' ')).toMatch(/spacy/);
   });

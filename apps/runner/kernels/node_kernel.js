@@ -234,6 +234,9 @@ async function importForCell(specifier) {
 }
 sandbox.__executorImport = importForCell;
 
+/** Names of the modules cells import: numbered across cells, since a cell's consts persist. */
+let importedModules = 0;
+
 /** Static `import` declarations of a cell become awaited dynamic imports bound with `const`. */
 function rewriteImports(code) {
   if (!acorn || !/\bimport\b/.test(code)) return code;
@@ -253,10 +256,10 @@ function rewriteImports(code) {
   if (imports.length === 0) return code;
   let out = '';
   let at = 0;
-  imports.forEach((node, i) => {
+  imports.forEach((node) => {
     const from = `await __executorImport(${JSON.stringify(node.source.value)})`;
     const parts = [];
-    const ns = `__executorModule${i}`;
+    const ns = `__executorModule${importedModules++}`;
     const named = node.specifiers.filter((sp) => sp.type === 'ImportSpecifier');
     const def = node.specifiers.find((sp) => sp.type === 'ImportDefaultSpecifier');
     const star = node.specifiers.find((sp) => sp.type === 'ImportNamespaceSpecifier');

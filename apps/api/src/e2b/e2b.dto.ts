@@ -13,7 +13,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { Type } from 'class-transformer';
-import { IsEnvMap, IsMetadata, MAX_SESSION_TTL_SECONDS } from '@executor/contracts';
+import { IsEnvMap, IsMetadata, LANGUAGE_PATTERN, MAX_SESSION_TTL_SECONDS } from '@executor/contracts';
 
 /**
  * The bodies and queries of E2B's API as its SDKs send them (e2b-dev/E2B spec/openapi.yml),
@@ -128,7 +128,7 @@ export class E2bExecuteDto {
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString()
-  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  @Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' })
   language?: string | null;
 
   @IsOptional()
@@ -143,7 +143,7 @@ export class E2bContextDto {
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString()
-  @Matches(/^[a-z][a-z0-9+-]{0,31}$/, { message: 'language must be a language name such as python' })
+  @Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' })
   language?: string | null;
 
   @IsOptional()

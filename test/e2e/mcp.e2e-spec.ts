@@ -18,7 +18,11 @@ describe('MCP server', () => {
   const clients: Client[] = [];
 
   beforeAll(async () => {
-    stack = await Stack.create({ EXECUTOR_API_KEYS: 't1:tenant:key-one,t2:tenant:key-two' });
+    stack = await Stack.create({
+      EXECUTOR_API_KEYS: 't1:tenant:key-one,t2:tenant:key-two',
+      // Sessions with no request open this long are closed (a connected client holds its stream).
+      MCP_SESSION_IDLE_S: '5',
+    });
     await stack.start();
   });
 
@@ -325,6 +329,22 @@ describe('MCP server', () => {
       await transport.terminateSession();
       await client.close();
       for (let i = 0; i < 50 && (await sessionState(id, 'key-one')) === 'active'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await sessionState(id, 'key-one')).not.toBe('active');
+    });
+
+    it('a quiet client keeps its session; one that goes away without DELETE loses it, and its sandboxes', async () => {
+      const gone = await overHttp('key-one');
+      const created = await call(gone.client, 'create_sandbox', {});
+      const id = (created.structuredContent as { sandbox_id: string }).sandbox_id;
+      // Connected and quiet for longer than MCP_SESSION_IDLE_S: its event stream keeps it.
+      await new Promise((r) => setTimeout(r, 6500));
+      expect((await call(gone.client, 'list_sandboxes')).isError).toBeFalsy();
+      expect(await sessionState(id, 'key-one')).toBe('active');
+      // Gone without ending the MCP session (no DELETE): closed once idle, its sandbox with it.
+      await gone.client.close();
+      for (let i = 0; i < 150 && (await sessionState(id, 'key-one')) === 'active'; i++) {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(await sessionState(id, 'key-one')).not.toBe('active');

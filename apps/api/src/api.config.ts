@@ -52,4 +52,13 @@ export class ApiConfig extends BaseConfig {
   /** Origins allowed by CORS, comma-separated; empty: CORS off. */
   @IsString()
   CORS_ORIGINS = '';
+
+  /**
+   * Seconds an MCP session over HTTP may go without a request open (a connected client holds
+   * its event stream open) before it is closed, and the sandboxes made with it destroyed.
+   */
+  @IsInt()
+  @Min(5)
+  @Max(86400)
+  MCP_SESSION_IDLE_S = 1800;
 }

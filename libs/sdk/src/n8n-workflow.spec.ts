@@ -5,8 +5,11 @@ interface Node {
   name: string;
   type: string;
   parameters: Record<string, unknown>;
+  credentials?: Record<string, { id: string; name: string }>;
+  onError?: string;
 }
 interface Workflow {
+  id: string;
   nodes: Node[];
   connections: Record<string, { main: Array<Array<{ node: string }>> }>;
 }
@@ -25,6 +28,28 @@ describe('examples/n8n/executor-workflow.json', () => {
     const branch = wf.nodes.find((n) => n.type === 'n8n-nodes-base.if');
     expect(JSON.stringify(branch?.parameters)).toContain('$json.status');
     expect(wf.connections[branch!.name].main).toHaveLength(2);
+  });
+
+  it("follows n8n's conventions: an id, the key in a Header Auth credential, no $env, failures continue", () => {
+    // n8n 2.x refuses an import without an id, and blocks $env in expressions by default.
+    expect(wf.id).toMatch(/^[A-Za-z0-9]{16}$/);
+    expect(JSON.stringify(wf)).not.toContain('$env');
+    const http = wf.nodes.find((n) => n.type === 'n8n-nodes-base.httpRequest')!;
+    expect(http.parameters).toMatchObject({
+      authentication: 'genericCredentialType',
+      genericAuthType: 'httpHeaderAuth',
+    });
+    expect(http.parameters.sendHeaders).toBeUndefined();
+    expect(http.credentials?.httpHeaderAuth).toEqual({
+      id: expect.any(String) as string,
+      name: 'Executor API key',
+    });
+    // A network failure must reach the failure branch, not stop the workflow.
+    expect(http.onError).toBe('continueRegularOutput');
+    // The URL is a field of the Settings node that comes first.
+    expect(String(http.parameters.url)).toContain('$json.executor_url');
+    const settings = wf.nodes.find((n) => n.name === 'Settings')!;
+    expect(JSON.stringify(settings.parameters)).toContain('"executor_url"');
   });
 
   it('connects only nodes that exist, each one reached', () => {

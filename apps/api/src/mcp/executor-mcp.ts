@@ -3,8 +3,14 @@ import { validate } from 'class-validator';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  LoggingLevelSchema,
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema,
   type CallToolResult,
+  type LoggingLevel,
   type ServerNotification,
   type ServerRequest,
   type Tool,
@@ -31,6 +37,7 @@ import {
   SandboxRefArgs,
   UploadFileArgs,
 } from './tool-args';
+import { ExecutorResources, RESOURCE_TEMPLATES } from './mcp-resources';
 
 type Content = CallToolResult['content'][number];
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -39,6 +46,8 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export const MCP_DEFAULT_TENANT = 'mcp';
 /** Idle seconds of a sandbox made through MCP when the caller names none. */
 export const MCP_SANDBOX_TTL_S = 600;
+/** How often a run with a progress token says it is still going (clients may reset their timeout on it). */
+export const MCP_PROGRESS_INTERVAL_MS = 5000;
 /** Text of one stream in a tool result: the rest is in structuredContent. */
 const TEXT_LIMIT = 64 * 1024;
 
@@ -91,19 +100,40 @@ export class ExecutorMcp {
   readonly sandboxes = new Set<string>();
   private readonly client: Client;
   private readonly tools: ToolDef[];
+  private readonly resources: ExecutorResources;
+  /** The level the client asked for with logging/setLevel: run output is logged only then. */
+  private logLevel: LoggingLevel | undefined;
+  /** What to stop when a tool call ends (a run's progress beat), by request id. */
+  private readonly runsEnding = new Map<string | number, () => void>();
 
   constructor(private readonly options: ExecutorMcpOptions) {
     this.client = new Client(options.client);
     this.server = new Server(
       { name: options.name ?? 'executor', version: options.version ?? '0.1.0' },
       {
-        capabilities: { tools: {} },
+        capabilities: { tools: {}, resources: {}, logging: {} },
         instructions:
           'Runs code in throw-away sandboxes. run_code for a one-off run; create_sandbox, then ' +
           'run_in_sandbox to keep variables and files between runs. Figures come back as images.',
       },
     );
     this.tools = this.define();
+    this.resources = new ExecutorResources(options.client);
+    this.server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+      resources: await this.resources.list(this.sandboxes),
+    }));
+    this.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+      resourceTemplates: RESOURCE_TEMPLATES,
+    }));
+    this.server.setRequestHandler(ReadResourceRequestSchema, (request) =>
+      this.resources.read(request.params.uri),
+    );
+    // One MCP session per server: the level is this session's (the SDK's own handler keys it by a
+    // session id the stdio transport does not have).
+    this.server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      this.logLevel = request.params.level;
+      return {};
+    });
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: this.tools.map((t) => ({
         name: t.name,
@@ -122,7 +152,11 @@ export class ExecutorMcp {
         return await tool.call(args, extra);
       } catch (err) {
         if (err instanceof ExecutorError) return failure(err.code, err.message, err.status);
+        if (err instanceof BadArgument) return failure('BAD_REQUEST', err.message);
         return failure('DEPENDENCY_UNAVAILABLE', `the Executor API could not be reached: ${String(err)}`);
+      } finally {
+        this.runsEnding.get(extra.requestId)?.();
+        this.runsEnding.delete(extra.requestId);
       }
     });
   }
@@ -141,6 +175,80 @@ export class ExecutorMcp {
     await this.server.close().catch(() => undefined);
   }
 
+  /** Whether a log message at `level` goes out: only after the client asked with logging/setLevel. */
+  private logs(level: LoggingLevel): boolean {
+    if (!this.logLevel) return false;
+    const order = LoggingLevelSchema.options;
+    return order.indexOf(level) >= order.indexOf(this.logLevel);
+  }
+
+  /**
+   * The run's options. Output streams as progress notifications when the caller sent a progress
+   * token (with a beat every MCP_PROGRESS_INTERVAL_MS while the run is quiet), and as log
+   * messages (logger `stdout` or `stderr`, level info) when the client set a logging level.
+   */
+  private runOptions(a: Record<string, unknown>, extra: Extra): RunOptions & { template?: string } {
+    const token = extra._meta?.progressToken;
+    let progress = 0;
+    const send = (n: ServerNotification) => void extra.sendNotification(n).catch(() => undefined);
+    const started = Date.now();
+    const beat =
+      token === undefined
+        ? undefined
+        : setInterval(
+            () =>
+              send({
+                method: 'notifications/progress',
+                params: {
+                  progressToken: token,
+                  progress: ++progress,
+                  message: `running for ${Math.round((Date.now() - started) / 1000)} s`,
+                },
+              }),
+            MCP_PROGRESS_INTERVAL_MS,
+          );
+    if (beat) {
+      beat.unref();
+      const stop = () => clearInterval(beat);
+      extra.signal.addEventListener('abort', stop, { once: true });
+      this.runsEnding.set(extra.requestId, stop);
+    }
+    const output = (stream: 'stdout' | 'stderr') => (text: string) => {
+      if (token !== undefined)
+        send({
+          method: 'notifications/progress',
+          params: {
+            progressToken: token,
+            progress: ++progress,
+            message: `${stream}: ${text.slice(0, 4096)}`,
+          },
+        });
+      if (this.logs('info'))
+        send({
+          method: 'notifications/message',
+          params: { level: 'info', logger: stream, data: text.slice(0, 4096) },
+        });
+    };
+    const streams = token !== undefined || this.logs('info');
+    return {
+      ...(a.language ? { language: a.language as string } : {}),
+      ...(a.template ? { template: a.template as string } : {}),
+      ...(a.timeout ? { timeout: a.timeout as number } : {}),
+      ...(a.stdin !== undefined ? { stdin: a.stdin as string } : {}),
+      ...(a.env ? { env: a.env as Record<string, string> } : {}),
+      ...(a.files
+        ? {
+            files: (a.files as Array<{ path: string; content: string; encoding?: string }>).map((f, i) => ({
+              path: f.path,
+              content: f.encoding === 'base64' ? base64(`files[${i}].content`, f.content) : f.content,
+            })),
+          }
+        : {}),
+      signal: extra.signal,
+      ...(streams ? { onStdout: output('stdout'), onStderr: output('stderr') } : {}),
+    };
+  }
+
   private sandbox(id: string): Sandbox {
     return Sandbox.connect(id, this.options.client);
   }
@@ -157,7 +265,8 @@ export class ExecutorMcp {
         args: RunCodeArgs,
         omit: RUN_OMIT,
         outputSchema: RUN_OUTPUT,
-        call: async (a, extra) => runResult(await executor.execute(a.code as string, runOptions(a, extra))),
+        call: async (a, extra) =>
+          runResult(await executor.execute(a.code as string, this.runOptions(a, extra))),
       },
       {
         name: 'create_sandbox',
@@ -195,7 +304,7 @@ export class ExecutorMcp {
         outputSchema: RUN_OUTPUT,
         call: async (a, extra) => {
           const id = a.sandbox_id as string;
-          const r = await this.sandbox(id).runCode(a.code as string, runOptions(a, extra));
+          const r = await this.sandbox(id).runCode(a.code as string, this.runOptions(a, extra));
           return runResult(r, id);
         },
       },
@@ -243,7 +352,7 @@ export class ExecutorMcp {
         args: UploadFileArgs,
         call: async (a) => {
           const content =
-            a.encoding === 'base64' ? Buffer.from(a.content as string, 'base64') : (a.content as string);
+            a.encoding === 'base64' ? base64('content', a.content as string) : (a.content as string);
           await this.sandbox(a.sandbox_id as string).files.write(a.path as string, content);
           return {
             content: [{ type: 'text', text: `wrote ${a.path as string}` }],
@@ -299,6 +408,18 @@ export class ExecutorMcp {
   }
 }
 
+/** A tool argument the DTO rules cannot judge alone: a BAD_REQUEST result. */
+class BadArgument extends Error {}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+/** Bytes of a base64 argument; Buffer.from would skip what is not base64 and write the rest. */
+function base64(field: string, content: string): Buffer {
+  const compact = content.replace(/\s+/g, '');
+  if (!BASE64.test(compact)) throw new BadArgument(`${field} is not base64 (encoding is base64)`);
+  return Buffer.from(compact, 'base64');
+}
+
 async function check(tool: ToolDef, args: Record<string, unknown>): Promise<string | null> {
   for (const k of tool.omit ?? []) {
     if (k in args) return `${k} is not an argument of ${tool.name}`;
@@ -324,44 +445,6 @@ function failure(code: string, message: string, status?: number): CallToolResult
   return {
     isError: true,
     content: [{ type: 'text', text: `${code}: ${message}${status ? ` (HTTP ${status})` : ''}` }],
-  };
-}
-
-/** The run's options: output streamed as progress notifications when the caller asked for progress. */
-function runOptions(a: Record<string, unknown>, extra: Extra): RunOptions & { template?: string } {
-  const token = extra._meta?.progressToken;
-  let progress = 0;
-  const notify =
-    token === undefined
-      ? undefined
-      : (stream: string) => (text: string) => {
-          void extra
-            .sendNotification({
-              method: 'notifications/progress',
-              params: {
-                progressToken: token,
-                progress: ++progress,
-                message: `${stream}: ${text.slice(0, 4096)}`,
-              },
-            })
-            .catch(() => undefined);
-        };
-  return {
-    ...(a.language ? { language: a.language as string } : {}),
-    ...(a.template ? { template: a.template as string } : {}),
-    ...(a.timeout ? { timeout: a.timeout as number } : {}),
-    ...(a.stdin !== undefined ? { stdin: a.stdin as string } : {}),
-    ...(a.env ? { env: a.env as Record<string, string> } : {}),
-    ...(a.files
-      ? {
-          files: (a.files as Array<{ path: string; content: string; encoding?: string }>).map((f) => ({
-            path: f.path,
-            content: f.encoding === 'base64' ? Buffer.from(f.content, 'base64') : f.content,
-          })),
-        }
-      : {}),
-    signal: extra.signal,
-    ...(notify ? { onStdout: notify('stdout'), onStderr: notify('stderr') } : {}),
   };
 }
 

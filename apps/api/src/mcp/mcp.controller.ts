@@ -9,14 +9,15 @@ import { ExecutorMcp, MCP_DEFAULT_TENANT } from './executor-mcp';
 
 /** MCP sessions one api serves at once; an initialize past it is refused. */
 export const MAX_MCP_SESSIONS = 256;
-/** An MCP session unused this long is closed, and the sandboxes it made with it. */
-export const MCP_SESSION_IDLE_MS = 30 * 60 * 1000;
 
 interface McpSession {
   transport: StreamableHTTPServerTransport;
   mcp: ExecutorMcp;
   keyHash: Buffer;
+  /** When its last request ended (or began, while none has ended). */
   lastSeen: number;
+  /** Requests of it in flight: a client that holds its event stream open is never idle. */
+  open: number;
 }
 
 const hashOf = (key: string | undefined) =>
@@ -47,7 +48,8 @@ export class McpController implements OnModuleDestroy {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly config: ApiConfig) {
-    this.sweeper = setInterval(() => this.sweep(), 60000);
+    const idleMs = config.MCP_SESSION_IDLE_S * 1000;
+    this.sweeper = setInterval(() => this.sweep(idleMs), Math.min(60000, Math.ceil(idleMs / 4)));
     this.sweeper.unref();
   }
 
@@ -68,7 +70,7 @@ export class McpController implements OnModuleDestroy {
       if (!session || !timingSafeEqual(session.keyHash, hashOf(key))) {
         return rpcError(res, 404, -32001, 'MCP session not found');
       }
-      session.lastSeen = Date.now();
+      this.track(session, res);
       await session.transport.handleRequest(req, res, req.body);
       return;
     }
@@ -85,7 +87,9 @@ export class McpController implements OnModuleDestroy {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, mcp, keyHash: hashOf(key), lastSeen: Date.now() });
+        const session = { transport, mcp, keyHash: hashOf(key), lastSeen: Date.now(), open: 0 };
+        this.sessions.set(id, session);
+        this.track(session, res);
       },
     });
     transport.onclose = () => {
@@ -96,10 +100,21 @@ export class McpController implements OnModuleDestroy {
     await transport.handleRequest(req, res, req.body);
   }
 
-  private sweep(): void {
+  /** Counts a request of the session as open until its response is done or its client gone. */
+  private track(session: McpSession, res: Response): void {
+    session.open++;
+    session.lastSeen = Date.now();
+    res.once('close', () => {
+      session.open--;
+      session.lastSeen = Date.now();
+    });
+  }
+
+  /** Closes the sessions with no request open for idleMs: their clients went away without DELETE. */
+  private sweep(idleMs: number): void {
     const now = Date.now();
     for (const [id, s] of this.sessions) {
-      if (now - s.lastSeen > MCP_SESSION_IDLE_MS) {
+      if (s.open === 0 && now - s.lastSeen > idleMs) {
         this.sessions.delete(id);
         void s.transport.close();
       }

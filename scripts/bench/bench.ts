@@ -328,7 +328,7 @@ async function storeRun(store: 'sqlite' | 'postgres', samples: number, densityN:
         if (!r.artifacts?.some((a) => a.type === 'image/png')) throw new Error('no PNG came back');
       },
       Math.max(10, Math.floor(samples / 2)),
-      1000,
+      2000,
     );
     const rates: Record<string, number> = {};
     for (const clients of [1, 8, 32]) {

@@ -33,6 +33,8 @@ runService('api', async () => {
   );
   app.useLogger(app.get(PinoNestLogger));
   app.disable('x-powered-by');
+  // Replies are answers to POSTs and live state, never cached: hashing each body for an ETag is waste.
+  app.set('etag', false);
   app.use(helmet());
   if (config.CORS_ORIGINS) app.enableCors({ origin: config.CORS_ORIGINS.split(',').map((o) => o.trim()) });
   app.use(requestId);

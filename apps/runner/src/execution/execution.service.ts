@@ -22,7 +22,7 @@ import { executeStreamed } from '../sandbox/run-stream';
 import { CommandHandler, EventStoreUnavailableError, type Loaded } from '@executor/event-store';
 import { Admission } from './admission';
 import { RUNNER_CONFIG, type RunnerConfig } from '../runner.config';
-import { ImageMissingError, type KernelOutcome } from '../sandbox/sandbox';
+import { ImageMissingError, type KernelOutcome, type Sandbox } from '../sandbox/sandbox';
 import { SandboxPool } from '../sandbox/sandbox-pool';
 import { toResult } from './execution-result';
 import { ContextKernel } from '../sandbox/context-kernel';
@@ -105,39 +105,48 @@ export class ExecutionService {
       { known: { state: ExecutionDecider.initialState, version: 0 }, meta, retries: 0 },
     );
 
+    // The used sandbox is removed once the run's end is recorded, so its removal (and the
+    // pool's refill) come after the reply instead of competing with it.
+    let sandbox: Sandbox | undefined;
+    try {
+      return await this.runIn(cmd, streamId, started, meta, (s) => (sandbox = s));
+    } finally {
+      if (sandbox) this.pool.discard(sandbox);
+    }
+  }
+
+  private async runIn(
+    cmd: RunnerExecuteCommand,
+    streamId: string,
+    started: Loaded<ExecutionState>,
+    meta: { tenantId: string; correlationId?: string },
+    acquired: (sandbox: Sandbox) => void,
+  ): Promise<ExecutionResult> {
     let outcome: KernelOutcome;
     try {
       const sandbox = await this.sandboxes.acquire(cmd.template);
+      acquired(sandbox);
       // A streaming caller that goes away stops the run: the sandbox is thrown away anyway.
-      try {
-        // A language of one of the template's context kernels runs in a context beside the first.
-        const kind = kernelFor(cmd.template, cmd.language);
-        const kernel =
-          kind && kind !== cmd.template.kernel
-            ? await ContextKernel.start(
-                sandbox,
-                kind,
-                '/workspace',
-                this.config.KERNEL_READY_TIMEOUT_S * 1000,
-              )
-            : sandbox;
-        outcome = await executeStreamed(
-          this.nc,
-          kernel,
-          {
-            code: cmd.code,
-            language: cmd.language,
-            files: cmd.files,
-            env: cmd.env,
-            ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
-          },
-          cmd.timeout * 1000,
-          'kill',
-          cmd.stream_id,
-        );
-      } finally {
-        this.pool.discard(sandbox);
-      }
+      // A language of one of the template's context kernels runs in a context beside the first.
+      const kind = kernelFor(cmd.template, cmd.language);
+      const kernel =
+        kind && kind !== cmd.template.kernel
+          ? await ContextKernel.start(sandbox, kind, '/workspace', this.config.KERNEL_READY_TIMEOUT_S * 1000)
+          : sandbox;
+      outcome = await executeStreamed(
+        this.nc,
+        kernel,
+        {
+          code: cmd.code,
+          language: cmd.language,
+          files: cmd.files,
+          env: cmd.env,
+          ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
+        },
+        cmd.timeout * 1000,
+        'kill',
+        cmd.stream_id,
+      );
     } catch (err) {
       if (err instanceof RpcException) {
         await this.finish(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from '@executor/common';
-import { kernelCommand, pythonProgram } from './kernel-source';
+import { kernelCommand, programParts, pythonProgram, PYTHON_BOOT } from './kernel-source';
 
 const KERNELS_DIR = join(findRepoRoot(__dirname), 'apps', 'runner', 'kernels');
 const source = (name: string) => readFileSync(join(KERNELS_DIR, name), 'utf8');
@@ -30,13 +30,47 @@ function topLevelNames(python: string): Set<string> {
 }
 
 describe('the Python kernel program', () => {
-  it('is python_rich.py followed by python_kernel.py, passed as one -c argument', () => {
+  it('is python_rich.py followed by python_kernel.py, passed in parts after a boot program', () => {
     const program = pythonProgram();
     expect(program.startsWith(source('python_rich.py'))).toBe(true);
     expect(program.endsWith(source('python_kernel.py'))).toBe(true);
-    expect(kernelCommand('python')).toEqual(['python3', '-u', '-c', program]);
-    // One argv string: Linux refuses any longer than 128 KiB (MAX_ARG_STRLEN).
-    expect(Buffer.byteLength(program)).toBeLessThan(128 * 1024);
+    const [python, unbuffered, c, boot, ...parts] = kernelCommand('python');
+    expect([python, unbuffered, c, boot]).toEqual(['python3', '-u', '-c', PYTHON_BOOT]);
+    expect(parts.join('')).toBe(program);
+    expect(parts.length).toBeGreaterThan(3);
+    // Every argv string: Linux refuses any longer than 128 KiB (MAX_ARG_STRLEN).
+    for (const part of parts) expect(Buffer.byteLength(part)).toBeLessThan(32 * 1024);
+    // Each part but the last ends a line, so the next one's line numbers follow on.
+    for (const part of parts.slice(0, -1)) expect(part.endsWith('\n')).toBe(true);
+  });
+
+  it('cuts only before top-level definitions, never inside a string or between a decorator and its def', () => {
+    const program = [
+      'import sys',
+      'X = 1',
+      'def a():',
+      '    return """',
+      'def not_a_boundary():',
+      '"""',
+      "S = 'def inline'  # '''",
+      '@decorator',
+      'def b():',
+      '    pass',
+      'class C:',
+      "    '''doc",
+      'class D: still the string',
+      "    '''",
+      'def e(): pass',
+    ].join('\n');
+    const parts = programParts(program, 1);
+    expect(parts.join('')).toBe(program);
+    expect(parts.map((p) => p.split('\n')[0])).toEqual([
+      'import sys',
+      'def a():',
+      '@decorator',
+      'class C:',
+      'def e(): pass',
+    ]);
   });
 
   it('shares one namespace: the two files bind no name in common but the modules they import', () => {

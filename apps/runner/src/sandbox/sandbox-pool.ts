@@ -13,6 +13,17 @@ import { RUN_LIMITS, type SandboxLimits } from './run-limits';
 /** After failed starts, a pool nobody waits on tries again in 1 s, 2 s, 4 s … at most 30 s. */
 const START_BACKOFF = { firstMs: 1000, maxMs: 30000 };
 
+/**
+ * A pool that still has a warm sandbox after a take is refilled when the run hands its
+ * sandbox back (after its reply), or after this long if the run takes longer: a container
+ * start costs the engine far more CPU than a warm run, and on a small host it would compete
+ * with the run it replaced.
+ */
+export const REFILL_DELAY_MS = 250;
+
+/** Containers removed at once: used sandboxes are removed in the background, a few at a time. */
+export const PARALLEL_REMOVALS = 2;
+
 interface Waiter {
   resolve: (s: Sandbox) => void;
   reject: (e: Error) => void;
@@ -63,6 +74,10 @@ export class SandboxPool implements OnApplicationShutdown {
   private readonly sizes: Map<string, number>;
   private startsInFlight = 0;
   private closed = false;
+  /** Used sandboxes waiting for their container to be removed, and removals under way. */
+  private readonly removals: Sandbox[] = [];
+  private removing = 0;
+  private refillTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(DOCKER) private readonly docker: Docker,
@@ -113,7 +128,9 @@ export class SandboxPool implements OnApplicationShutdown {
     while (pool.ready.length > 0) {
       const sandbox = pool.ready.shift()!;
       if (sandbox.alive) {
-        this.fill();
+        // An empty pool is refilled at once; one with a spare left, once this run is over.
+        if (pool.ready.length === 0) this.fill();
+        else this.fillSoon();
         return Promise.resolve(sandbox);
       }
       this.discard(sandbox);
@@ -123,13 +140,45 @@ export class SandboxPool implements OnApplicationShutdown {
     return waiting;
   }
 
-  /** Removes a used sandbox in the background; it is never handed out again. */
+  /**
+   * Removes a used sandbox in the background; it is never handed out again. Its stream is cut
+   * at once (nothing more is read from it); the container is removed after the current turn of
+   * the event loop (the run's reply goes out first), at most PARALLEL_REMOVALS at a time, and
+   * the pools refill then.
+   */
   discard(sandbox: Sandbox): void {
-    void sandbox.destroy().finally(() => this.live.delete(sandbox));
+    sandbox.detach();
+    this.removals.push(sandbox);
+    setImmediate(() => {
+      this.removeNext();
+      this.fill();
+    });
+  }
+
+  private removeNext(): void {
+    while (this.removing < PARALLEL_REMOVALS && this.removals.length > 0) {
+      const sandbox = this.removals.shift()!;
+      this.removing++;
+      void sandbox.destroy().finally(() => {
+        this.live.delete(sandbox);
+        this.removing--;
+        this.removeNext();
+      });
+    }
+  }
+
+  /** Refills the pools after REFILL_DELAY_MS unless a discard or an empty pool does it sooner. */
+  private fillSoon(): void {
+    this.refillTimer ??= setTimeout(() => {
+      this.refillTimer = undefined;
+      this.fill();
+    }, REFILL_DELAY_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.refillTimer);
+    this.removals.splice(0);
     for (const pool of this.pools.values()) {
       for (const w of pool.waiters.splice(0)) w.reject(new Error('the runner is shutting down'));
     }
@@ -166,6 +215,8 @@ export class SandboxPool implements OnApplicationShutdown {
 
   /** Starts sandboxes where pools want them, within the bound on parallel starts. */
   private fill(): void {
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
     if (this.closed) return;
     for (const pool of this.pools.values()) {
       while (pool.deficit > 0 && this.startsInFlight < this.config.MAX_PARALLEL_STARTS) {

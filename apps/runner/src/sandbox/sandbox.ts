@@ -96,6 +96,11 @@ export class Sandbox extends KernelLink {
     await this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
   }
 
+  /** Cuts the sandbox's stream: nothing more is read from or written to its kernel. */
+  detach(): void {
+    this.stream.destroy();
+  }
+
   /** Removes the container, whatever state it is in. */
   async destroy(): Promise<void> {
     if (this.removed) return;

@@ -64,4 +64,10 @@ export class ApiConfig extends BaseConfig {
   /** Origins allowed by CORS, comma-separated; empty: CORS off. */
   @IsString()
   CORS_ORIGINS = '';
+
+  /** Milliseconds between the heartbeats (SSE comments) of GET /events/stream. */
+  @IsInt()
+  @Min(200)
+  @Max(300000)
+  EVENT_STREAM_HEARTBEAT_MS = 15000;
 }

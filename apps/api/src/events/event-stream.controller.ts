@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorCodes, EventStreamQueryDto, Subjects, type EventEnvelope } from '@executor/contracts';
 import { NatsRpc, RemoteError } from '@executor/common';
@@ -43,7 +43,6 @@ export class EventStreamController {
     required: false,
     description: 'Resume after this global position (wins over `after`)',
   })
-  @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'An endless text/event-stream of event envelopes',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
@@ -73,8 +72,9 @@ export class EventStreamController {
       if (!feed) early.push(e);
       else feed.offer(e)?.catch(fail);
     });
-    const timers: { heartbeat?: NodeJS.Timeout } = {};
+    const timers: { heartbeat?: NodeJS.Timeout; closed?: boolean } = {};
     const close = () => {
+      timers.closed = true;
       unlisten();
       clearInterval(timers.heartbeat);
     };
@@ -87,6 +87,7 @@ export class EventStreamController {
       close();
       throw err;
     }
+    if (timers.closed) return; // the client left while the starting point was looked up
 
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');

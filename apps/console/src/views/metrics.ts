@@ -99,6 +99,7 @@ export class MetricsView implements View {
       this.push('queue', promSum(prom, 'executor_runner_queue_depth').get('') ?? 0);
       this.push('running', promSum(prom, 'executor_runner_running').get('') ?? 0);
       this.draw();
+      this.charts.dataset.points = String(this.t.length);
       clear(this.numbers);
       append(
         this.numbers,

@@ -121,8 +121,8 @@ export class SessionsView implements View {
   private async open(id: string): Promise<void> {
     this.runs?.close();
     clear(this.detail);
-    const files = h('div', { class: 'files' });
-    const runsBody = h('tbody');
+    const files = h('div', { class: 'files', id: 'session-files' });
+    const runsBody = h('tbody', { id: 'session-runs' });
     const runsStatus = h('span', { class: 'status' });
     const upload = h('input', { attrs: { type: 'file', multiple: '' } });
     const dirIn = h('input', { attrs: { type: 'text', placeholder: 'folder (empty: /workspace)' } });

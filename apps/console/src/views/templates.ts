@@ -166,7 +166,8 @@ export class TemplatesView implements View {
 
   /**
    * The build log while the image builds: the runner keeps the last lines of the build in
-   * progress and GET /templates/{name} shows them, read here once a second until it ends.
+   * progress (and, once done, of how it ended) and GET /templates/{name} shows them, read here
+   * once a second until the build ends.
    */
   private watch(name: string): void {
     window.clearTimeout(this.watching);

@@ -102,6 +102,8 @@ export class ImageBuilder implements OnApplicationBootstrap {
   private readonly failures = new Map<string, Failure>();
   /** The log of each build in progress, by image: its tail is the status of a building image. */
   private readonly logs = new Map<string, string[]>();
+  /** The end of the log of each image this runner built, so a reader sees how the build ended. */
+  private readonly builtLogs = new Map<string, string[]>();
 
   constructor(
     @Inject(DOCKER) private readonly docker: Docker,
@@ -129,7 +131,8 @@ export class ImageBuilder implements OnApplicationBootstrap {
       return { status: 'building', log_tail: (this.logs.get(image) ?? []).slice(-LOG_LINES) };
     try {
       const info = await this.docker.getImage(image).inspect();
-      return { status: 'ready', size_bytes: info.Size };
+      const log_tail = this.builtLogs.get(image);
+      return { status: 'ready', size_bytes: info.Size, ...(log_tail ? { log_tail } : {}) };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) return { status: 'unknown' };
     }
@@ -165,6 +168,7 @@ export class ImageBuilder implements OnApplicationBootstrap {
       await this.build(req, hash, log);
       const size = (await this.docker.getImage(req.image).inspect()).Size;
       this.failures.delete(req.image);
+      this.builtLogs.set(req.image, log.slice(-LOG_LINES));
       await this.recorder.record(stream, StreamTypes.Template, 'any', [
         {
           type: EventTypes.TemplateBuilt,

@@ -60,7 +60,8 @@ export class TemplateSummaryDto implements TemplateSummary {
 
   @ApiPropertyOptional({
     type: [String],
-    description: 'The last lines of the build log: of a failed build, or of the build in progress',
+    description:
+      'The last lines of the build log: of a failed build, of the build in progress, or of the last build that worked',
   })
   build_log?: string[];
 

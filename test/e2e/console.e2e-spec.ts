@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
@@ -169,9 +169,13 @@ describe('web console and GET /events/stream', () => {
     if (browser) {
       page = await browser.newPage();
       await page.setViewport({ width: 1280, height: 900 });
+      // Confirmations (delete, destroy) are accepted; any other dialog is recorded and dismissed.
       page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
+        if (d.type() === 'confirm') void d.accept();
+        else {
+          dialogs.push(d.message());
+          void d.dismiss();
+        }
       });
     }
   }, 90000);
@@ -370,6 +374,7 @@ describe('web console and GET /events/stream', () => {
       await page.waitForFunction(() =>
         /^session .* created$/.test(document.querySelector('#run-status')?.textContent ?? ''),
       );
+      const session = /^session (\S+) created$/.exec(await text('#run-status'))?.[1];
       expect(await run('x = 41')).toMatch(/^success.*run 1/);
       expect(await run('print(x + 1)')).toMatch(/^success.*run 2/);
       expect((await text('#stdout')).trim()).toBe('42');
@@ -384,6 +389,25 @@ describe('web console and GET /events/stream', () => {
       );
       await page.waitForFunction(() => document.querySelectorAll('#session-runs tr').length === 3);
       await shot('sessions-1280');
+      // Upload a file from the browser, see it listed, delete it.
+      const upload = join(stack.info.dir, 'upload.csv');
+      writeFileSync(upload, 'a,b\n1,2\n');
+      const [chooser] = await Promise.all([page.waitForFileChooser(), page.click('#files-upload')]);
+      await chooser.accept([upload]);
+      await page.click('#files-upload-send');
+      await page.waitForSelector('button[aria-label="Delete upload.csv"]');
+      await page.click('button[aria-label="Delete upload.csv"]');
+      await page.waitForFunction(
+        () => !(document.querySelector('#session-files')?.textContent ?? '').includes('upload.csv'),
+      );
+      expect(await text('#session-files')).toContain('hello.txt');
+      const listed = await fetch(`${api}/session/files/list?session_id=${session}&tenant_id=console`, {
+        headers: as(KEYS.admin),
+      });
+      const names = ((await listed.json()) as { entries: Array<{ name: string }> }).entries.map(
+        (e) => e.name,
+      );
+      expect(names).toEqual(['hello.txt']);
     });
 
     inBrowser('sees a new event arrive in the live stream', async () => {

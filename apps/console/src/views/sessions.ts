@@ -22,6 +22,12 @@ interface FileEntry {
   modified: string;
 }
 
+/** A button's accessible name where its text alone is ambiguous (one per file row). */
+function named(el: HTMLButtonElement, label: string): HTMLButtonElement {
+  el.setAttribute('aria-label', label);
+  return el;
+}
+
 /** The tenant's sessions; one opened shows its files and its runs as they happen. */
 export class SessionsView implements View {
   readonly id = 'sessions';
@@ -136,7 +142,10 @@ export class SessionsView implements View {
         field('Folder', dirIn, 'files-dir'),
         button('List', () => void this.listFiles(id, dirIn.value, files)),
         field('Upload files', upload, 'files-upload'),
-        button('Upload', () => void this.upload(id, dirIn.value, upload, files)),
+        Object.assign(
+          button('Upload', () => void this.upload(id, dirIn.value, upload, files)),
+          { id: 'files-upload-send' },
+        ),
       ),
       files,
       h('h4', {}, 'Runs ', runsStatus),
@@ -201,7 +210,7 @@ export class SessionsView implements View {
       clear(into);
       append(
         into,
-        h('p', {}, `/workspace/${path}`),
+        h('p', {}, `/workspace/${path === '.' ? '' : path}`),
         table(
           ['Name', 'Type', 'Size', 'Modified', ''],
           entries.map((f) => [
@@ -212,9 +221,22 @@ export class SessionsView implements View {
             h(
               'span',
               { class: 'actions' },
-              f.type === 'dir' ? button('Open', () => void this.listFiles(id, f.path, into)) : null,
-              f.type === 'file' ? button('Download', () => void this.download(id, f.path)) : null,
-              button('Delete', () => void this.remove(id, f.path, dir, into), 'danger'),
+              f.type === 'dir'
+                ? named(
+                    button('Open', () => void this.listFiles(id, f.path, into)),
+                    `Open ${f.name}`,
+                  )
+                : null,
+              f.type === 'file'
+                ? named(
+                    button('Download', () => void this.download(id, f.path)),
+                    `Download ${f.name}`,
+                  )
+                : null,
+              named(
+                button('Delete', () => void this.remove(id, f.path, dir, into), 'danger'),
+                `Delete ${f.name}`,
+              ),
             ),
           ]),
         ),

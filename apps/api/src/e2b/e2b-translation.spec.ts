@@ -8,8 +8,8 @@ import { toE2bError } from './e2b-errors';
 import { fromWorkspacePath, toWorkspaceDir, toWorkspacePath } from './e2b-paths';
 import { closingLines, toE2bResult } from './e2b-results';
 import { commandScript, entryInfo, processStreamId, shellQuote, toConnectError } from './envd-services';
-import { FileType } from './envd/gen/filesystem/filesystem_pb';
-import { ProcessConfigSchema } from './envd/gen/process/process_pb';
+import { FileType } from './third_party/envd/gen/filesystem/filesystem_pb';
+import { ProcessConfigSchema } from './third_party/envd/gen/process/process_pb';
 
 const code = (fn: () => unknown): string | undefined => {
   try {

@@ -10,8 +10,8 @@ import { sandboxOfRequest } from './e2b-caller';
 import { toE2bError } from './e2b-errors';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { filesystemService, processService, RUN_CAP_S, SANDBOX } from './envd-services';
-import { Filesystem } from './envd/gen/filesystem/filesystem_pb';
-import { Process } from './envd/gen/process/process_pb';
+import { Filesystem } from './third_party/envd/gen/filesystem/filesystem_pb';
+import { Process } from './third_party/envd/gen/process/process_pb';
 import { SandboxSessions } from './sandbox-sessions';
 
 type UniversalHandler = ReturnType<typeof createConnectRouter>['handlers'][number];

@@ -13,8 +13,17 @@ import { ErrorCodes, streamCancelSubject, streamSubject, type FileEntry } from '
 import { RemoteError } from '@executor/common';
 import type { SandboxRef } from './e2b-caller';
 import { fromWorkspacePath, toWorkspaceDir, toWorkspacePath } from './e2b-paths';
-import { EntryInfoSchema, FileType, Filesystem, type EntryInfo } from './envd/gen/filesystem/filesystem_pb';
-import { Process, type ProcessConfig, type ProcessEventSchema } from './envd/gen/process/process_pb';
+import {
+  EntryInfoSchema,
+  FileType,
+  Filesystem,
+  type EntryInfo,
+} from './third_party/envd/gen/filesystem/filesystem_pb';
+import {
+  Process,
+  type ProcessConfig,
+  type ProcessEventSchema,
+} from './third_party/envd/gen/process/process_pb';
 import type { SandboxSessions } from './sandbox-sessions';
 
 /** The sandbox a call is for, set by the controller from the request's routing header. */

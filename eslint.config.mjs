@@ -63,6 +63,16 @@ export default tseslint.config(
       ],
     },
   },
+  // The web console runs in a browser: its own tsconfig (DOM), browser globals, no repository imports.
+  {
+    files: ['apps/console/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+  },
+  boundaries(['apps/console/**'], {
+    regex:
+      '^@executor/|(^|/)(libs|scripts)(/|$)|^(\\.\\./)+(api|session-service|template-service|runner|metrics)/src(/|$)',
+    message: 'the console is a browser bundle: it speaks to the API over HTTP only',
+  }),
   boundaries(['libs/contracts/**'], appsOrScripts, libs('event-store', 'common', 'sdk')),
   boundaries(['libs/event-store/**'], appsOrScripts, libs('common', 'sdk'), {
     regex: '^(nats|@nestjs/.*)$',

@@ -27,6 +27,8 @@ install_packages() {
   command -v logrotate >/dev/null 2>&1 || missing+=(logrotate)
   command -v cron >/dev/null 2>&1 || missing+=(cron)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # Debian's chromium: the web console's browser tests drive it with puppeteer-core (no download).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   # jemalloc for the apps (scripts/run-stack.js): it gives back what large outputs fragmented.
   ldconfig -p 2>/dev/null | grep -q 'libjemalloc\.so\.2' || missing+=(libjemalloc2)
   if [ "${EXECUTOR_SKIP_RUNSC:-0}" != "1" ] && ! command -v runsc >/dev/null 2>&1; then

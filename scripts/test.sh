@@ -17,6 +17,7 @@ echo "== format, lint, typecheck"
 npx prettier --check . >/dev/null || { npx prettier --check . | tail -20; exit 1; }
 npx eslint . --max-warnings 0
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p apps/console/tsconfig.json
 echo "== build"
 npm run --silent build
 echo "== unit tests"

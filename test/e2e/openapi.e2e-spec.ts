@@ -299,6 +299,16 @@ describe('OpenAPI', () => {
     expect(prometheus.headers.get('content-type')).toContain('text/plain');
     expectDocumented('GET /metrics/prometheus', prometheus.status, await prometheus.text(), 'text/plain');
 
+    // The live event stream: read up to its first event (one of the runs above), then hang up.
+    const events = new AbortController();
+    const sse = await fetch(`${api}/events/stream?after=0&type=ExecutionFinished`, { signal: events.signal });
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (sse.body as ReadableStream<Uint8Array>).getReader();
+    let sseText = '';
+    while (!/\ndata: .*\n\n/.test(sseText)) sseText += new TextDecoder().decode((await reader.read()).value);
+    events.abort();
+    expectDocumented('GET /events/stream', sse.status, sseText, 'text/event-stream');
+
     // Bad input answers with the error body the document names.
     expect((await call('POST /execute', { body: { tenant_id: tenant } })).status).toBe(400);
     expect((await call('GET /session/{id}', { pathValues: { id: randomUUID() } })).status).toBe(404);

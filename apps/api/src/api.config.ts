@@ -57,8 +57,10 @@ export class ApiConfig extends BaseConfig {
    * Seconds an MCP session over HTTP may go without a request open (a connected client holds
    * its event stream open) before it is closed, and the sandboxes made with it destroyed.
    */
-  @IsInt()
-  @Min(5)
-  @Max(86400)
+  @IntRange(5, 86400)
   MCP_SESSION_IDLE_S = 1800;
+
+  /** Milliseconds between the heartbeats (SSE comments) of GET /events/stream. */
+  @IntRange(200, 300000)
+  EVENT_STREAM_HEARTBEAT_MS = 15000;
 }

@@ -11,6 +11,8 @@ import { AdminController } from './admin/admin.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { McpController } from './mcp/mcp.controller';
 import { E2bModule } from './e2b/e2b.module';
+import { EventsModule } from './events/events.module';
+import { ConsoleModule } from './console/console.module';
 
 @Module({})
 export class ApiModule {
@@ -21,6 +23,8 @@ export class ApiModule {
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'api' }),
         E2bModule.forRoot(config, quota),
+        EventsModule.forRoot(config),
+        ConsoleModule,
       ],
       controllers: [
         ExecuteController,

@@ -72,7 +72,7 @@ export type ImageBuildSpec =
 export interface ImageStatusInfo {
   status: ImageStatus;
   size_bytes?: number;
-  /** Why the last build failed, and the last lines of its log. */
+  /** Why the last build failed, and the last lines of its log (or of the build in progress, or of the last one that worked). */
   error?: string;
   log_tail?: string[];
 }
@@ -119,7 +119,7 @@ export interface TemplateSummary {
   builtin: boolean;
   packages: Record<string, string[]>;
   packages_missing: string[];
-  /** For a failed build: why, and the last lines of its log. */
+  /** For a failed build: why, and the last lines of its log; while building, the log so far (its tail); once built here, how the build ended. */
   build_error?: string;
   build_log?: string[];
   /** The owning tenant of a custom template registered with a tenant key (see TemplateSpec). */

@@ -9,7 +9,7 @@ export const API_KEYS = Symbol('API_KEYS');
 
 /** Routes whose bodies or queries name a tenant: a tenant key may only act for its own. */
 const TENANT_ROUTES = /^\/(execute|session\/|sessions)/;
-const OPEN_ROUTES = /^\/(health|livez|readyz|openapi\.json|docs)(\/|$)/;
+const OPEN_ROUTES = /^\/(health|livez|readyz|openapi\.json|docs|console)(\/|$)/;
 const METRICS_ROUTES = /^\/metrics(\/prometheus)?\/?$/;
 
 /** `metricsScraper`: the request came with the scrape token (it may read metrics, nothing else). */

@@ -100,6 +100,10 @@ export class ImageBuilder implements OnApplicationBootstrap {
   private readonly logger = new Logger(ImageBuilder.name);
   private readonly inflight = new Map<string, Promise<ImageStatusInfo>>();
   private readonly failures = new Map<string, Failure>();
+  /** The log of each build in progress, by image: its tail is the status of a building image. */
+  private readonly logs = new Map<string, string[]>();
+  /** The end of the log of each image this runner built, so a reader sees how the build ended. */
+  private readonly builtLogs = new Map<string, string[]>();
 
   constructor(
     @Inject(DOCKER) private readonly docker: Docker,
@@ -123,10 +127,12 @@ export class ImageBuilder implements OnApplicationBootstrap {
   }
 
   async status(image: string): Promise<ImageStatusInfo> {
-    if (this.inflight.has(image)) return { status: 'building' };
+    if (this.inflight.has(image))
+      return { status: 'building', log_tail: (this.logs.get(image) ?? []).slice(-LOG_LINES) };
     try {
       const info = await this.docker.getImage(image).inspect();
-      return { status: 'ready', size_bytes: info.Size };
+      const log_tail = this.builtLogs.get(image);
+      return { status: 'ready', size_bytes: info.Size, ...(log_tail ? { log_tail } : {}) };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) return { status: 'unknown' };
     }
@@ -157,10 +163,12 @@ export class ImageBuilder implements OnApplicationBootstrap {
     ]);
     this.logger.log(`building ${req.image} for template ${req.template}`);
     const log: string[] = [];
+    this.logs.set(req.image, log);
     try {
       await this.build(req, hash, log);
       const size = (await this.docker.getImage(req.image).inspect()).Size;
       this.failures.delete(req.image);
+      this.builtLogs.set(req.image, log.slice(-LOG_LINES));
       await this.recorder.record(stream, StreamTypes.Template, 'any', [
         {
           type: EventTypes.TemplateBuilt,
@@ -186,6 +194,8 @@ export class ImageBuilder implements OnApplicationBootstrap {
         },
       ]);
       return { status: 'failed', ...failure };
+    } finally {
+      this.logs.delete(req.image);
     }
   }
 
@@ -237,9 +247,25 @@ export class ImageBuilder implements OnApplicationBootstrap {
       const deadline = new Promise<null>((r) =>
         setTimeout(() => r(null), (SETUP_TIMEOUT_S + 30) * 1000).unref(),
       );
-      const exit = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, deadline]);
-      const output = demuxLog(await container.logs({ stdout: true, stderr: true, tail: 500 }));
-      pushLines(log, output);
+      // The commands' output joins the log while they run (a building image shows its tail).
+      const head = log.slice();
+      let reads = 0;
+      const readOutput = async () => {
+        const mine = ++reads;
+        const output = demuxLog(await container.logs({ stdout: true, stderr: true, tail: 500 }));
+        if (mine !== reads) return; // a later read is newer
+        log.length = 0;
+        log.push(...head);
+        pushLines(log, output);
+      };
+      const follow = setInterval(() => void readOutput().catch(() => undefined), 1000);
+      let exit: { StatusCode: number } | null;
+      try {
+        exit = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, deadline]);
+      } finally {
+        clearInterval(follow);
+      }
+      await readOutput();
       if (exit === null || exit.StatusCode === 137) {
         throw new Error(`the setup commands ran past ${SETUP_TIMEOUT_S} s and were stopped`);
       }

@@ -148,6 +148,7 @@ function summary(t: TemplateSpec, image: ImageStatusInfo | undefined): TemplateS
     image_status: image?.status ?? 'unknown',
     ...(image?.size_bytes !== undefined ? { image_size: image.size_bytes } : {}),
     ...(image?.error ? { build_error: image.error, build_log: image.log_tail ?? [] } : {}),
+    ...(!image?.error && image?.log_tail ? { build_log: image.log_tail } : {}),
     ...(t.tenant_id !== undefined ? { tenant_id: t.tenant_id } : {}),
   };
 }

@@ -58,7 +58,11 @@ export class TemplateSummaryDto implements TemplateSummary {
   @ApiPropertyOptional({ description: 'For a failed build: why' })
   build_error?: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'For a failed build: the last lines of its log' })
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      'The last lines of the build log: of a failed build, of the build in progress, or of the last build that worked',
+  })
   build_log?: string[];
 
   @ApiPropertyOptional({ description: 'The owning tenant of a template registered with a tenant key' })

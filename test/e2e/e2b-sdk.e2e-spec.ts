@@ -305,6 +305,9 @@ plt.show()
       expect(cmd.stdout).toBe('Hello, E2B\n/workspace/notes\n');
       expect(cmd.stderr).toBe('oops\n');
       expect(lines.join('')).toBe(cmd.stdout);
+      // run.test.ts ("run with special characters", "run with multiline string")
+      expect((await sbx.commands.run('echo "!@#$%^&*()_+"')).stdout).toBe('!@#$%^&*()_+\n');
+      expect((await sbx.commands.run('echo "Hello,\nWorld!"')).stdout).toBe('Hello,\nWorld!\n');
     });
 
     // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts ("run with non-zero exit code")
@@ -317,19 +320,160 @@ plt.show()
       });
     });
 
+    // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts ("run with too short timeout")
+    it('gives up on a command past its timeoutMs', async () => {
+      await expect(sbx.commands.run('sleep 10', { timeoutMs: 1000 })).rejects.toThrow();
+    });
+
     // E2B packages/js-sdk/tests/sandbox/commands/kill.test.ts
-    it('runs one in the background and kills it', async () => {
+    it('runs one in the background beside runCode, and kills it', async () => {
       const started = Date.now();
       const cmd = await sbx.commands.run('echo started; sleep 60; echo never', { background: true });
       expect(cmd.pid).toBeGreaterThan(0);
-      await new Promise((r) => setTimeout(r, 1000));
+      // The session's kernel is free while the command runs.
+      expect((await sbx.runCode('1 + 1')).text).toBe('2');
+      await new Promise((r) => setTimeout(r, 300));
       expect(await cmd.kill()).toBe(true);
       const result = await cmd.wait().catch((err: CommandExitError) => err);
       expect(result.exitCode).not.toBe(0);
       expect(result.stdout).toBe('started\n');
       expect(Date.now() - started).toBeLessThan(20000);
-      // The session lives on.
-      expect((await sbx.runCode('1 + 1')).text).toBe('2');
+      // kill.test.ts ("kill process", "kill non-existing process"): its pid is the sandbox's own.
+      const other = await sbx.commands.run('sleep 10', { background: true });
+      expect(await sbx.commands.kill(other.pid)).toBe(true);
+      await expect(sbx.commands.run(`kill -0 ${other.pid}`)).rejects.toBeInstanceOf(CommandExitError);
+      expect(await sbx.commands.kill(999999)).toBe(false);
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/commands/list.test.ts, connect.test.ts
+    it('lists running commands and connects to one', async () => {
+      const a = await sbx.commands.run('sleep 10', { background: true });
+      const b = await sbx.commands.run('for i in 1 2 3; do sleep 0.5; echo tick$i; done', {
+        background: true,
+        cwd: '/home/user',
+      });
+      const listed = await sbx.commands.list();
+      expect(listed.map((p) => p.pid)).toEqual(expect.arrayContaining([a.pid, b.pid]));
+      expect(listed.find((p) => p.pid === a.pid)).toMatchObject({
+        cmd: '/bin/bash',
+        args: ['-l', '-c', 'sleep 10'],
+      });
+      expect(listed.find((p) => p.pid === b.pid)?.cwd).toBe('/home/user');
+
+      const attached = await sbx.commands.connect(b.pid);
+      expect(attached.pid).toBe(b.pid);
+      const done = await attached.wait();
+      expect(done.exitCode).toBe(0);
+      expect(done.stdout).toContain('tick3');
+      await expect(sbx.commands.connect(999999)).rejects.toThrow();
+      await a.kill();
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/commands/sendStdin.test.ts
+    it('sends stdin to a command and closes it', async () => {
+      const text = 'Hello,\nWorld! !@#$%^&*()_+';
+      const cmd = await sbx.commands.run('cat', { background: true, stdin: true });
+      await sbx.commands.sendStdin(cmd.pid, text);
+      await cmd.sendStdin(new TextEncoder().encode(' bytes'));
+      await sbx.commands.sendStdin(cmd.pid, '');
+      for (let i = 0; i < 20 && cmd.stdout !== `${text} bytes`; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(cmd.stdout).toBe(`${text} bytes`);
+      // "close stdin via command handle": cat exits at end of file.
+      await cmd.closeStdin();
+      const result = await cmd.wait();
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toBe(`${text} bytes`);
+      // A command started without stdin takes none.
+      const closed = await sbx.commands.run('sleep 5', { background: true });
+      await expect(sbx.commands.sendStdin(closed.pid, 'x')).rejects.toThrow(/stdin/);
+      await closed.kill();
+    });
+
+    it('records the start and end of each process, with its name only', () => {
+      const db = new Database(stack.info.dbPath, { readonly: true, fileMustExist: true });
+      try {
+        const rows = db
+          .prepare('SELECT type, tenant_id, data FROM events WHERE stream_id = ? ORDER BY position')
+          .all(`process-${sbx.sandboxId}`) as StoredEvent[];
+        const started = rows.filter((r) => r.type === 'ProcessStarted');
+        const ended = rows.filter((r) => r.type === 'ProcessEnded');
+        expect(started.length).toBeGreaterThan(8);
+        expect(ended.length).toBeGreaterThan(5);
+        expect(rows.every((r) => r.tenant_id === 'alpha')).toBe(true);
+        expect(JSON.parse(started[0].data)).toMatchObject({ command: 'bash', pty: false });
+        for (const r of rows) expect(r.data).not.toMatch(/Hello|sleep|NAME/);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  describe('pty', () => {
+    const decoder = new TextDecoder();
+    const input = (text: string) => new Uint8Array(Buffer.from(text));
+
+    // E2B packages/js-sdk/tests/sandbox/pty/ptyCreate.test.ts, sendInput.test.ts
+    it('creates a PTY with its env, takes input and exits', async () => {
+      let output = '';
+      const terminal = await sbx.pty.create({
+        cols: 80,
+        rows: 24,
+        onData: (d) => void (output += decoder.decode(d)),
+        envs: { ABC: '123' },
+      });
+      await sbx.pty.sendInput(terminal.pid, input('echo $ABC\nexit\n'));
+      await terminal.wait();
+      expect(terminal.exitCode).toBe(0);
+      expect(output).toContain('123');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/pty/resize.test.ts
+    it('resizes a PTY', async () => {
+      let output = '';
+      const terminal = await sbx.pty.create({
+        cols: 80,
+        rows: 24,
+        onData: (d) => void (output += decoder.decode(d)),
+      });
+      await sbx.pty.resize(terminal.pid, { cols: 100, rows: 24 });
+      await sbx.pty.sendInput(terminal.pid, input('tput cols\nexit\n'));
+      await terminal.wait();
+      expect(terminal.exitCode).toBe(0);
+      expect(output).toContain('100');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/pty/ptyConnect.test.ts
+    it('reconnects to a PTY after a disconnect', async () => {
+      let output1 = '';
+      let output2 = '';
+      const terminal = await sbx.pty.create({
+        cols: 80,
+        rows: 24,
+        onData: (d) => void (output1 += decoder.decode(d)),
+        envs: { FOO: 'bar' },
+      });
+      await sbx.pty.sendInput(terminal.pid, input('echo $FOO\n'));
+      for (let i = 0; i < 30 && !output1.includes('bar'); i++) await new Promise((r) => setTimeout(r, 100));
+      await terminal.disconnect();
+      const again = await sbx.pty.connect(terminal.pid, {
+        onData: (d) => void (output2 += decoder.decode(d)),
+      });
+      await sbx.pty.sendInput(terminal.pid, input('echo $FOO\nexit\n'));
+      await again.wait();
+      expect(again.pid).toBe(terminal.pid);
+      expect(again.exitCode).toBe(0);
+      expect(output1).toContain('bar');
+      expect(output2).toContain('bar');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/pty/kill.test.ts
+    it('kills a PTY', async () => {
+      const terminal = await sbx.pty.create({ cols: 80, rows: 24, onData: () => undefined });
+      expect(await sbx.pty.kill(terminal.pid)).toBe(true);
+      await expect(sbx.commands.run(`kill -0 ${terminal.pid}`)).rejects.toBeInstanceOf(CommandExitError);
+      expect(await sbx.pty.kill(999999)).toBe(false);
     });
   });
 

@@ -21,6 +21,8 @@ import { SessionSandboxes } from './session/session-sandboxes';
 import { Admission } from './execution/admission';
 import { RunnerHeartbeatPublisher } from './runner-heartbeat';
 import { RunnerMetrics } from './metrics/runner-metrics';
+import { SandboxProcessController } from './process/process.controller';
+import { SandboxProcesses } from './process/sandbox-processes';
 
 @Module({})
 export class RunnerModule {
@@ -31,7 +33,13 @@ export class RunnerModule {
         NatsModule.forRoot({ url: config.NATS_URL, service: 'runner' }),
         EventStoreModule.forRoot(eventStoreOptions(config)),
       ],
-      controllers: [ExecutionController, HealthController, ImagesController, SessionSandboxController],
+      controllers: [
+        ExecutionController,
+        HealthController,
+        ImagesController,
+        SessionSandboxController,
+        SandboxProcessController,
+      ],
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
@@ -59,6 +67,7 @@ export class RunnerModule {
         ExecutionService,
         OrphanSweeper,
         RunnerMetrics,
+        SandboxProcesses,
       ],
     };
   }

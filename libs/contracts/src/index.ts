@@ -11,3 +11,4 @@ export * from './workspace-path';
 export * from './sessions';
 export * from './admin';
 export * from './responses';
+export * from './processes';

@@ -1,6 +1,13 @@
 import Database from 'better-sqlite3';
 import { Sandbox as CodeInterpreter } from '@e2b/code-interpreter';
-import { CommandExitError, FileType, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b';
+import {
+  CommandExitError,
+  FilesystemEventType,
+  FileType,
+  NotFoundError,
+  Sandbox,
+  SandboxNotFoundError,
+} from 'e2b';
 import { main as codeInterpreterExample } from '../../examples/e2b/code-interpreter';
 import { Stack } from '../../scripts/lib/stack';
 
@@ -292,6 +299,42 @@ plt.show()
     });
   });
 
+  describe('watchDir', () => {
+    // E2B packages/js-sdk/tests/sandbox/files/watch.test.ts ("watch directory changes",
+    // "watch recursive directory changes"): polled twice a second here, not inotify.
+    it('sees files written, created and removed in a folder, recursively when asked', async () => {
+      await sbx.files.makeDir('watched/nested');
+      await sbx.files.write('watched/seen.txt', 'This file will be watched.');
+      await sbx.files.write('watched/nested/deep.txt', 'deep');
+      const events: Array<[string, FilesystemEventType]> = [];
+      const arrived = (name: string, type: FilesystemEventType) => async () => {
+        for (let i = 0; i < 50 && !events.some(([n, t]) => n === name && t === type); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return events.some(([n, t]) => n === name && t === type);
+      };
+      const flat = await sbx.files.watchDir('watched', (e) => void events.push([e.name, e.type]));
+      const deep = await sbx.files.watchDir(
+        '/home/user/watched',
+        (e) => void events.push([`deep:${e.name}`, e.type]),
+        {
+          recursive: true,
+        },
+      );
+      // The watchers are not the caller's commands.
+      expect((await sbx.commands.list()).some((p) => p.cmd === '/bin/sh')).toBe(false);
+      await sbx.files.write('watched/seen.txt', 'This file has been modified.');
+      await sbx.commands.run('echo new > watched/made.txt; rm watched/nested/deep.txt');
+      expect(await arrived('seen.txt', FilesystemEventType.WRITE)()).toBe(true);
+      expect(await arrived('made.txt', FilesystemEventType.CREATE)()).toBe(true);
+      expect(await arrived('deep:nested/deep.txt', FilesystemEventType.REMOVE)()).toBe(true);
+      expect(events.some(([n]) => n === 'nested/deep.txt')).toBe(false);
+      await flat.stop();
+      await deep.stop();
+      await expect(sbx.files.watchDir('/home/user/no-such-dir', () => undefined)).rejects.toThrow();
+    });
+  });
+
   describe('commands', () => {
     // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts, envVars.test.ts
     it('runs a command in the foreground with its output, env and working directory', async () => {
@@ -302,12 +345,23 @@ plt.show()
         onStdout: (d) => void lines.push(d),
       });
       expect(cmd.exitCode).toBe(0);
-      expect(cmd.stdout).toBe('Hello, E2B\n/workspace/notes\n');
+      expect(cmd.stdout).toBe('Hello, E2B\n/home/user/notes\n');
       expect(cmd.stderr).toBe('oops\n');
       expect(lines.join('')).toBe(cmd.stdout);
       // run.test.ts ("run with special characters", "run with multiline string")
       expect((await sbx.commands.run('echo "!@#$%^&*()_+"')).stdout).toBe('!@#$%^&*()_+\n');
       expect((await sbx.commands.run('echo "Hello,\nWorld!"')).stdout).toBe('Hello,\nWorld!\n');
+    });
+
+    it("takes user 'root' as the sandbox's one user, and /home/user as its workspace", async () => {
+      // Nothing runs as root here: the sandbox's user is 10001, whoever the SDK names.
+      expect((await sbx.commands.run('id -u; echo $HOME', { user: 'root' })).stdout).toBe(
+        '10001\n/home/user\n',
+      );
+      await sbx.files.write('/home/user/by-root.txt', 'r', { user: 'root' });
+      expect(await sbx.files.read('by-root.txt', { user: 'user' })).toBe('r');
+      expect((await sbx.runCode('open("/home/user/by-root.txt").read()')).text).toBe("'r'");
+      expect((await sbx.commands.run('cat ~/by-root.txt')).stdout).toBe('r');
     });
 
     // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts ("run with non-zero exit code")
@@ -402,7 +456,10 @@ plt.show()
         expect(started.length).toBeGreaterThan(8);
         expect(ended.length).toBeGreaterThan(5);
         expect(rows.every((r) => r.tenant_id === 'alpha')).toBe(true);
-        expect(JSON.parse(started[0].data)).toMatchObject({ command: 'bash', pty: false });
+        const data = started.map((r) => JSON.parse(r.data) as { command: string; pty: boolean });
+        // Commands are bash; watchDir's watchers are sh.
+        expect(new Set(data.map((d) => d.command))).toEqual(new Set(['bash', 'sh']));
+        expect(data.every((d) => d.pty === false)).toBe(true);
         for (const r of rows) expect(r.data).not.toMatch(/Hello|sleep|NAME/);
       } finally {
         db.close();
@@ -500,7 +557,9 @@ plt.show()
       }
       expect(await Sandbox.kill(second.sandboxId)).toBe(false);
       expect(await second.isRunning()).toBe(false);
-      await expect(second.runCode('1')).rejects.toThrow();
+      // A short request timeout: the SDK's runCode leaves its request timer (60 s by default)
+      // running when the request fails, and Jest would wait for it before exiting.
+      await expect(second.runCode('1', { requestTimeoutMs: 2000 })).rejects.toThrow();
       const types = eventsOf(second.sandboxId).map((e) => e.type);
       expect(types[0]).toBe('SessionCreated');
       expect(types[types.length - 1]).toBe('SessionDestroyed');

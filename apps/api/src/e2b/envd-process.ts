@@ -265,7 +265,10 @@ export function processService(
 
     list: (_req, ctx) =>
       guarded(async () => ({
-        processes: ((await call(ctx, { action: 'list' })).processes ?? []).map(processInfo),
+        processes: ((await call(ctx, { action: 'list' })).processes ?? [])
+          // Watchers of watchDir are ours, not the caller's.
+          .filter((p) => !p.tag?.startsWith('executor-watch-'))
+          .map(processInfo),
       })),
 
     sendInput: (req, ctx) =>

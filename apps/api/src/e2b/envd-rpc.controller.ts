@@ -11,6 +11,7 @@ import { toE2bError } from './e2b-errors';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { filesystemService, RUN_CAP_S, SANDBOX } from './envd-services';
 import { processService } from './envd-process';
+import { watchService } from './envd-watch';
 import { Filesystem } from './envd/gen/filesystem/filesystem_pb';
 import { Process } from './envd/gen/process/process_pb';
 import { SandboxSessions } from './sandbox-sessions';
@@ -41,7 +42,7 @@ export class E2bEnvdRpcController {
 
   constructor(sessions: SandboxSessions, @Inject(NATS_CONNECTION) nc: NatsConnection) {
     const router = createConnectRouter({ readMaxBytes: 1024 * 1024 });
-    router.service(Filesystem, filesystemService(sessions));
+    router.service(Filesystem, { ...filesystemService(sessions), ...watchService(sessions, nc) });
     router.service(Process, processService(sessions, nc));
     for (const h of router.handlers) this.handlers.set(`/e2b${h.requestPath}`, h);
   }

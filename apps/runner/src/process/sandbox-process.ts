@@ -17,8 +17,23 @@ import { domainError } from '@executor/common';
 import { SANDBOX_UID } from '../sandbox/container-options';
 import { DockerDemuxer, ProcessOutput, type OutputChunk } from './exec-output';
 
-/** Prints the shell's pid (the process's own once it execs), then becomes the command. */
-const PID_WRAPPER = ['/bin/sh', '-c', 'printf "%s\\n" "$$"; exec "$@"', 'executor-process'];
+/**
+ * Prints the shell's pid (the process's own once it execs), then becomes the command. In an
+ * image where /home/user is the workspace (E2B's home), the process starts there and HOME says
+ * so, as in E2B: `pwd` shows /home/user/..., and `cd ~` lands in the same files.
+ */
+const PID_WRAPPER = [
+  '/bin/sh',
+  '-c',
+  [
+    'printf "%s\\n" "$$"',
+    'if [ -L /home/user ]; then d=$(pwd -P); case "$d" in /workspace|/workspace/*)',
+    '  cd "/home/user${d#/workspace}" && export PWD; [ "$HOME" = /workspace ] && export HOME=/home/user;;',
+    'esac; fi',
+    'exec "$@"',
+  ].join('\n'),
+  'executor-process',
+];
 /** Input waiting to be read by a process that does not read it, at most. */
 const MAX_PENDING_INPUT = 1024 * 1024;
 const PID_WAIT_MS = 10000;

@@ -7,6 +7,7 @@ import {
   NotFoundError,
   Sandbox,
   SandboxNotFoundError,
+  TimeoutError,
 } from 'e2b';
 import { main as codeInterpreterExample } from '../../examples/e2b/code-interpreter';
 import { Stack } from '../../scripts/lib/stack';
@@ -563,6 +564,35 @@ plt.show()
       const types = eventsOf(second.sandboxId).map((e) => e.type);
       expect(types[0]).toBe('SessionCreated');
       expect(types[types.length - 1]).toBe('SessionDestroyed');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/commands/sandboxKilledDuringRun.test.ts
+    it('ends a command with a TimeoutError when its sandbox is killed', async () => {
+      const doomed = await Sandbox.create('base', { timeoutMs: 60_000 });
+      const cmd = await doomed.commands.run('sleep 60', { background: true });
+      await doomed.kill();
+      const err = (await cmd.wait().catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect(err.message).toContain('sandbox was killed or reached its end of life');
+      const endedOf = () => {
+        const db = new Database(stack.info.dbPath, { readonly: true, fileMustExist: true });
+        try {
+          return db
+            .prepare("SELECT data FROM events WHERE stream_id = ? AND type = 'ProcessEnded'")
+            .all(`process-${doomed.sandboxId}`) as Array<{ data: string }>;
+        } finally {
+          db.close();
+        }
+      };
+      // Recorded by the runner just after it told the stream.
+      let ended = endedOf();
+      for (let i = 0; i < 20 && ended.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ended = endedOf();
+      }
+      expect(ended.map((e) => JSON.parse(e.data) as { reason: string })).toEqual([
+        expect.objectContaining({ reason: 'sandbox_closed', exit_code: -1 }),
+      ]);
     });
 
     // code-interpreter js/tests/killedSandbox.test.ts. The SDK turns a dropped connection into

@@ -80,7 +80,8 @@ export interface ProcessReply {
  */
 export type ProcessFrame =
   | { type: 'data'; stream: 'stdout' | 'stderr' | 'pty'; b64: string }
-  | { type: 'end'; exit_code: number; status: string; error?: string };
+  /** `sandbox_ended`: it did not exit, its sandbox went (killed, expired, lost). */
+  | { type: 'end'; exit_code: number; status: string; error?: string; sandbox_ended?: boolean };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 /** A command line's words and environment together, in bytes (Linux's own limit is 2 MiB). */

@@ -109,6 +109,7 @@ export function parseFrame(data: Uint8Array): ProcessFrame | null {
         exit_code: f.exit_code,
         status: f.status.slice(0, 200),
         ...(typeof f.error === 'string' ? { error: f.error.slice(0, 1000) } : {}),
+        ...(f.sandbox_ended === true ? { sandbox_ended: true } : {}),
       };
     }
   } catch {
@@ -127,8 +128,16 @@ class ProcessEvents {
   private wake?: () => void;
   private done = false;
 
+  /** The process did not end: its sandbox went. */
+  sandboxEnded = false;
+
   push(frame: ProcessFrame): void {
     if (this.done) return;
+    if (frame.type === 'end' && frame.sandbox_ended) {
+      this.sandboxEnded = true;
+      this.close();
+      return;
+    }
     if (frame.type === 'data') {
       const value = Buffer.from(frame.b64, 'base64');
       if (this.bytes + value.length > MAX_BUFFERED_BYTES) return;
@@ -208,6 +217,10 @@ async function* processStream(
     if (!info) throw new ConnectError('the runner did not name the process', Code.Internal);
     yield { event: { event: { case: 'start', value: { pid: info.pid } } } };
     for await (const event of events.drain()) yield { event: { event } };
+    // As envd's stream breaks with its sandbox: the SDK reads Unavailable as a TimeoutError.
+    if (events.sandboxEnded) {
+      throw new ConnectError('the sandbox was killed or reached its end of life', Code.Unavailable);
+    }
   } finally {
     clearInterval(keepalive);
     ctx.signal.removeEventListener('abort', abort);

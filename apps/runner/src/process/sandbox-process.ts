@@ -42,6 +42,7 @@ export interface ProcessEnd {
   exit_code: number;
   status: string;
   error?: string;
+  sandbox_ended?: boolean;
 }
 
 interface Watcher {
@@ -60,6 +61,8 @@ export class SandboxProcess {
   private ended?: ProcessEnd;
   private readonly endWaiters: Array<(end: ProcessEnd) => void> = [];
   private stdinOpen: boolean;
+  /** Its sandbox was closed under it: however its exec reads, it did not exit by itself. */
+  private sandboxClosed = false;
 
   private constructor(
     private readonly container: Docker.Container,
@@ -256,6 +259,7 @@ export class SandboxProcess {
 
   /** Ends it with its sandbox: the stream goes, watchers hear the end. */
   close(): void {
+    this.sandboxClosed = true;
     this.stream.destroy();
   }
 
@@ -293,7 +297,7 @@ export class SandboxProcess {
   }
 
   private async exitOf(): Promise<ProcessEnd> {
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 20 && !this.sandboxClosed; i++) {
       try {
         const info = await this.exec.inspect();
         if (!info.Running && info.ExitCode !== null) {
@@ -312,6 +316,7 @@ export class SandboxProcess {
       exit_code: -1,
       status: 'sandbox ended',
       error: 'the sandbox ended while the process was running',
+      sandbox_ended: true,
     };
   }
 

@@ -134,7 +134,7 @@ export class SandboxProcesses {
         req.process,
         env,
         req.stream_id,
-        (p, end) => this.ended(req.session_id, t, p, end),
+        (p, end) => this.ended(req.session_id, t, p, end, req.correlation_id),
       );
     } finally {
       t.starting--;
@@ -169,7 +169,14 @@ export class SandboxProcesses {
     return proc.info();
   }
 
-  private ended(sessionId: string, table: SessionTable, p: SandboxProcess, end: ProcessEnd): void {
+  /** Recorded with its start's correlation id: one request started it, whatever ended it. */
+  private ended(
+    sessionId: string,
+    table: SessionTable,
+    p: SandboxProcess,
+    end: ProcessEnd,
+    correlationId: string | undefined,
+  ): void {
     table.processes.delete(p.pid);
     const closed = table.closed;
     this.recorder
@@ -191,7 +198,7 @@ export class SandboxProcesses {
             },
           },
         ],
-        { tenantId: table.tenantId },
+        { tenantId: table.tenantId, correlationId: correlationId ?? null },
       )
       .catch((err: unknown) =>
         this.logger.warn(`could not record the end of a process of ${sessionId}: ${String(err)}`),

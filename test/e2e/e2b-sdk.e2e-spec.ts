@@ -566,14 +566,38 @@ plt.show()
       expect(types[types.length - 1]).toBe('SessionDestroyed');
     });
 
-    // E2B packages/js-sdk/tests/sandbox/commands/sandboxKilledDuringRun.test.ts
-    it('ends a command with a TimeoutError when its sandbox is killed', async () => {
-      const doomed = await Sandbox.create('base', { timeoutMs: 60_000 });
+    // code-interpreter js/tests/killedSandbox.test.ts. The SDK turns a dropped connection into
+    // "the sandbox was killed while the request was in progress" when isRunning() is then false;
+    // under Jest its `instanceof Error` test fails (undici's errors come from another realm), so
+    // the two conditions it checks are asserted instead.
+    // and E2B packages/js-sdk/tests/sandbox/commands/sandboxKilledDuringRun.test.ts: one sandbox
+    // for both (a sandbox start is the slow part).
+    it('drops a run and a command in progress when its sandbox is killed, then reads as not running', async () => {
+      const doomed = await CodeInterpreter.create();
       const cmd = await doomed.commands.run('sleep 60', { background: true });
+      const cmdFailure = cmd.wait().then(
+        () => new Error('the command ended by itself'),
+        (e: unknown) => e as Error,
+      );
+      // A short request timeout: the SDK leaves that timer running when the request fails, and
+      // Jest would wait for it at the end of the run.
+      const run = doomed.runCode('import time; time.sleep(300)', {
+        timeoutMs: 300_000,
+        requestTimeoutMs: 5000,
+      });
+      const failure = run.then(
+        () => null,
+        (err: Error & { cause?: { code?: string } }) => err,
+      );
+      await new Promise((r) => setTimeout(r, 1500));
       await doomed.kill();
-      const err = (await cmd.wait().catch((e: unknown) => e)) as Error;
-      expect(err).toBeInstanceOf(TimeoutError);
-      expect(err.message).toContain('sandbox was killed or reached its end of life');
+      const err = await failure;
+      expect(err?.cause?.code).toBe('UND_ERR_SOCKET');
+      expect(await doomed.isRunning()).toBe(false);
+
+      const cmdErr = await cmdFailure;
+      expect(cmdErr).toBeInstanceOf(TimeoutError);
+      expect(cmdErr.message).toContain('sandbox was killed or reached its end of life');
       const endedOf = () => {
         const db = new Database(stack.info.dbPath, { readonly: true, fileMustExist: true });
         try {
@@ -593,29 +617,6 @@ plt.show()
       expect(ended.map((e) => JSON.parse(e.data) as { reason: string })).toEqual([
         expect.objectContaining({ reason: 'sandbox_closed', exit_code: -1 }),
       ]);
-    });
-
-    // code-interpreter js/tests/killedSandbox.test.ts. The SDK turns a dropped connection into
-    // "the sandbox was killed while the request was in progress" when isRunning() is then false;
-    // under Jest its `instanceof Error` test fails (undici's errors come from another realm), so
-    // the two conditions it checks are asserted instead.
-    it('drops a run in progress when its sandbox is killed, and then reads as not running', async () => {
-      const doomed = await CodeInterpreter.create();
-      // A short request timeout: the SDK leaves that timer running when the request fails, and
-      // Jest would wait for it at the end of the run.
-      const run = doomed.runCode('import time; time.sleep(300)', {
-        timeoutMs: 300_000,
-        requestTimeoutMs: 5000,
-      });
-      const failure = run.then(
-        () => null,
-        (err: Error & { cause?: { code?: string } }) => err,
-      );
-      await new Promise((r) => setTimeout(r, 1500));
-      await doomed.kill();
-      const err = await failure;
-      expect(err?.cause?.code).toBe('UND_ERR_SOCKET');
-      expect(await doomed.isRunning()).toBe(false);
     });
   });
 

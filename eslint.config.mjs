@@ -24,7 +24,15 @@ const boundaries = (files, ...patterns) => ({
 
 export default tseslint.config(
   // Generated from .proto files (npx buf generate): not ours to lint.
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.executor/**', 'apps/api/src/e2b/envd/gen/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.executor/**',
+      'apps/api/src/e2b/third_party/envd/gen/**',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -4,6 +4,7 @@
  *   npm run example -- custom-template
  */
 import { Executor } from '@executor/sdk';
+import { runIfMain } from './lib/run-main';
 
 export async function main(name = 'example-is-number'): Promise<{ status: string; output: string }> {
   const executor = new Executor();
@@ -23,12 +24,4 @@ export async function main(name = 'example-is-number'): Promise<{ status: string
   return { status: result.status, output: result.stdout.trim() };
 }
 
-if (require.main === module) {
-  main().then(
-    (r) => console.log(r),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(module, main);

@@ -4,6 +4,7 @@
  *   npm run example -- files
  */
 import { Sandbox } from '@executor/sdk';
+import { runIfMain } from './lib/run-main';
 
 export async function main(): Promise<{ listed: string[]; report: string; afterDelete: string[] }> {
   const sandbox = await Sandbox.create();
@@ -24,12 +25,4 @@ json.dump({'items': len(rows), 'total': round(sum(float(r['price']) for r in row
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (r) => console.log(r),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(module, main);

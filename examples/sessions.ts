@@ -4,6 +4,7 @@
  *   npm run example -- sessions
  */
 import { Sandbox } from '@executor/sdk';
+import { runIfMain } from './lib/run-main';
 
 export async function main(): Promise<{ python: string; javascript: string }> {
   const py = await Sandbox.create({ template: 'default', ttl: 120 });
@@ -23,12 +24,4 @@ export async function main(): Promise<{ python: string; javascript: string }> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (r) => console.log(r),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(module, main);

@@ -4,6 +4,7 @@
  *   npm run example -- streaming
  */
 import { Executor } from '@executor/sdk';
+import { runIfMain } from './lib/run-main';
 
 export async function main(): Promise<{ lines: string[]; firstLineAfterMs: number; totalMs: number }> {
   const lines: string[] = [];
@@ -22,12 +23,4 @@ export async function main(): Promise<{ lines: string[]; firstLineAfterMs: numbe
   return { lines, firstLineAfterMs, totalMs: Date.now() - started };
 }
 
-if (require.main === module) {
-  main().then(
-    (r) => console.log(r),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(module, main);

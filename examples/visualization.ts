@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, type ExecutionResult } from '@executor/sdk';
+import { runIfMain } from './lib/run-main';
 
 function savePngs(result: ExecutionResult, prefix: string, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
@@ -58,12 +59,4 @@ plt.show()`);
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(module, main);

@@ -35,17 +35,9 @@ function listening(port) {
   });
 }
 
-// The apps run on jemalloc where Debian's libjemalloc2 is installed: glibc's malloc keeps
-// what a burst of large sandbox output fragmented (tens of MiB in the runner, never given
-// back); jemalloc returns it within seconds. EXECUTOR_ALLOCATOR=glibc turns it off.
-const JEMALLOC = [
-  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
-];
+const { allocatorEnv } = require('./lib/allocator');
 function appEnv() {
-  const lib = JEMALLOC.find((p) => require('node:fs').existsSync(p));
-  if (!lib || process.env.EXECUTOR_ALLOCATOR === 'glibc' || process.env.LD_PRELOAD) return process.env;
-  return { ...process.env, LD_PRELOAD: lib };
+  return { ...process.env, ...allocatorEnv() };
 }
 
 function spawnChild(name) {

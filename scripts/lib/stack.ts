@@ -55,16 +55,13 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 
 let stacksCreated = 0;
 
-/** jemalloc for the apps where it is installed, as scripts/run-stack.js runs them (see there). */
-const JEMALLOC = [
-  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
-];
-function allocator(): Record<string, string> {
-  const lib = JEMALLOC.find((p) => existsSync(p));
-  if (!lib || process.env.EXECUTOR_ALLOCATOR === 'glibc' || process.env.LD_PRELOAD) return {};
-  return { LD_PRELOAD: lib };
-}
+/** The allocator the apps run on, looked up as scripts/run-stack.js does (scripts/lib/allocator.js). */
+// A plain-JS module that run-stack.js loads without a build; loaded from the source tree by path,
+// so this file works from src (jest) and from dist (benchmarks) alike.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { allocatorEnv } = require(join(ROOT, 'scripts/lib/allocator.js')) as {
+  allocatorEnv: () => Record<string, string>;
+};
 
 /** A real stack on loopback: its own nats-server, its own SQLite file, the five apps from dist/. */
 export class Stack {
@@ -153,7 +150,7 @@ export class Stack {
     const log = openSync(join(this.info.dir, `${name}.log`), 'a');
     const child = spawn(process.execPath, [entry], {
       cwd: ROOT,
-      env: { ...process.env, ...allocator(), ...this.info.env, ...opts.env },
+      env: { ...process.env, ...allocatorEnv(), ...this.info.env, ...opts.env },
       stdio: ['ignore', log, log],
     });
     this.processes.set(name, child);

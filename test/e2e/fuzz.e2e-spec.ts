@@ -370,6 +370,26 @@ const sessionPoison = (rng: Rng, body: Body): string => {
   return 'bad-session-id';
 };
 
+/**
+ * Poisons one of two required fields: the tenant, the other field (`bad-<label>`), or drops one
+ * of them (`missing-field`), one in three each.
+ */
+const tenantAnd =
+  (field: string, label: string, invalid: (rng: Rng) => unknown) =>
+  (rng: Rng, body: Body): string => {
+    const which = rng.int(3);
+    if (which === 0) {
+      setKey(body, 'tenant_id', invalidTenant(rng));
+      return 'bad-tenant';
+    }
+    if (which === 1) {
+      setKey(body, field, invalid(rng));
+      return `bad-${label}`;
+    }
+    delete body[rng.pick(['tenant_id', field])];
+    return 'missing-field';
+  };
+
 const POST_ROUTES: PostRoute[] = [
   {
     path: '/execute',
@@ -386,19 +406,7 @@ const POST_ROUTES: PostRoute[] = [
       runtime: () => 'runsc',
     },
     required: ['tenant_id', 'code'],
-    poison: (rng, body) => {
-      const which = rng.int(3);
-      if (which === 0) {
-        setKey(body, 'tenant_id', invalidTenant(rng));
-        return 'bad-tenant';
-      }
-      if (which === 1) {
-        setKey(body, 'code', invalidCode(rng));
-        return 'bad-code';
-      }
-      delete body[rng.pick(['tenant_id', 'code'])];
-      return 'missing-field';
-    },
+    poison: tenantAnd('code', 'code', invalidCode),
     mustFail: (b) => !isObject(b) || badTenant(b.tenant_id) || badCode(b.code),
   },
   {
@@ -412,19 +420,7 @@ const POST_ROUTES: PostRoute[] = [
       reuse: () => false,
     },
     required: ['tenant_id', 'scope'],
-    poison: (rng, body) => {
-      const which = rng.int(3);
-      if (which === 0) {
-        setKey(body, 'tenant_id', invalidTenant(rng));
-        return 'bad-tenant';
-      }
-      if (which === 1) {
-        setKey(body, 'scope', invalidScope(rng));
-        return 'bad-scope';
-      }
-      delete body[rng.pick(['tenant_id', 'scope'])];
-      return 'missing-field';
-    },
+    poison: tenantAnd('scope', 'scope', invalidScope),
     mustFail: (b) => !isObject(b) || badTenant(b.tenant_id) || badScope(b.scope),
   },
   {

@@ -3,27 +3,11 @@ import { connect, JSONCodec } from 'nats';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { MetricsView } from '../../apps/metrics/src/projection/metrics-view';
 import { recountMetrics } from '../../scripts/lib/recount';
 import { ROOT, Stack, waitFor } from '../../scripts/lib/stack';
 
-interface Metrics {
-  sessions_created: number;
-  sessions_reused: number;
-  active_sessions: number;
-  sessions_expired: number;
-  sessions_destroyed: number;
-  sessions_lost: number;
-  executions_total: number;
-  executions_by_status: Record<string, number>;
-  executions_by_template: Record<string, number>;
-  executions_by_language: Record<string, number>;
-  executions_by_tenant: Record<string, number>;
-  timeouts: number;
-  oom_kills: number;
-  truncations: number;
-  latency_ms: { p50: number | null };
-  projection: { position: number; head: number; lag: number };
-}
+type Metrics = MetricsView;
 
 /** A stack of its own: its metrics app is killed in the middle of the load. */
 describe('metrics are a faithful view of the event log', () => {

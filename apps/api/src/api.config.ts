@@ -1,13 +1,11 @@
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { BaseConfig } from '@executor/common';
+import { IsString, Matches } from 'class-validator';
+import { BaseConfig, IntRange } from '@executor/common';
 
 export class ApiConfig extends BaseConfig {
   @IsString()
   API_HOST = '127.0.0.1';
 
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntRange(0, 65535)
   API_PORT = 8080;
 
   /** Largest accepted request body (body-parser syntax). Files travel base64 inside it. */
@@ -16,9 +14,7 @@ export class ApiConfig extends BaseConfig {
   BODY_LIMIT = '24mb';
 
   /** Seconds allowed beyond an execution's timeout for the whole round trip. */
-  @IsInt()
-  @Min(5)
-  @Max(600)
+  @IntRange(5, 600)
   EXECUTION_OVERHEAD_S = 60;
 
   /** A JSON file of hashed API keys (`npm run keys:create` writes it). Empty: no keys from a file. */
@@ -30,25 +26,17 @@ export class ApiConfig extends BaseConfig {
   EXECUTOR_API_KEYS = '';
 
   /** Default per-tenant limits; a key may carry its own. */
-  @IsInt()
-  @Min(1)
-  @Max(1000000)
+  @IntRange(1, 1000000)
   RATE_LIMIT_PER_MINUTE = 600;
 
   /** Seconds of the rate limit's window. */
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @IntRange(1, 3600)
   RATE_LIMIT_WINDOW_S = 60;
 
-  @IsInt()
-  @Min(1)
-  @Max(10000)
+  @IntRange(1, 10000)
   MAX_CONCURRENT_EXECUTIONS = 16;
 
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @IntRange(1, 3600)
   MAX_TIMEOUT_S = 300;
 
   /**

@@ -8,8 +8,7 @@ runService('metrics', async () => {
   const config = loadConfig(MetricsConfig);
   await startMicroservice(MetricsModule.forRoot(config), {
     service: 'metrics',
-    url: config.NATS_URL,
     queue: QueueGroups.Metrics,
-    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
+    config,
   });
 });

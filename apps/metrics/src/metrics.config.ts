@@ -1,5 +1,5 @@
-import { IsInt, IsString, Max, Min } from 'class-validator';
-import { BaseConfig } from '@executor/common';
+import { IsString } from 'class-validator';
+import { BaseConfig, IntRange } from '@executor/common';
 
 export class MetricsConfig extends BaseConfig {
   /** Where the projection keeps its state and checkpoint (its own file: the read side). */
@@ -7,14 +7,10 @@ export class MetricsConfig extends BaseConfig {
   METRICS_STORE_PATH = '.executor/metrics.sqlite';
 
   /** The session limit the session-service enforces, shown as `max_sessions`. */
-  @IsInt()
-  @Min(1)
-  @Max(100000)
+  @IntRange(1, 100000)
   MAX_SESSIONS = 200;
 
   /** Milliseconds between catch-ups from the store (events NATS dropped are found then). */
-  @IsInt()
-  @Min(100)
-  @Max(60000)
+  @IntRange(100, 60000)
   CATCH_UP_INTERVAL_MS = 2000;
 }

@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventStoreModule, NatsModule } from '@executor/common';
-import { eventStoreOptions } from '@executor/event-store';
+import { serviceInfrastructure } from '@executor/common';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 import { MetricsProjector } from './projection/metrics-projector';
@@ -12,10 +11,7 @@ export class MetricsModule {
   static forRoot(config: MetricsConfig): DynamicModule {
     return {
       module: MetricsModule,
-      imports: [
-        NatsModule.forRoot({ url: config.NATS_URL, service: 'metrics' }),
-        EventStoreModule.forRoot(eventStoreOptions(config)),
-      ],
+      imports: serviceInfrastructure('metrics', config),
       controllers: [MetricsController],
       providers: [{ provide: MetricsConfig, useValue: config }, MetricsProjector, ProjectionMetrics],
     };

@@ -11,9 +11,8 @@ runService('runner', async () => {
   await assertRunnerIdFree(config);
   await startMicroservice(RunnerModule.forRoot(config), {
     service: 'runner',
-    url: config.NATS_URL,
     queue: QueueGroups.Runner,
-    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
+    config,
     routes: sessionRoutes(config.RUNNER_ID),
   });
 });

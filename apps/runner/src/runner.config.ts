@@ -1,7 +1,7 @@
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
 import { availableParallelism, hostname } from 'node:os';
 import { RUNNER_ID_PATTERN } from '@executor/contracts';
-import { BaseConfig } from '@executor/common';
+import { BaseConfig, IntRange } from '@executor/common';
 
 export class RunnerConfig extends BaseConfig {
   /**
@@ -17,9 +17,7 @@ export class RunnerConfig extends BaseConfig {
   DOCKER_SOCKET = '/var/run/docker.sock';
 
   /** Cap of stdout and of stderr per execution, in bytes; the rest is dropped and `truncated` set. */
-  @IsInt()
-  @Min(1024)
-  @Max(64 * 1024 * 1024)
+  @IntRange(1024, 64 * 1024 * 1024)
   MAX_OUTPUT_BYTES = 1024 * 1024;
 
   /** Warm sandboxes per template, `name=size,…`; templates not named start on demand. */
@@ -28,15 +26,11 @@ export class RunnerConfig extends BaseConfig {
   POOL_SIZES = 'default=2,python-data=1,node-basic=1';
 
   /** Sandboxes started at once, across templates: bounds the load a burst puts on the engine. */
-  @IsInt()
-  @Min(1)
-  @Max(64)
+  @IntRange(1, 64)
   MAX_PARALLEL_STARTS = 4;
 
   /** Seconds a new sandbox's kernel may take to start and preload its modules. */
-  @IsInt()
-  @Min(1)
-  @Max(600)
+  @IntRange(1, 600)
   KERNEL_READY_TIMEOUT_S = 60;
 
   /** The local base image template images are built on. */
@@ -44,39 +38,27 @@ export class RunnerConfig extends BaseConfig {
   BASE_IMAGE = 'executor/base:bookworm';
 
   /** Seconds a run waits for its template's image to be built before it gets a 503 with retry_after. */
-  @IsInt()
-  @Min(0)
-  @Max(600)
+  @IntRange(0, 600)
   IMAGE_WAIT_S = 20;
 
   /** Seconds between sweeps for containers of this runner that nothing owns. */
-  @IsInt()
-  @Min(5)
-  @Max(3600)
+  @IntRange(5, 3600)
   ORPHAN_SWEEP_INTERVAL_S = 60;
 
   /** Executions (one-off and session runs) this runner runs at once: its capacity. */
-  @IsInt()
-  @Min(1)
-  @Max(1024)
+  @IntRange(1, 1024)
   RUNNER_CAPACITY = Math.max(4, 4 * availableParallelism());
 
   /** Executions that may wait for a slot; more are refused at once with 503 RUNNER_BUSY. */
-  @IsInt()
-  @Min(0)
-  @Max(10000)
+  @IntRange(0, 10000)
   RUNNER_QUEUE_LIMIT = 64;
 
   /** Seconds an execution may wait for a slot before it is refused with 503 RUNNER_BUSY. */
-  @IsInt()
-  @Min(0)
-  @Max(300)
+  @IntRange(0, 300)
   RUNNER_QUEUE_WAIT_S = 10;
 
   /** Milliseconds between heartbeats on executor.runner.heartbeat. */
-  @IsInt()
-  @Min(100)
-  @Max(60000)
+  @IntRange(100, 60000)
   HEARTBEAT_INTERVAL_MS = 1000;
 }
 

@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventStoreModule, NATS_CONNECTION, NatsModule } from '@executor/common';
+import { NATS_CONNECTION, serviceInfrastructure } from '@executor/common';
 import type { NatsConnection } from 'nats';
 import { RUN_LIMITS, sandboxLimitsOf } from './sandbox/run-limits';
-import { eventStoreOptions } from '@executor/event-store';
 import { ExecutionController } from './execution/execution.controller';
 import { ExecutionService } from './execution/execution.service';
 import { HealthController } from './health/health.controller';
@@ -29,10 +28,7 @@ export class RunnerModule {
   static forRoot(config: RunnerConfig): DynamicModule {
     return {
       module: RunnerModule,
-      imports: [
-        NatsModule.forRoot({ url: config.NATS_URL, service: 'runner' }),
-        EventStoreModule.forRoot(eventStoreOptions(config)),
-      ],
+      imports: serviceInfrastructure('runner', config),
       controllers: [
         ExecutionController,
         HealthController,

@@ -8,8 +8,7 @@ runService('session-service', async () => {
   const config = loadConfig(SessionServiceConfig);
   await startMicroservice(SessionServiceModule.forRoot(config), {
     service: 'session-service',
-    url: config.NATS_URL,
     queue: QueueGroups.SessionService,
-    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
+    config,
   });
 });

@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventStoreModule, NatsModule } from '@executor/common';
-import { eventStoreOptions } from '@executor/event-store';
+import { serviceInfrastructure } from '@executor/common';
 import { ExecutionController } from './execution/execution.controller';
 import { OneOffExecutionService } from './execution/one-off-execution.service';
 import { TemplateLookup } from './execution/template-lookup';
@@ -17,10 +16,7 @@ export class SessionServiceModule {
   static forRoot(config: SessionServiceConfig): DynamicModule {
     return {
       module: SessionServiceModule,
-      imports: [
-        NatsModule.forRoot({ url: config.NATS_URL, service: 'session-service' }),
-        EventStoreModule.forRoot(eventStoreOptions(config)),
-      ],
+      imports: serviceInfrastructure('session-service', config),
       controllers: [ExecutionController, HealthController, SessionController],
       providers: [
         { provide: SessionServiceConfig, useValue: config },

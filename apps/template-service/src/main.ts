@@ -8,8 +8,7 @@ runService('template-service', async () => {
   const config = loadConfig(TemplateServiceConfig);
   await startMicroservice(TemplateServiceModule.forRoot(config), {
     service: 'template-service',
-    url: config.NATS_URL,
     queue: QueueGroups.TemplateService,
-    drainTimeoutMs: config.DRAIN_TIMEOUT_S * 1000,
+    config,
   });
 });

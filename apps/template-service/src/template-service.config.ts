@@ -1,5 +1,5 @@
-import { IsBoolean, IsInt, IsNumber, IsString, Matches, Max, Min } from 'class-validator';
-import { BaseConfig } from '@executor/common';
+import { IsBoolean, IsNumber, IsString, Matches, Max, Min } from 'class-validator';
+import { BaseConfig, IntRange } from '@executor/common';
 
 export class TemplateServiceConfig extends BaseConfig {
   /** Folder of the built-in templates, one sub-folder each with manifest.json and Dockerfile. */
@@ -16,9 +16,7 @@ export class TemplateServiceConfig extends BaseConfig {
    */
 
   /** The longest timeout of a template (the API's setting of the same name caps requests). */
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @IntRange(1, 3600)
   MAX_TIMEOUT_S = 300;
 
   /** The most memory a template's sandbox may have (Docker syntax: 512m, 4g). */
@@ -33,17 +31,13 @@ export class TemplateServiceConfig extends BaseConfig {
   MAX_TEMPLATE_CPUS = 4;
 
   /** The most processes at once in a template's sandbox. */
-  @IsInt()
-  @Min(8)
-  @Max(4096)
+  @IntRange(8, 4096)
   MAX_TEMPLATE_PIDS = 512;
 
   /**
    * Custom templates one tenant may hold at once (each may build an image); shared ones
    * (registered with an admin key or without keys) count as one more tenant.
    */
-  @IsInt()
-  @Min(0)
-  @Max(100000)
+  @IntRange(0, 100000)
   MAX_TEMPLATES_PER_TENANT = 50;
 }

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventRecorder, EventStoreModule, NatsModule } from '@executor/common';
-import { EventStore, eventStoreOptions } from '@executor/event-store';
+import { EventRecorder, serviceInfrastructure } from '@executor/common';
+import { EventStore } from '@executor/event-store';
 import { TemplateServiceConfig } from './template-service.config';
 import { capsOf } from './templates/template-caps';
 import { TemplateCatalog } from './templates/template-catalog';
@@ -11,10 +11,7 @@ export class TemplateServiceModule {
   static forRoot(config: TemplateServiceConfig): DynamicModule {
     return {
       module: TemplateServiceModule,
-      imports: [
-        NatsModule.forRoot({ url: config.NATS_URL, service: 'template-service' }),
-        EventStoreModule.forRoot(eventStoreOptions(config)),
-      ],
+      imports: serviceInfrastructure('template-service', config),
       controllers: [TemplatesController],
       providers: [
         { provide: TemplateServiceConfig, useValue: config },

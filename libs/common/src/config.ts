@@ -11,7 +11,12 @@ import {
   ValidateIf,
   validateSync,
 } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
 import { rpcTimeouts, type RpcTimeouts } from './rpc-timeouts';
+
+/** A whole-number setting between `min` and `max`, both included (IsInt, Min and Max in one). */
+export const IntRange = (min: number, max: number): PropertyDecorator =>
+  applyDecorators(IsInt(), Min(min), Max(max));
 
 /** Settings every service shares. Each app extends this with its own. */
 export class BaseConfig {
@@ -42,15 +47,11 @@ export class BaseConfig {
   LOG_LEVEL: 'log' | 'warn' | 'error' | 'debug' | 'verbose' = 'log';
 
   /** Timeout of internal requests that are not executions, in milliseconds. */
-  @IsInt()
-  @Min(100)
-  @Max(120000)
+  @IntRange(100, 120000)
   RPC_TIMEOUT_MS = 5000;
 
   /** On SIGTERM, seconds the requests in flight get to finish before the process stops. */
-  @IsInt()
-  @Min(0)
-  @Max(600)
+  @IntRange(0, 600)
   DRAIN_TIMEOUT_S = 30;
 
   /** The budget of every internal call, from RPC_TIMEOUT_MS (see rpc-timeouts.ts). */

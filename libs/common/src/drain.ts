@@ -178,7 +178,14 @@ export class DrainingNatsServer extends ServerNats {
   }
 
   override async close(): Promise<void> {
-    for (const sub of this.served.splice(0)) sub.unsubscribe();
+    // Drain, not unsubscribe: a message the server routed to us before it read our UNSUB is
+    // still handled (unsubscribe would drop it unanswered). Bounded: a connection that is down
+    // cannot hold the shutdown past the drain timeout.
+    const subs = this.served.splice(0);
+    await withinMs(
+      Promise.all(subs.map((sub) => sub.drain().catch(() => sub.unsubscribe()))),
+      this.drainTimeoutMs,
+    );
     const left = this.tracker.size;
     const finished = await this.tracker.drain(this.drainTimeoutMs);
     if (left > 0) this.onDrain(finished, this.tracker.size);
@@ -192,4 +199,17 @@ export class DrainingNatsServer extends ServerNats {
     this.link = null;
     await super.close();
   }
+}
+
+/** Waits for `work`, or for `ms` at the most; never rejects. */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }

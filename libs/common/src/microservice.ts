@@ -3,12 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Options as HttpLogOptions } from 'pino-http';
-import { ConfigError } from './config';
+import { eventStoreOptions } from '@executor/event-store';
+import { type BaseConfig, ConfigError } from './config';
+import { EventStoreModule } from './event-store.module';
 import { envLogLevel, loggingModule, serviceLogger, stderrLogger } from './logging';
 import { RpcContextInterceptor } from './logging/rpc-context.interceptor';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { DrainingNatsServer, inFlight, InFlightInterceptor, type SubjectRoutes } from './drain';
-import { natsConnectionOptions } from './nats.module';
+import { natsConnectionOptions, NatsModule } from './nats.module';
 import { RpcErrorFilter } from './rpc-errors';
 
 let unexpectedErrors = 0;
@@ -63,22 +65,35 @@ export function observedService(
 }
 
 /**
- * Starts a NATS microservice whose handlers share one queue group, with the shared error
- * filter (or on the subjects `routes` names for a pattern). SIGTERM drains it: no new requests, those in flight get up to `drainTimeoutMs`.
+ * What every service's module imports: its NATS connection (for calls and events, as `service`)
+ * and the event store its config names.
+ */
+export function serviceInfrastructure(service: string, config: BaseConfig): DynamicModule[] {
+  return [
+    NatsModule.forRoot({ url: config.NATS_URL, service }),
+    EventStoreModule.forRoot(eventStoreOptions(config)),
+  ];
+}
+
+/**
+ * Starts a NATS microservice on `config.NATS_URL` whose handlers share one queue group, with
+ * the shared error filter (or on the subjects `routes` names for a pattern). SIGTERM drains it:
+ * no new requests, those in flight get up to `config.DRAIN_TIMEOUT_S`.
  */
 export async function startMicroservice(
   module: Type<unknown> | DynamicModule,
-  opts: { service: string; url: string; queue: string; drainTimeoutMs: number; routes?: SubjectRoutes },
+  opts: { service: string; queue: string; config: BaseConfig; routes?: SubjectRoutes },
 ): Promise<INestMicroservice> {
   const logger = new Logger('drain');
+  const drainTimeoutMs = opts.config.DRAIN_TIMEOUT_S * 1000;
   const strategy = new DrainingNatsServer(
-    { ...natsConnectionOptions(opts.url, `${opts.service}-server`), queue: opts.queue },
-    opts.drainTimeoutMs,
+    { ...natsConnectionOptions(opts.config.NATS_URL, `${opts.service}-server`), queue: opts.queue },
+    drainTimeoutMs,
     inFlight,
     (finished, left) =>
       finished
         ? logger.log('every request in flight finished before the stop')
-        : logger.warn(`stopping with ${left} request(s) still in flight after ${opts.drainTimeoutMs} ms`),
+        : logger.warn(`stopping with ${left} request(s) still in flight after ${drainTimeoutMs} ms`),
     opts.routes,
   );
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(

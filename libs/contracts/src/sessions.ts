@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import {
   IsBoolean,
   IsIn,
@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import {
   CodeRunDto,
+  FileInputDto,
   ENV_MAP_SCHEMA,
   IsEnvMap,
   LANGUAGE_PATTERN,
@@ -224,21 +225,8 @@ export class ContextRefDto extends SessionRef {
   context_id: string;
 }
 
-export class SessionFileUploadDto extends SessionRef {
-  @ApiProperty(WORKSPACE_PATH)
-  @IsString()
-  @IsWorkspacePath()
-  path: string;
-
-  @ApiProperty({ description: 'Text, or base64 with encoding base64; at most 10 MB decoded' })
-  @IsString()
-  content: string;
-
-  @ApiPropertyOptional({ enum: ['utf8', 'base64'], default: 'utf8' })
-  @IsOptional()
-  @IsIn(['utf8', 'base64'])
-  encoding?: 'utf8' | 'base64';
-}
+/** A file to write into the session's workspace: the session, and the file as a run's files take it. */
+export class SessionFileUploadDto extends IntersectionType(SessionRef, FileInputDto) {}
 
 export class SessionFilePathDto extends SessionRef {
   @ApiProperty(WORKSPACE_PATH)

@@ -9,8 +9,8 @@ import { fromWorkspacePath, toWorkspaceDir, toWorkspacePath } from './e2b-paths'
 import { closingLines, toE2bResult } from './e2b-results';
 import { entryInfo, shellQuote, toConnectError } from './envd-services';
 import { parseFrame, processSpec, selectorOf } from './envd-process';
-import { FileType } from './envd/gen/filesystem/filesystem_pb';
-import { ProcessConfigSchema, ProcessSelectorSchema } from './envd/gen/process/process_pb';
+import { FileType } from './third_party/envd/gen/filesystem/filesystem_pb';
+import { ProcessConfigSchema, ProcessSelectorSchema } from './third_party/envd/gen/process/process_pb';
 
 const code = (fn: () => unknown): string | undefined => {
   try {

@@ -23,7 +23,7 @@ import {
   type ProcessConfig,
   type ProcessEventSchema,
   type ProcessSelector as ProtoSelector,
-} from './envd/gen/process/process_pb';
+} from './third_party/envd/gen/process/process_pb';
 import type { SandboxSessions } from './sandbox-sessions';
 
 /** One event of a process's stream (the `event` oneof of envd's ProcessEvent). */

@@ -12,8 +12,8 @@ import type { AuthedRequest } from '../auth/auth.guard';
 import { filesystemService, RUN_CAP_S, SANDBOX } from './envd-services';
 import { processService } from './envd-process';
 import { watchService } from './envd-watch';
-import { Filesystem } from './envd/gen/filesystem/filesystem_pb';
-import { Process } from './envd/gen/process/process_pb';
+import { Filesystem } from './third_party/envd/gen/filesystem/filesystem_pb';
+import { Process } from './third_party/envd/gen/process/process_pb';
 import { SandboxSessions } from './sandbox-sessions';
 
 type UniversalHandler = ReturnType<typeof createConnectRouter>['handlers'][number];

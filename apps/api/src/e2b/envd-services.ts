@@ -11,7 +11,12 @@ import { ErrorCodes, type FileEntry } from '@executor/contracts';
 import { RemoteError } from '@executor/common';
 import type { SandboxRef } from './e2b-caller';
 import { fromWorkspacePath, toWorkspacePath } from './e2b-paths';
-import { EntryInfoSchema, FileType, Filesystem, type EntryInfo } from './envd/gen/filesystem/filesystem_pb';
+import {
+  EntryInfoSchema,
+  FileType,
+  Filesystem,
+  type EntryInfo,
+} from './third_party/envd/gen/filesystem/filesystem_pb';
 import type { SandboxSessions } from './sandbox-sessions';
 
 /** The sandbox a call is for, set by the controller from the request's routing header. */

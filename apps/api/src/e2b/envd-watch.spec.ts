@@ -1,5 +1,5 @@
 import { changesOf, parseChange } from './envd-watch';
-import { EventType } from './envd/gen/filesystem/filesystem_pb';
+import { EventType } from './third_party/envd/gen/filesystem/filesystem_pb';
 
 describe('watchDir changes', () => {
   it("reads comm's two columns of snapshot lines", () => {

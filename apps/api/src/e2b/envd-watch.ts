@@ -6,7 +6,7 @@ import { RemoteError } from '@executor/common';
 import { toWorkspacePath } from './e2b-paths';
 import { parseFrame } from './envd-process';
 import { SANDBOX, toConnectError } from './envd-services';
-import { EventType, Filesystem } from './envd/gen/filesystem/filesystem_pb';
+import { EventType, Filesystem } from './third_party/envd/gen/filesystem/filesystem_pb';
 import type { SandboxSessions } from './sandbox-sessions';
 
 /** Watchers are processes in the sandbox with a tag of this prefix (hidden from `commands.list`). */

@@ -1,5 +1,5 @@
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { ErrorCodes, type RunnerSessionExecute, type TemplateSpec } from '@executor/contracts';
 import { NATS_CONNECTION } from '@executor/common';
 import { RpcException } from '@nestjs/microservices';
@@ -67,7 +67,7 @@ describe('SessionSandboxes (Nest context; sandboxes, pool and NATS doubled)', ()
   beforeEach(async () => {
     acquired = [];
     discarded = [];
-    @Module({
+    const testing = await Test.createTestingModule({
       providers: [
         {
           provide: ReadySandboxes,
@@ -86,9 +86,9 @@ describe('SessionSandboxes (Nest context; sandboxes, pool and NATS doubled)', ()
         { provide: RUN_LIMITS, useValue: limits },
         SessionSandboxes,
       ],
-    })
-    class TestModule {}
-    app = await NestFactory.createApplicationContext(TestModule, { logger: false });
+    }).compile();
+    testing.useLogger(false);
+    app = await testing.init();
     holder = app.get(SessionSandboxes);
   });
 

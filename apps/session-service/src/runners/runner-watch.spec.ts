@@ -1,5 +1,5 @@
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +65,7 @@ describe('RunnerWatch (Nest context, real store, NATS doubled)', () => {
       RUNNER_MISSED_HEARTBEATS: 2,
       RUNNER_WATCH_INTERVAL_MS: 60000,
     });
-    @Module({
+    const testing = await Test.createTestingModule({
       providers: [
         { provide: SessionServiceConfig, useValue: config },
         { provide: EventStore, useValue: store },
@@ -73,9 +73,9 @@ describe('RunnerWatch (Nest context, real store, NATS doubled)', () => {
         { provide: NATS_CONNECTION, useValue: nc },
         RunnerWatch,
       ],
-    })
-    class TestModule {}
-    app = await NestFactory.createApplicationContext(TestModule, { logger: false });
+    }).compile();
+    testing.useLogger(false);
+    app = await testing.init();
     watch = app.get(RunnerWatch);
     gone = [];
     watch.onRunnerGone((runnerId, _atMs, reason) => Promise.resolve(gone.push([runnerId, reason])));

@@ -1,5 +1,4 @@
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +97,7 @@ const quietConnection = () => ({
 async function serviceOn(path: string, config: SessionServiceConfig, rpc: RpcDouble) {
   const store = await EventStore.open({ path });
   const nc = quietConnection();
-  @Module({
+  const testing = await Test.createTestingModule({
     providers: [
       { provide: SessionServiceConfig, useValue: config },
       { provide: EventStore, useValue: store },
@@ -113,9 +112,9 @@ async function serviceOn(path: string, config: SessionServiceConfig, rpc: RpcDou
       RunnerWatch,
       SessionService,
     ],
-  })
-  class TestModule {}
-  const app = await NestFactory.createApplicationContext(TestModule, { logger: false });
+  }).compile();
+  testing.useLogger(false);
+  const app = await testing.init();
   return { app, store, service: app.get(SessionService), repo: app.get(SessionRepository) };
 }
 

@@ -1,6 +1,14 @@
 import Database from 'better-sqlite3';
 import { Sandbox as CodeInterpreter } from '@e2b/code-interpreter';
-import { CommandExitError, FileType, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b';
+import {
+  CommandExitError,
+  FilesystemEventType,
+  FileType,
+  NotFoundError,
+  Sandbox,
+  SandboxNotFoundError,
+  TimeoutError,
+} from 'e2b';
 import { main as codeInterpreterExample } from '../../examples/e2b/code-interpreter';
 import { Stack } from '../../scripts/lib/stack';
 
@@ -292,6 +300,42 @@ plt.show()
     });
   });
 
+  describe('watchDir', () => {
+    // E2B packages/js-sdk/tests/sandbox/files/watch.test.ts ("watch directory changes",
+    // "watch recursive directory changes"): polled twice a second here, not inotify.
+    it('sees files written, created and removed in a folder, recursively when asked', async () => {
+      await sbx.files.makeDir('watched/nested');
+      await sbx.files.write('watched/seen.txt', 'This file will be watched.');
+      await sbx.files.write('watched/nested/deep.txt', 'deep');
+      const events: Array<[string, FilesystemEventType]> = [];
+      const arrived = (name: string, type: FilesystemEventType) => async () => {
+        for (let i = 0; i < 50 && !events.some(([n, t]) => n === name && t === type); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return events.some(([n, t]) => n === name && t === type);
+      };
+      const flat = await sbx.files.watchDir('watched', (e) => void events.push([e.name, e.type]));
+      const deep = await sbx.files.watchDir(
+        '/home/user/watched',
+        (e) => void events.push([`deep:${e.name}`, e.type]),
+        {
+          recursive: true,
+        },
+      );
+      // The watchers are not the caller's commands.
+      expect((await sbx.commands.list()).some((p) => p.cmd === '/bin/sh')).toBe(false);
+      await sbx.files.write('watched/seen.txt', 'This file has been modified.');
+      await sbx.commands.run('echo new > watched/made.txt; rm watched/nested/deep.txt');
+      expect(await arrived('seen.txt', FilesystemEventType.WRITE)()).toBe(true);
+      expect(await arrived('made.txt', FilesystemEventType.CREATE)()).toBe(true);
+      expect(await arrived('deep:nested/deep.txt', FilesystemEventType.REMOVE)()).toBe(true);
+      expect(events.some(([n]) => n === 'nested/deep.txt')).toBe(false);
+      await flat.stop();
+      await deep.stop();
+      await expect(sbx.files.watchDir('/home/user/no-such-dir', () => undefined)).rejects.toThrow();
+    });
+  });
+
   describe('commands', () => {
     // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts, envVars.test.ts
     it('runs a command in the foreground with its output, env and working directory', async () => {
@@ -302,9 +346,23 @@ plt.show()
         onStdout: (d) => void lines.push(d),
       });
       expect(cmd.exitCode).toBe(0);
-      expect(cmd.stdout).toBe('Hello, E2B\n/workspace/notes\n');
+      expect(cmd.stdout).toBe('Hello, E2B\n/home/user/notes\n');
       expect(cmd.stderr).toBe('oops\n');
       expect(lines.join('')).toBe(cmd.stdout);
+      // run.test.ts ("run with special characters", "run with multiline string")
+      expect((await sbx.commands.run('echo "!@#$%^&*()_+"')).stdout).toBe('!@#$%^&*()_+\n');
+      expect((await sbx.commands.run('echo "Hello,\nWorld!"')).stdout).toBe('Hello,\nWorld!\n');
+    });
+
+    it("takes user 'root' as the sandbox's one user, and /home/user as its workspace", async () => {
+      // Nothing runs as root here: the sandbox's user is 10001, whoever the SDK names.
+      expect((await sbx.commands.run('id -u; echo $HOME', { user: 'root' })).stdout).toBe(
+        '10001\n/home/user\n',
+      );
+      await sbx.files.write('/home/user/by-root.txt', 'r', { user: 'root' });
+      expect(await sbx.files.read('by-root.txt', { user: 'user' })).toBe('r');
+      expect((await sbx.runCode('open("/home/user/by-root.txt").read()')).text).toBe("'r'");
+      expect((await sbx.commands.run('cat ~/by-root.txt')).stdout).toBe('r');
     });
 
     // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts ("run with non-zero exit code")
@@ -317,19 +375,163 @@ plt.show()
       });
     });
 
+    // E2B packages/js-sdk/tests/sandbox/commands/run.test.ts ("run with too short timeout")
+    it('gives up on a command past its timeoutMs', async () => {
+      await expect(sbx.commands.run('sleep 10', { timeoutMs: 1000 })).rejects.toThrow();
+    });
+
     // E2B packages/js-sdk/tests/sandbox/commands/kill.test.ts
-    it('runs one in the background and kills it', async () => {
+    it('runs one in the background beside runCode, and kills it', async () => {
       const started = Date.now();
       const cmd = await sbx.commands.run('echo started; sleep 60; echo never', { background: true });
       expect(cmd.pid).toBeGreaterThan(0);
-      await new Promise((r) => setTimeout(r, 1000));
+      // The session's kernel is free while the command runs.
+      expect((await sbx.runCode('1 + 1')).text).toBe('2');
+      await new Promise((r) => setTimeout(r, 300));
       expect(await cmd.kill()).toBe(true);
       const result = await cmd.wait().catch((err: CommandExitError) => err);
       expect(result.exitCode).not.toBe(0);
       expect(result.stdout).toBe('started\n');
       expect(Date.now() - started).toBeLessThan(20000);
-      // The session lives on.
-      expect((await sbx.runCode('1 + 1')).text).toBe('2');
+      // kill.test.ts ("kill process", "kill non-existing process"): its pid is the sandbox's own.
+      const other = await sbx.commands.run('sleep 10', { background: true });
+      expect(await sbx.commands.kill(other.pid)).toBe(true);
+      await expect(sbx.commands.run(`kill -0 ${other.pid}`)).rejects.toBeInstanceOf(CommandExitError);
+      expect(await sbx.commands.kill(999999)).toBe(false);
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/commands/list.test.ts, connect.test.ts
+    it('lists running commands and connects to one', async () => {
+      const a = await sbx.commands.run('sleep 10', { background: true });
+      const b = await sbx.commands.run('for i in 1 2 3; do sleep 0.5; echo tick$i; done', {
+        background: true,
+        cwd: '/home/user',
+      });
+      const listed = await sbx.commands.list();
+      expect(listed.map((p) => p.pid)).toEqual(expect.arrayContaining([a.pid, b.pid]));
+      expect(listed.find((p) => p.pid === a.pid)).toMatchObject({
+        cmd: '/bin/bash',
+        args: ['-l', '-c', 'sleep 10'],
+      });
+      expect(listed.find((p) => p.pid === b.pid)?.cwd).toBe('/home/user');
+
+      const attached = await sbx.commands.connect(b.pid);
+      expect(attached.pid).toBe(b.pid);
+      const done = await attached.wait();
+      expect(done.exitCode).toBe(0);
+      expect(done.stdout).toContain('tick3');
+      await expect(sbx.commands.connect(999999)).rejects.toThrow();
+      await a.kill();
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/commands/sendStdin.test.ts
+    it('sends stdin to a command and closes it', async () => {
+      const text = 'Hello,\nWorld! !@#$%^&*()_+';
+      const cmd = await sbx.commands.run('cat', { background: true, stdin: true });
+      await sbx.commands.sendStdin(cmd.pid, text);
+      await cmd.sendStdin(new TextEncoder().encode(' bytes'));
+      await sbx.commands.sendStdin(cmd.pid, '');
+      for (let i = 0; i < 20 && cmd.stdout !== `${text} bytes`; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(cmd.stdout).toBe(`${text} bytes`);
+      // "close stdin via command handle": cat exits at end of file.
+      await cmd.closeStdin();
+      const result = await cmd.wait();
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toBe(`${text} bytes`);
+      // A command started without stdin takes none.
+      const closed = await sbx.commands.run('sleep 5', { background: true });
+      await expect(sbx.commands.sendStdin(closed.pid, 'x')).rejects.toThrow(/stdin/);
+      await closed.kill();
+    });
+
+    it('records the start and end of each process, with its name only', () => {
+      const db = new Database(stack.info.dbPath, { readonly: true, fileMustExist: true });
+      try {
+        const rows = db
+          .prepare('SELECT type, tenant_id, data FROM events WHERE stream_id = ? ORDER BY position')
+          .all(`process-${sbx.sandboxId}`) as StoredEvent[];
+        const started = rows.filter((r) => r.type === 'ProcessStarted');
+        const ended = rows.filter((r) => r.type === 'ProcessEnded');
+        expect(started.length).toBeGreaterThan(8);
+        expect(ended.length).toBeGreaterThan(5);
+        expect(rows.every((r) => r.tenant_id === 'alpha')).toBe(true);
+        const data = started.map((r) => JSON.parse(r.data) as { command: string; pty: boolean });
+        // Commands are bash; watchDir's watchers are sh.
+        expect(new Set(data.map((d) => d.command))).toEqual(new Set(['bash', 'sh']));
+        expect(data.every((d) => d.pty === false)).toBe(true);
+        for (const r of rows) expect(r.data).not.toMatch(/Hello|sleep|NAME/);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  describe('pty', () => {
+    const decoder = new TextDecoder();
+    const input = (text: string) => new Uint8Array(Buffer.from(text));
+
+    // E2B packages/js-sdk/tests/sandbox/pty/ptyCreate.test.ts, sendInput.test.ts
+    it('creates a PTY with its env, takes input and exits', async () => {
+      let output = '';
+      const terminal = await sbx.pty.create({
+        cols: 80,
+        rows: 24,
+        onData: (d) => void (output += decoder.decode(d)),
+        envs: { ABC: '123' },
+      });
+      await sbx.pty.sendInput(terminal.pid, input('echo $ABC\nexit\n'));
+      await terminal.wait();
+      expect(terminal.exitCode).toBe(0);
+      expect(output).toContain('123');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/pty/resize.test.ts
+    it('resizes a PTY', async () => {
+      let output = '';
+      const terminal = await sbx.pty.create({
+        cols: 80,
+        rows: 24,
+        onData: (d) => void (output += decoder.decode(d)),
+      });
+      await sbx.pty.resize(terminal.pid, { cols: 100, rows: 24 });
+      await sbx.pty.sendInput(terminal.pid, input('tput cols\nexit\n'));
+      await terminal.wait();
+      expect(terminal.exitCode).toBe(0);
+      expect(output).toContain('100');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/pty/ptyConnect.test.ts
+    it('reconnects to a PTY after a disconnect', async () => {
+      let output1 = '';
+      let output2 = '';
+      const terminal = await sbx.pty.create({
+        cols: 80,
+        rows: 24,
+        onData: (d) => void (output1 += decoder.decode(d)),
+        envs: { FOO: 'bar' },
+      });
+      await sbx.pty.sendInput(terminal.pid, input('echo $FOO\n'));
+      for (let i = 0; i < 30 && !output1.includes('bar'); i++) await new Promise((r) => setTimeout(r, 100));
+      await terminal.disconnect();
+      const again = await sbx.pty.connect(terminal.pid, {
+        onData: (d) => void (output2 += decoder.decode(d)),
+      });
+      await sbx.pty.sendInput(terminal.pid, input('echo $FOO\nexit\n'));
+      await again.wait();
+      expect(again.pid).toBe(terminal.pid);
+      expect(again.exitCode).toBe(0);
+      expect(output1).toContain('bar');
+      expect(output2).toContain('bar');
+    });
+
+    // E2B packages/js-sdk/tests/sandbox/pty/kill.test.ts
+    it('kills a PTY', async () => {
+      const terminal = await sbx.pty.create({ cols: 80, rows: 24, onData: () => undefined });
+      expect(await sbx.pty.kill(terminal.pid)).toBe(true);
+      await expect(sbx.commands.run(`kill -0 ${terminal.pid}`)).rejects.toBeInstanceOf(CommandExitError);
+      expect(await sbx.pty.kill(999999)).toBe(false);
     });
   });
 
@@ -356,7 +558,9 @@ plt.show()
       }
       expect(await Sandbox.kill(second.sandboxId)).toBe(false);
       expect(await second.isRunning()).toBe(false);
-      await expect(second.runCode('1')).rejects.toThrow();
+      // A short request timeout: the SDK's runCode leaves its request timer (60 s by default)
+      // running when the request fails, and Jest would wait for it before exiting.
+      await expect(second.runCode('1', { requestTimeoutMs: 2000 })).rejects.toThrow();
       const types = eventsOf(second.sandboxId).map((e) => e.type);
       expect(types[0]).toBe('SessionCreated');
       expect(types[types.length - 1]).toBe('SessionDestroyed');
@@ -366,8 +570,15 @@ plt.show()
     // "the sandbox was killed while the request was in progress" when isRunning() is then false;
     // under Jest its `instanceof Error` test fails (undici's errors come from another realm), so
     // the two conditions it checks are asserted instead.
-    it('drops a run in progress when its sandbox is killed, and then reads as not running', async () => {
+    // and E2B packages/js-sdk/tests/sandbox/commands/sandboxKilledDuringRun.test.ts: one sandbox
+    // for both (a sandbox start is the slow part).
+    it('drops a run and a command in progress when its sandbox is killed, then reads as not running', async () => {
       const doomed = await CodeInterpreter.create();
+      const cmd = await doomed.commands.run('sleep 60', { background: true });
+      const cmdFailure = cmd.wait().then(
+        () => new Error('the command ended by itself'),
+        (e: unknown) => e as Error,
+      );
       // A short request timeout: the SDK leaves that timer running when the request fails, and
       // Jest would wait for it at the end of the run.
       const run = doomed.runCode('import time; time.sleep(300)', {
@@ -383,6 +594,29 @@ plt.show()
       const err = await failure;
       expect(err?.cause?.code).toBe('UND_ERR_SOCKET');
       expect(await doomed.isRunning()).toBe(false);
+
+      const cmdErr = await cmdFailure;
+      expect(cmdErr).toBeInstanceOf(TimeoutError);
+      expect(cmdErr.message).toContain('sandbox was killed or reached its end of life');
+      const endedOf = () => {
+        const db = new Database(stack.info.dbPath, { readonly: true, fileMustExist: true });
+        try {
+          return db
+            .prepare("SELECT data FROM events WHERE stream_id = ? AND type = 'ProcessEnded'")
+            .all(`process-${doomed.sandboxId}`) as Array<{ data: string }>;
+        } finally {
+          db.close();
+        }
+      };
+      // Recorded by the runner just after it told the stream.
+      let ended = endedOf();
+      for (let i = 0; i < 20 && ended.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ended = endedOf();
+      }
+      expect(ended.map((e) => JSON.parse(e.data) as { reason: string })).toEqual([
+        expect.objectContaining({ reason: 'sandbox_closed', exit_code: -1 }),
+      ]);
     });
   });
 

@@ -20,6 +20,8 @@ import { SessionSandboxes } from './session/session-sandboxes';
 import { Admission } from './execution/admission';
 import { RunnerHeartbeatPublisher } from './runner-heartbeat';
 import { RunnerMetrics } from './metrics/runner-metrics';
+import { SandboxProcessController } from './process/process.controller';
+import { SandboxProcesses } from './process/sandbox-processes';
 
 @Module({})
 export class RunnerModule {
@@ -27,7 +29,13 @@ export class RunnerModule {
     return {
       module: RunnerModule,
       imports: serviceInfrastructure('runner', config),
-      controllers: [ExecutionController, HealthController, ImagesController, SessionSandboxController],
+      controllers: [
+        ExecutionController,
+        HealthController,
+        ImagesController,
+        SessionSandboxController,
+        SandboxProcessController,
+      ],
       providers: [
         { provide: RUNNER_CONFIG, useValue: config },
         { provide: DOCKER, useFactory: () => createDocker(config) },
@@ -55,6 +63,7 @@ export class RunnerModule {
         ExecutionService,
         OrphanSweeper,
         RunnerMetrics,
+        SandboxProcesses,
       ],
     };
   }

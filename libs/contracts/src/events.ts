@@ -7,6 +7,7 @@ export const StreamTypes = {
   Template: 'template',
   Sandbox: 'sandbox',
   Runner: 'runner',
+  Process: 'process',
 } as const;
 export type StreamType = (typeof StreamTypes)[keyof typeof StreamTypes];
 
@@ -109,6 +110,26 @@ export interface EventDataMap {
   TemplateBuildFailed: { hash: string; image: string; template: string; error: string };
   /** A runner (re)started: sandboxes it held before are gone. */
   RunnerStarted: { runner_id: string };
+  /**
+   * A process started beside the kernel in a session's sandbox (E2B's commands and PTYs), in
+   * the stream `process-<session_id>`. `command` is the program's name only (no path, never its
+   * arguments, environment or output).
+   */
+  ProcessStarted: { session_id: string; pid: number; command: string; pty: boolean; runner_id: string };
+  /**
+   * It ended: `reason` `exited` (by itself or a signal), `sandbox_closed` (its session ended).
+   * `exit_code` is 128 + the signal for a killed one; `output_bytes` counts what it sent,
+   * `truncated` that some was dropped over its budget.
+   */
+  ProcessEnded: {
+    session_id: string;
+    pid: number;
+    exit_code: number;
+    reason: 'exited' | 'sandbox_closed';
+    duration_ms: number;
+    output_bytes: number;
+    truncated: boolean;
+  };
 }
 
 export type EventType = keyof EventDataMap;
@@ -130,6 +151,8 @@ export const EventTypes: { [K in EventType]: K } = {
   TemplateBuildStarted: 'TemplateBuildStarted',
   TemplateBuilt: 'TemplateBuilt',
   TemplateBuildFailed: 'TemplateBuildFailed',
+  ProcessStarted: 'ProcessStarted',
+  ProcessEnded: 'ProcessEnded',
 };
 
 /** An event of one type as the decider and projections see it. */

@@ -12,3 +12,4 @@ export * from './sessions';
 export * from './admin';
 export * from './responses';
 export * from './event-stream';
+export * from './processes';

@@ -13,6 +13,7 @@ import type {
   TemplateSummary,
 } from './templates';
 import { Subjects } from './subjects';
+import type { ProcessReply, RunnerSessionProcess, SessionProcessCommand } from './processes';
 import type { AdminEventsQueryDto, AdminEventsReply } from './admin';
 import type {
   ContextsReply,
@@ -72,6 +73,8 @@ export interface RpcMap {
   [Subjects.SessionHealth]: { request: Empty; reply: ServiceHealthReply };
   [Subjects.TemplateHealth]: { request: Empty; reply: ServiceHealthReply };
   [Subjects.MetricsHealth]: { request: Empty; reply: ServiceHealthReply };
+  [Subjects.SessionProcess]: { request: SessionProcessCommand; reply: ProcessReply };
+  [Subjects.RunnerSessionProcess]: { request: RunnerSessionProcess; reply: ProcessReply };
 }
 
 export type RpcSubject = keyof RpcMap;

@@ -56,6 +56,10 @@ export const Subjects = {
    * (`getMetricsAsJSON()`), which the api merges into `GET /metrics/prometheus`.
    */
   TelemetryScrape: 'executor.telemetry.scrape',
+  /** api -> session-service: a process beside the kernel in a session's sandbox (E2B's commands, PTYs). */
+  SessionProcess: 'executor.session.process',
+  /** session-service -> the runner holding the sandbox (its own subject only). */
+  RunnerSessionProcess: 'executor.runner.session.process',
 } as const;
 
 export type Subject = (typeof Subjects)[keyof typeof Subjects];
@@ -67,7 +71,8 @@ export type RunnerSessionSubject =
   | typeof Subjects.RunnerSessionClose
   | typeof Subjects.RunnerSessionList
   | typeof Subjects.RunnerSessionFiles
-  | typeof Subjects.RunnerSessionContexts;
+  | typeof Subjects.RunnerSessionContexts
+  | typeof Subjects.RunnerSessionProcess;
 
 /** A runner id is one subject token: letters, digits, `_` and `-`. */
 export const RUNNER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

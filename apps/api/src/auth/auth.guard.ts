@@ -28,8 +28,25 @@ function sameToken(given: string, token: string): boolean {
 
 const isLoopback = (address: string) => /^(127\.|::1$|::ffff:127\.)/.test(address);
 
+/**
+ * The user an E2B SDK names with `user:` (`Authorization: Basic <user:>` on envd calls), when it
+ * is one the sandbox has: processes and files are the sandbox's one unprivileged user's, so
+ * `user` and `root` both mean it (nothing here runs as root). Another name is refused.
+ */
+export function e2bUserOf(auth: string): 'user' | 'root' | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]{1,512})$/i.exec(auth.trim());
+  if (!m) return undefined;
+  const name = Buffer.from(m[1], 'base64').toString('utf8').split(':')[0];
+  if (name === 'user' || name === 'root') return name;
+  throw apiError(
+    ErrorCodes.Unauthenticated,
+    `sandbox user ${JSON.stringify(name.slice(0, 32))} does not exist: the sandbox's one user is "user" ("root" runs as it too)`,
+  );
+}
+
 function presentedKey(req: Request): string | undefined {
   const auth = req.header('authorization');
+  if (auth && req.path.startsWith('/e2b/') && e2bUserOf(auth)) return req.header('x-api-key') ?? undefined;
   if (auth) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth.trim());
     if (!m) throw apiError(ErrorCodes.Unauthenticated, 'Authorization must be "Bearer <key>"');

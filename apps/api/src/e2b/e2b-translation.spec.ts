@@ -7,9 +7,10 @@ import { metadataFilter } from './control-plane.controller';
 import { toE2bError } from './e2b-errors';
 import { fromWorkspacePath, toWorkspaceDir, toWorkspacePath } from './e2b-paths';
 import { closingLines, toE2bResult } from './e2b-results';
-import { commandScript, entryInfo, processStreamId, shellQuote, toConnectError } from './envd-services';
+import { entryInfo, shellQuote, toConnectError } from './envd-services';
+import { parseFrame, processSpec, selectorOf } from './envd-process';
 import { FileType } from './third_party/envd/gen/filesystem/filesystem_pb';
-import { ProcessConfigSchema } from './third_party/envd/gen/process/process_pb';
+import { ProcessConfigSchema, ProcessSelectorSchema } from './third_party/envd/gen/process/process_pb';
 
 const code = (fn: () => unknown): string | undefined => {
   try {
@@ -129,27 +130,57 @@ describe('E2B commands', () => {
   const config = (cmd: string, args: string[], cwd?: string) =>
     create(ProcessConfigSchema, { cmd, args, ...(cwd ? { cwd } : {}) });
 
-  it("runs the SDK's `bash -l -c <command>` as the command, and anything else quoted", () => {
-    expect(commandScript(config('/bin/bash', ['-l', '-c', 'echo $HOME | wc -c']))).toBe('echo $HOME | wc -c');
-    expect(commandScript(config('/bin/bash', ['-l', '-c', 'ls'], '/home/user/d'))).toBe(
-      "cd '/workspace/d' || exit 1\nls",
-    );
-    expect(commandScript(config('python3', ['-c', "print('hi')"]))).toBe(
-      `'python3' '-c' 'print('\\''hi'\\'')'`,
-    );
-    expect(code(() => commandScript(config('', [])))).toBe(ErrorCodes.ValidationError);
-    expect(code(() => commandScript(config('/bin/bash', ['-c', 'ls'], '/etc')))).toBe(
+  it("takes the SDK's process config as a spec: E2B's paths, stdin open unless told, checked", () => {
+    expect(processSpec(config('/bin/bash', ['-l', '-c', 'ls'], '/home/user/d'), { stdin: false })).toEqual({
+      cmd: '/bin/bash',
+      args: ['-l', '-c', 'ls'],
+      envs: {},
+      cwd: '/workspace/d',
+      stdin: false,
+    });
+    const pty = processSpec(config('/bin/bash', ['-i', '-l']), { pty: { cols: 80, rows: 24 }, tag: 't' });
+    expect(pty).toMatchObject({ stdin: true, pty: { cols: 80, rows: 24 }, tag: 't' });
+    expect(code(() => processSpec(config('', []), {}))).toBe(ErrorCodes.ValidationError);
+    expect(code(() => processSpec(config('/bin/bash', ['-c', 'ls'], '/etc'), {}))).toBe(
       ErrorCodes.ValidationError,
     );
+    expect(code(() => processSpec(config('sh', ['a\0b']), {}))).toBe(ErrorCodes.ValidationError);
+    expect(code(() => processSpec(config('sh', []), { pty: { cols: 0, rows: 24 } }))).toBe(
+      ErrorCodes.ValidationError,
+    );
+  });
+
+  it('selects a process by pid or tag, and nothing else', () => {
+    expect(selectorOf(create(ProcessSelectorSchema, { selector: { case: 'pid', value: 7 } }))).toEqual({
+      pid: 7,
+    });
+    expect(selectorOf(create(ProcessSelectorSchema, { selector: { case: 'tag', value: 'x' } }))).toEqual({
+      tag: 'x',
+    });
+    expect(code(() => selectorOf(undefined))).toBe(ErrorCodes.ValidationError);
+  });
+
+  it('reads only well-formed frames of a process stream from the bus', () => {
+    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    expect(parseFrame(enc({ type: 'data', stream: 'pty', b64: 'aGk=' }))).toEqual({
+      type: 'data',
+      stream: 'pty',
+      b64: 'aGk=',
+    });
+    expect(parseFrame(enc({ type: 'end', exit_code: 3, status: 'exit status 3' }))).toEqual({
+      type: 'end',
+      exit_code: 3,
+      status: 'exit status 3',
+    });
+    expect(parseFrame(enc({ type: 'data', stream: 'stdin', b64: '' }))).toBeNull();
+    expect(parseFrame(enc({ type: 'end', exit_code: '0', status: '' }))).toBeNull();
+    expect(parseFrame(new TextEncoder().encode('not json'))).toBeNull();
+    expect(parseFrame(new Uint8Array(200 * 1024))).toBeNull();
   });
 
   it('quotes any word for bash', () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
     expect(shellQuote('$(rm -rf /)')).toBe("'$(rm -rf /)'");
-  });
-
-  it('names one stream per sandbox and pid, a valid NATS subject token', () => {
-    expect(processStreamId('6a1b0c4e-0000-4000-8000-000000000000', 1234)).toMatch(/^[A-Za-z0-9-]+$/);
   });
 
   it('turns a workspace entry into envd EntryInfo with E2B paths', () => {

@@ -9,7 +9,9 @@ import { NATS_CONNECTION } from '@executor/common';
 import { sandboxOfRequest } from './e2b-caller';
 import { toE2bError } from './e2b-errors';
 import type { AuthedRequest } from '../auth/auth.guard';
-import { filesystemService, processService, RUN_CAP_S, SANDBOX } from './envd-services';
+import { filesystemService, RUN_CAP_S, SANDBOX } from './envd-services';
+import { processService } from './envd-process';
+import { watchService } from './envd-watch';
 import { Filesystem } from './third_party/envd/gen/filesystem/filesystem_pb';
 import { Process } from './third_party/envd/gen/process/process_pb';
 import { SandboxSessions } from './sandbox-sessions';
@@ -40,7 +42,7 @@ export class E2bEnvdRpcController {
 
   constructor(sessions: SandboxSessions, @Inject(NATS_CONNECTION) nc: NatsConnection) {
     const router = createConnectRouter({ readMaxBytes: 1024 * 1024 });
-    router.service(Filesystem, filesystemService(sessions));
+    router.service(Filesystem, { ...filesystemService(sessions), ...watchService(sessions, nc) });
     router.service(Process, processService(sessions, nc));
     for (const h of router.handlers) this.handlers.set(`/e2b${h.requestPath}`, h);
   }

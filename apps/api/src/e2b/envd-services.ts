@@ -1,4 +1,4 @@
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   Code,
@@ -7,23 +7,16 @@ import {
   type HandlerContext,
   type ServiceImpl,
 } from '@connectrpc/connect';
-import type { NatsConnection } from 'nats';
-import { randomInt } from 'node:crypto';
-import { ErrorCodes, streamCancelSubject, streamSubject, type FileEntry } from '@executor/contracts';
+import { ErrorCodes, type FileEntry } from '@executor/contracts';
 import { RemoteError } from '@executor/common';
 import type { SandboxRef } from './e2b-caller';
-import { fromWorkspacePath, toWorkspaceDir, toWorkspacePath } from './e2b-paths';
+import { fromWorkspacePath, toWorkspacePath } from './e2b-paths';
 import {
   EntryInfoSchema,
   FileType,
   Filesystem,
   type EntryInfo,
 } from './third_party/envd/gen/filesystem/filesystem_pb';
-import {
-  Process,
-  type ProcessConfig,
-  type ProcessEventSchema,
-} from './third_party/envd/gen/process/process_pb';
 import type { SandboxSessions } from './sandbox-sessions';
 
 /** The sandbox a call is for, set by the controller from the request's routing header. */
@@ -34,9 +27,6 @@ export const RUN_CAP_S = createContextKey<number | undefined>(undefined);
 /** Entries one ListDir answers at most, however deep it is asked to go. */
 const MAX_LIST_ENTRIES = 10000;
 const MAX_LIST_DEPTH = 8;
-/** A command runs at most this long (our longest timeout); E2B's client may end it sooner. */
-const COMMAND_TIMEOUT_S = 300;
-const KEEPALIVE_MS = 30000;
 
 const CONNECT_CODES: Partial<Record<string, Code>> = {
   [ErrorCodes.ValidationError]: Code.InvalidArgument,
@@ -44,6 +34,7 @@ const CONNECT_CODES: Partial<Record<string, Code>> = {
   [ErrorCodes.PayloadTooLarge]: Code.InvalidArgument,
   [ErrorCodes.UnsupportedLanguage]: Code.InvalidArgument,
   [ErrorCodes.NotFound]: Code.NotFound,
+  [ErrorCodes.SandboxError]: Code.Internal,
   [ErrorCodes.FileNotFound]: Code.NotFound,
   [ErrorCodes.SessionNotFound]: Code.NotFound,
   [ErrorCodes.SessionExpired]: Code.NotFound,
@@ -106,57 +97,6 @@ const HOME_ENTRY: FileEntry = { name: 'user', path: '', type: 'dir', size: 0, mo
 export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
-
-/**
- * The bash script a process of envd's Start stands for: the SDK's `commands.run` sends
- * `/bin/bash -l -c <command>`; anything else runs as its words, quoted. A `cwd` goes first.
- */
-export function commandScript(config: ProcessConfig | undefined): string {
-  if (!config?.cmd) throw new RemoteError(ErrorCodes.ValidationError, 'process.cmd is required');
-  const { cmd, args } = config;
-  const bash = /^(\/bin\/|\/usr\/bin\/)?(ba)?sh$/.test(cmd);
-  const flags = args.slice(0, -1);
-  const script =
-    bash && args.length >= 2 && flags.every((f) => /^-[lic]+$/.test(f)) && flags.some((f) => f.includes('c'))
-      ? args[args.length - 1]
-      : [cmd, ...args].map(shellQuote).join(' ');
-  const dir = toWorkspaceDir(config.cwd);
-  return dir ? `cd ${shellQuote(dir)} || exit 1\n${script}` : script;
-}
-
-/** Where a process's output goes on the bus: one subject per (sandbox, pid), so any api may signal it. */
-export function processStreamId(sessionId: string, pid: number): string {
-  return `e2b-${sessionId}-${pid}`;
-}
-
-/** A queue an async generator reads while callbacks push to it. */
-class Channel<T> {
-  private readonly items: T[] = [];
-  private wake?: () => void;
-  private closed = false;
-
-  push(item: T): void {
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.wake?.();
-  }
-
-  async *drain(): AsyncGenerator<T> {
-    for (;;) {
-      while (this.items.length > 0) yield this.items.shift()!;
-      if (this.closed) return;
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
-  }
-}
-
-/** One event of a process's stream (the `event` oneof of envd's ProcessEvent). */
-type StartEvent = NonNullable<MessageInitShape<typeof ProcessEventSchema>['event']>;
 
 /** envd's Filesystem over the session's workspace. */
 export function filesystemService(sessions: SandboxSessions): Partial<ServiceImpl<typeof Filesystem>> {
@@ -251,113 +191,4 @@ export function filesystemService(sessions: SandboxSessions): Partial<ServiceImp
 
 function posixDir(path: string): string {
   return path.slice(0, path.lastIndexOf('/')) || '/';
-}
-
-/**
- * envd's Process: a command runs as a bash run in the session (its output streamed over the
- * bus as it happens), with a pid of our choosing that names its stream, so a signal from any
- * api process reaches it. A command holds the session's turn while it runs.
- */
-export function processService(
-  sessions: SandboxSessions,
-  nc: NatsConnection,
-): Partial<ServiceImpl<typeof Process>> {
-  return {
-    async *start(req, ctx): AsyncGenerator<{ event: { event: StartEvent } }> {
-      const ref = sandboxOf(ctx);
-      let script: string;
-      try {
-        script = commandScript(req.process);
-        if (req.pty) throw new RemoteError(ErrorCodes.ValidationError, 'a PTY is not available here');
-      } catch (err) {
-        throw toConnectError(err);
-      }
-      const pid = randomInt(1000, 2 ** 31 - 1);
-      const streamId = processStreamId(ref.session_id, pid);
-      const events = new Channel<StartEvent>();
-      const sub = nc.subscribe(streamSubject(streamId), {
-        callback: (_err, m) => {
-          const frame = parseOutput(m.data);
-          if (frame) {
-            events.push({
-              case: 'data',
-              value: { output: { case: frame.type, value: Buffer.from(frame.text, 'utf8') } },
-            });
-          }
-        },
-      });
-      await nc.flush();
-      const cancel = () => nc.publish(streamCancelSubject(streamId), '');
-      ctx.signal.addEventListener('abort', cancel, { once: true });
-      const keepalive = setInterval(() => events.push({ case: 'keepalive', value: {} }), KEEPALIVE_MS);
-      let failure: unknown;
-      const run = sessions
-        .execute(
-          ref,
-          {
-            code: script,
-            language: 'bash',
-            env: { ...req.process!.envs },
-            timeout: COMMAND_TIMEOUT_S,
-            max_timeout: ctx.values.get(RUN_CAP_S),
-          },
-          streamId,
-        )
-        .then(async (reply) => {
-          await sub.drain();
-          const exitCode = reply.timed_out ? 124 : reply.exit_code;
-          events.push({
-            case: 'end',
-            value: {
-              exitCode,
-              exited: true,
-              status: reply.timed_out ? 'timed out' : `exit status ${exitCode}`,
-              ...(reply.timed_out
-                ? { error: `the command passed ${COMMAND_TIMEOUT_S} s and was stopped` }
-                : {}),
-            },
-          });
-        })
-        .catch((err: unknown) => {
-          failure = err;
-        })
-        .finally(() => events.close());
-      try {
-        yield { event: { event: { case: 'start', value: { pid } } } };
-        for await (const event of events.drain()) yield { event: { event } };
-        await run;
-        if (failure) throw toConnectError(failure);
-      } finally {
-        clearInterval(keepalive);
-        ctx.signal.removeEventListener('abort', cancel);
-        if (!sub.isClosed()) sub.unsubscribe();
-      }
-    },
-
-    /** SIGKILL and SIGTERM both stop the command (it is interrupted; the session lives on). */
-    sendSignal: (req, ctx) =>
-      guarded(async () => {
-        const ref = sandboxOf(ctx);
-        const selector = req.process?.selector;
-        if (selector?.case !== 'pid') {
-          throw new RemoteError(ErrorCodes.ValidationError, 'select the process by its pid');
-        }
-        await sessions.get(ref);
-        nc.publish(streamCancelSubject(processStreamId(ref.session_id, selector.value)), '');
-        return {};
-      }),
-  };
-}
-
-function parseOutput(data: Uint8Array): { type: 'stdout' | 'stderr'; text: string } | null {
-  if (data.length > 4 * 1024 * 1024) return null;
-  try {
-    const frame = JSON.parse(new TextDecoder().decode(data)) as { type?: unknown; text?: unknown };
-    if ((frame.type === 'stdout' || frame.type === 'stderr') && typeof frame.text === 'string') {
-      return { type: frame.type, text: frame.text };
-    }
-  } catch {
-    // not a frame
-  }
-  return null;
 }

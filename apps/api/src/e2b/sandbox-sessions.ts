@@ -3,6 +3,8 @@ import {
   Subjects,
   type ContextAction,
   type FileOp,
+  type ProcessAction,
+  type ProcessReply,
   type SessionCreateReply,
   type SessionView,
 } from '@executor/contracts';
@@ -119,6 +121,15 @@ export class SandboxSessions {
     return this.rpc.send(
       Subjects.SessionFiles,
       { ...ref, op, path, ...(contentB64 !== undefined ? { content_b64: contentB64 } : {}) },
+      this.config.rpcTimeouts.fileOpForwarded,
+    );
+  }
+
+  /** A process beside the sandbox's kernel (E2B's commands and PTYs). */
+  process(ref: SandboxRef, action: ProcessAction): Promise<ProcessReply> {
+    return this.rpc.send(
+      Subjects.SessionProcess,
+      { ...ref, ...action },
       this.config.rpcTimeouts.fileOpForwarded,
     );
   }

@@ -158,6 +158,9 @@ export function applyEvent(s: MetricsState, e: EventEnvelope): boolean {
     case 'RunnerStarted':
       s.runner_starts++;
       break;
+    case 'ProcessStarted':
+    case 'ProcessEnded':
+      break;
     default: {
       const _never: never = e.type;
       return Boolean(_never);

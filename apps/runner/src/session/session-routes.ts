@@ -7,6 +7,7 @@ const OWN_ONLY: RunnerSessionSubject[] = [
   Subjects.RunnerSessionClose,
   Subjects.RunnerSessionList,
   Subjects.RunnerSessionContexts,
+  Subjects.RunnerSessionProcess,
 ];
 
 /**

@@ -48,6 +48,7 @@ export class SessionSandboxes implements OnApplicationShutdown {
   private readonly logger = new Logger(SessionSandboxes.name);
   private readonly held = new Map<string, Held>();
   private readonly lock = new KeyedLock();
+  private readonly closeListeners: Array<(sessionId: string) => void> = [];
 
   constructor(
     private readonly pool: SandboxPool,
@@ -199,12 +200,24 @@ export class SessionSandboxes implements OnApplicationShutdown {
   close(sessionId: string): Promise<{ closed: boolean }> {
     const held = this.held.get(sessionId);
     this.held.delete(sessionId);
+    for (const listener of this.closeListeners) listener(sessionId);
     if (held) {
       held.closed = true;
       held.contexts.closeAll();
       this.pool.discard(held.sandbox);
     }
     return Promise.resolve({ closed: Boolean(held) });
+  }
+
+  /** Called when a session's sandbox is closed: what runs beside its kernel ends with it. */
+  onClose(listener: (sessionId: string) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** A session's live sandbox and environment, for work beside its kernel (out of its turn). */
+  sandboxOf(sessionId: string): { sandbox: Sandbox; env: Record<string, string> } {
+    const held = this.live(sessionId);
+    return { sandbox: held.sandbox, env: held.env };
   }
 
   /** How many session sandboxes this runner holds. */

@@ -7,6 +7,7 @@ import {
   type SessionExecuteCommand,
   type SessionFilesCommand,
   type SessionLifetimeCommand,
+  type SessionProcessCommand,
   type SessionRefCommand,
 } from '@executor/contracts';
 import { SessionService } from './session.service';
@@ -53,5 +54,10 @@ export class SessionController {
   @MessagePattern(Subjects.SessionFiles)
   files(@Payload() cmd: SessionFilesCommand) {
     return this.sessions.files(cmd);
+  }
+
+  @MessagePattern(Subjects.SessionProcess)
+  process(@Payload() cmd: SessionProcessCommand) {
+    return this.sessions.process(cmd);
   }
 }

@@ -21,6 +21,8 @@ import {
   type SessionLifetimeCommand,
   type SessionRefCommand,
   type SessionView,
+  type ProcessReply,
+  type SessionProcessCommand,
 } from '@executor/contracts';
 import {
   domainError,
@@ -319,6 +321,32 @@ export class SessionService {
       cwd: cmd.cwd,
       context_id: cmd.context_id,
     });
+  }
+
+  /**
+   * A process beside the session's kernel (E2B's commands and PTYs), at the runner holding its
+   * sandbox: out of the session's turn, so a running one holds no run or file call up. Its
+   * calls take a file operation's budget (a start waits for the process to report its pid).
+   */
+  async process(cmd: SessionProcessCommand): Promise<ProcessReply> {
+    const state = await this.liveSession(cmd);
+    const { tenant_id: _tenant, ...call } = cmd;
+    try {
+      return await this.rpc.send(
+        Subjects.RunnerSessionProcess,
+        { ...call, tenant_id: state.tenant_id },
+        this.config.rpcTimeouts.fileOp,
+        pinned(state, Subjects.RunnerSessionProcess),
+      );
+    } catch (err) {
+      if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
+        await this.lock.run(cmd.session_id, () =>
+          this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd),
+        );
+        throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
+      }
+      throw err;
+    }
   }
 
   /** One call, in the session's turn, to the runner holding its sandbox; a sandbox gone is a lost session. */

@@ -26,30 +26,15 @@ describe('bad input gets a clear 4xx and the service keeps serving', () => {
   });
 
   it('wrong types', async () => {
-    await expectError(
-      post<ErrorBody>('/execute', { tenant_id: 5, code: 'print(1)' }),
-      400,
-      'VALIDATION_ERROR',
-      'tenant_id',
-    );
-    await expectError(
-      post<ErrorBody>('/execute', { tenant_id: 't', code: ['x'] }),
-      400,
-      'VALIDATION_ERROR',
-      'code',
-    );
-    await expectError(
-      post<ErrorBody>('/execute', { tenant_id: 't', code: 'print(1)', timeout: 'soon' }),
-      400,
-      'VALIDATION_ERROR',
-      'timeout',
-    );
-    await expectError(
-      post<ErrorBody>('/execute', { tenant_id: 't', code: 'print(1)', files: 'a.txt' }),
-      400,
-      'VALIDATION_ERROR',
-      'files',
-    );
+    const wrong: Array<[body: Record<string, unknown>, field: string]> = [
+      [{ tenant_id: 5, code: 'print(1)' }, 'tenant_id'],
+      [{ tenant_id: 't', code: ['x'] }, 'code'],
+      [{ tenant_id: 't', code: 'print(1)', timeout: 'soon' }, 'timeout'],
+      [{ tenant_id: 't', code: 'print(1)', files: 'a.txt' }, 'files'],
+    ];
+    for (const [body, field] of wrong) {
+      await expectError(post<ErrorBody>('/execute', body), 400, 'VALIDATION_ERROR', field);
+    }
   });
 
   it('unknown fields', async () => {

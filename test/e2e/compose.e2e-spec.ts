@@ -12,6 +12,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../scripts/lib/stack';
+import { describeWhen } from './support/describe-when';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FILES = ['-f', join(ROOT, 'docker-compose.yml'), '-f', join(ROOT, 'docker-compose.executor.yml')];
@@ -28,13 +29,11 @@ function composeBinary(): string[] | undefined {
 }
 
 const BIN = composeBinary();
-if (!BIN) {
-  console.warn(
-    'compose.e2e-spec: neither docker-compose nor the docker compose plugin is installed ' +
-      '(apt-get install docker-compose): the compose deployment test is SKIPPED',
-  );
-}
-const describeCompose = BIN ? describe : describe.skip;
+const describeCompose = describeWhen(
+  BIN !== undefined,
+  'compose.e2e-spec: neither docker-compose nor the docker compose plugin is installed ' +
+    '(apt-get install docker-compose): the compose deployment test is SKIPPED',
+);
 
 interface ServiceConfig {
   image?: string;
@@ -183,27 +182,12 @@ describeCompose('the compose deployment, up as documented', () => {
     // The runner's sandboxes are siblings on the engine, not part of the project.
     const sandboxes = docker(['ps', '-aq', '--filter', `label=executor.runner=${runnerId}`]).stdout.trim();
     if (sandboxes) docker(['rm', '-f', ...sandboxes.split('\n')], 60000);
+    const ofProject = (list: string[]) =>
+      docker([...list, '--filter', `label=com.docker.compose.project=${project}`]).stdout.trim();
     const left = {
-      containers: docker([
-        'ps',
-        '-aq',
-        '--filter',
-        `label=com.docker.compose.project=${project}`,
-      ]).stdout.trim(),
-      networks: docker([
-        'network',
-        'ls',
-        '-q',
-        '--filter',
-        `label=com.docker.compose.project=${project}`,
-      ]).stdout.trim(),
-      volumes: docker([
-        'volume',
-        'ls',
-        '-q',
-        '--filter',
-        `label=com.docker.compose.project=${project}`,
-      ]).stdout.trim(),
+      containers: ofProject(['ps', '-aq']),
+      networks: ofProject(['network', 'ls', '-q']),
+      volumes: ofProject(['volume', 'ls', '-q']),
       sandboxes: docker(['ps', '-aq', '--filter', `label=executor.runner=${runnerId}`]).stdout.trim(),
     };
     console.log(`compose.e2e-spec timings (s): ${JSON.stringify(timings)}`);

@@ -25,19 +25,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort } from '../../scripts/lib/stack';
+import { describeWhen } from './support/describe-when';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'deploy-executor-production.sh');
 const FILES = ['-f', join(ROOT, 'docker-compose.yml'), '-f', join(ROOT, 'docker-compose.executor.yml')];
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const READY = has('docker-compose') && has('logrotate');
-if (!READY) {
-  console.warn(
-    'deploy-script.e2e-spec: docker-compose or logrotate is not installed (scripts/setup.sh ' +
-      'installs both): the production script test is SKIPPED',
-  );
-}
-const describeDeploy = READY ? describe : describe.skip;
+const describeDeploy = describeWhen(
+  has('docker-compose') && has('logrotate'),
+  'deploy-script.e2e-spec: docker-compose or logrotate is not installed (scripts/setup.sh ' +
+    'installs both): the production script test is SKIPPED',
+);
 
 interface Run {
   code: number | null;

@@ -4,8 +4,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ErrorCode, JSONCodec } from 'nats';
 import { DrainingNatsServer, InFlight, InFlightInterceptor } from './drain';
 import { natsConnectionOptions } from './nats.module';
-import { NatsLink } from './nats-link';
-import { TestNatsServer } from './testing/nats-server';
+import { natsPerTest } from './testing/nats-per-test';
 
 const codec = JSONCodec();
 let release: () => void = () => undefined;
@@ -23,24 +22,13 @@ class SlowController {
 class SlowModule {}
 
 describe('DrainingNatsServer on a real nats-server', () => {
-  let server: TestNatsServer;
-  let caller: NatsLink;
-
-  beforeEach(async () => {
-    server = await TestNatsServer.start();
-    caller = await NatsLink.connect(natsConnectionOptions(server.url, 'drain-spec-caller'));
-  });
-
-  afterEach(async () => {
-    await caller.close();
-    await server.kill();
-  });
+  const nats = natsPerTest('drain-spec-caller');
 
   it('on close stops taking requests first, lets the one in flight reply, then closes its own connection', async () => {
     const tracker = new InFlight();
     const drained: Array<[boolean, number]> = [];
     const transport = new DrainingNatsServer(
-      { ...natsConnectionOptions(server.url, 'drain-spec-server'), queue: 'drain-spec' },
+      { ...natsConnectionOptions(nats.server.url, 'drain-spec-server'), queue: 'drain-spec' },
       5000,
       tracker,
       (finished, left) => drained.push([finished, left]),
@@ -53,7 +41,7 @@ describe('DrainingNatsServer on a real nats-server', () => {
     expect(serving?.connected).toBe(true);
 
     const request = (id: string) =>
-      caller.connection.request('spec.slow', codec.encode({ pattern: 'spec.slow', data: id, id }), {
+      nats.link.connection.request('spec.slow', codec.encode({ pattern: 'spec.slow', data: id, id }), {
         timeout: 5000,
       });
     const first = request('first');

@@ -1,5 +1,5 @@
-import type { EventEnvelope, NewEvent, StreamType } from '@executor/contracts';
-import type { AppendMeta, EventStore, ExpectedVersion } from '@executor/event-store';
+import type { EventEnvelope } from '@executor/contracts';
+import type { EventStore } from '@executor/event-store';
 import type { EventPublisher } from './event-publisher';
 
 /** Appends to the store first, then publishes what was stored. */
@@ -9,14 +9,9 @@ export class EventRecorder {
     private readonly publisher: EventPublisher,
   ) {}
 
-  async record(
-    streamId: string,
-    streamType: StreamType,
-    expected: ExpectedVersion,
-    events: NewEvent[],
-    meta: AppendMeta = {},
-  ): Promise<EventEnvelope[]> {
-    const stored = await this.store.append(streamId, streamType, expected, events, meta);
+  /** Takes what EventStore.append takes: stream id and type, expected version, events, meta. */
+  async record(...append: Parameters<EventStore['append']>): Promise<EventEnvelope[]> {
+    const stored = await this.store.append(...append);
     this.publisher.publish(stored);
     return stored;
   }

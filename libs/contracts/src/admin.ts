@@ -1,8 +1,25 @@
 import 'reflect-metadata';
+import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { EventEnvelope } from './events';
+
+/**
+ * A query parameter that, when given, is a whole number from `minimum` (to `maximum`): parsed
+ * from its text, checked, and documented with the same bounds. The checks are listed as a
+ * stack of decorators would apply them (the one nearest the property first).
+ */
+function OptionalIntegerParam(bounds: { minimum: number; maximum?: number; default?: number }) {
+  return applyDecorators(
+    ...(bounds.maximum === undefined ? [] : [Max(bounds.maximum)]),
+    Min(bounds.minimum),
+    IsInt(),
+    Type(() => Number),
+    IsOptional(),
+    ApiPropertyOptional({ type: 'integer', ...bounds }),
+  );
+}
 
 /** `GET /admin/events`: filters and paging over the event store. */
 export class AdminEventsQueryDto {
@@ -39,26 +56,13 @@ export class AdminEventsQueryDto {
   @IsISO8601({}, { message: 'to must be an ISO time' })
   to?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @OptionalIntegerParam({ minimum: 0 })
   after_position?: number;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @OptionalIntegerParam({ minimum: 1 })
   before_position?: number;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @OptionalIntegerParam({ minimum: 1, maximum: 1000, default: 100 })
   limit?: number;
 
   @IsOptional()

@@ -1,6 +1,6 @@
-import { CommandRejected } from './decider';
 import type { DomainEvent } from './events';
 import { ExecutionDecider, type ExecutionCommand, type ExecutionState } from './execution.decider';
+import { executionOutcome, executionStarted, rejectionCode } from './testing/deciders';
 
 const { decide, evolve, initialState } = ExecutionDecider;
 const context = { occurred_at: '2026-01-01T00:00:00.000Z', tenant_id: 't1' };
@@ -10,41 +10,12 @@ function given(...events: DomainEvent[]): ExecutionState {
   return events.reduce((s, e) => evolve(s, e as Parameters<typeof evolve>[1], context), initialState);
 }
 
-function rejection(command: ExecutionCommand, state: ExecutionState): string {
-  try {
-    decide(command, state);
-  } catch (e) {
-    if (e instanceof CommandRejected) return e.code;
-    throw e;
-  }
-  throw new Error('not rejected');
-}
+const rejection = (command: ExecutionCommand, state: ExecutionState) =>
+  rejectionCode(ExecutionDecider, command, state);
 
-const startedData = {
-  execution_id: 'e1',
-  tenant_id: 't1',
-  scope: 'chat',
-  template: 'default',
-  language: 'python',
-  runner_id: 'r1',
-  code_bytes: 5,
-  code_sha256: 'h',
-  files_count: 0,
-  files_bytes: 0,
-  timeout_s: 30,
-};
+const startedData = executionStarted({ scope: 'chat' });
 const started: DomainEvent = { type: 'ExecutionStarted', data: startedData };
-const outcome = {
-  status: 'success' as const,
-  exit_code: 0,
-  duration_ms: 12,
-  timed_out: false,
-  oom_killed: false,
-  truncated: false,
-  stdout_bytes: 3,
-  stderr_bytes: 0,
-  artifacts_count: 1,
-};
+const outcome = executionOutcome({ duration_ms: 12, stdout_bytes: 3, artifacts_count: 1 });
 const finished: DomainEvent = { type: 'ExecutionFinished', data: { execution_id: 'e1', ...outcome } };
 const lost: DomainEvent = {
   type: 'ExecutionLost',
@@ -83,15 +54,7 @@ describe('Execution decider', () => {
         type: 'ExecutionFinished',
         data: {
           execution_id: 'e1',
-          status: 'error',
-          exit_code: -1,
-          duration_ms: 0,
-          timed_out: false,
-          oom_killed: false,
-          truncated: false,
-          stdout_bytes: 0,
-          stderr_bytes: 0,
-          artifacts_count: 0,
+          ...executionOutcome({ status: 'error', exit_code: -1, duration_ms: 0 }),
           sandbox_error: 'image_missing',
         },
       },

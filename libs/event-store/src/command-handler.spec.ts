@@ -9,38 +9,13 @@ import {
   type ExecutionEvent,
   type ExecutionState,
 } from '@executor/contracts';
+import { executionOutcome, executionStarted } from '@executor/contracts/testing/deciders';
 import { CommandHandler } from './command-handler';
 import { ConcurrencyError } from './errors';
 import { EventStore } from './event-store';
 
-const start: ExecutionCommand = {
-  type: 'StartExecution',
-  execution_id: 'e1',
-  tenant_id: 't1',
-  scope: 's',
-  template: 'default',
-  language: 'python',
-  runner_id: 'r1',
-  code_bytes: 5,
-  code_sha256: 'h',
-  files_count: 0,
-  files_bytes: 0,
-  timeout_s: 30,
-};
-const finish: ExecutionCommand = {
-  type: 'FinishExecution',
-  outcome: {
-    status: 'success',
-    exit_code: 0,
-    duration_ms: 1,
-    timed_out: false,
-    oom_killed: false,
-    truncated: false,
-    stdout_bytes: 0,
-    stderr_bytes: 0,
-    artifacts_count: 0,
-  },
-};
+const start: ExecutionCommand = { type: 'StartExecution', ...executionStarted() };
+const finish: ExecutionCommand = { type: 'FinishExecution', outcome: executionOutcome() };
 
 describe('CommandHandler (load, decide, append) on a real SQLite store', () => {
   let dir: string;

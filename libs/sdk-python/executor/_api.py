@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
@@ -49,6 +51,23 @@ def encode_files(files: Optional[FilesArg]) -> List[Dict[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class RunArgs:
+    """A run's arguments as every public run method takes them, handed down as one value."""
+
+    code: str
+    language: Optional[str] = None
+    timeout: Optional[float] = None
+    files: Optional[FilesArg] = None
+    on_stdout: Optional[OutputCallback] = None
+    on_stderr: Optional[OutputCallback] = None
+    on_result: Optional[ResultCallback] = None
+
+
+# Answers to a destroy that mean the session is gone already.
+_GONE = frozenset({"SESSION_NOT_FOUND", "SESSION_EXPIRED", "SESSION_DESTROYED", "SESSION_LOST"})
+
+
 def _frame_text(frame: Mapping[str, Any]) -> str:
     text = frame.get("text", "")
     return text if isinstance(text, str) else ""
@@ -65,17 +84,10 @@ class Api:
 
     # -- runs --------------------------------------------------------------------------------
 
-    def run(
-        self,
-        path: str,
-        body: Dict[str, Any],
-        timeout: Optional[float],
-        on_stdout: Optional[OutputCallback],
-        on_stderr: Optional[OutputCallback],
-        on_result: Optional[ResultCallback],
-    ) -> ExecutionResult:
+    def run(self, path: str, body: Dict[str, Any], args: RunArgs) -> ExecutionResult:
         """A run; streamed (NDJSON) when any callback is given, one JSON reply otherwise."""
-        wait = self.client.run_timeout(timeout)
+        wait = self.client.run_timeout(args.timeout)
+        on_stdout, on_stderr, on_result = args.on_stdout, args.on_stderr, args.on_result
         if not (on_stdout or on_stderr or on_result):
             return ExecutionResult.parse(self.client.json("POST", path, body, timeout=wait))
 
@@ -107,42 +119,28 @@ class Api:
         return ExecutionResult.parse(self.client.stream(path, body, on_frame, timeout=wait))
 
     @staticmethod
-    def run_body(
-        code: str,
-        language: Optional[str],
-        timeout: Optional[float],
-        files: Optional[FilesArg],
-    ) -> Dict[str, Any]:
-        if not isinstance(code, str):
+    def run_body(args: RunArgs) -> Dict[str, Any]:
+        if not isinstance(args.code, str):
             raise ExecutorError(None, INVALID_ARGUMENT, "code must be a string")
-        body: Dict[str, Any] = {"code": code}
-        if language:
-            body["language"] = language
-        if timeout is not None:
-            body["timeout"] = timeout
-        encoded = encode_files(files)
+        body: Dict[str, Any] = {"code": args.code}
+        if args.language:
+            body["language"] = args.language
+        if args.timeout is not None:
+            body["timeout"] = args.timeout
+        encoded = encode_files(args.files)
         if encoded:
             body["files"] = encoded
         return body
 
     def execute(
-        self,
-        code: str,
-        template: Optional[str] = None,
-        language: Optional[str] = None,
-        timeout: Optional[float] = None,
-        files: Optional[FilesArg] = None,
-        env: Optional[Mapping[str, str]] = None,
-        on_stdout: Optional[OutputCallback] = None,
-        on_stderr: Optional[OutputCallback] = None,
-        on_result: Optional[ResultCallback] = None,
+        self, args: RunArgs, template: Optional[str] = None, env: Optional[Mapping[str, str]] = None
     ) -> ExecutionResult:
-        body: Dict[str, Any] = {**self._tenant(), **self.run_body(code, language, timeout, files)}
+        body: Dict[str, Any] = {**self._tenant(), **self.run_body(args)}
         if template:
             body["template"] = template
         if env:
             body["env"] = dict(env)
-        return self.run("/execute", body, timeout, on_stdout, on_stderr, on_result)
+        return self.run("/execute", body, args)
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -170,22 +168,16 @@ class Api:
             raise ExecutorError(None, BAD_RESPONSE, "the server's reply has no session_id")
         return reply
 
-    def session_execute(
-        self,
-        session_id: str,
-        code: str,
-        language: Optional[str] = None,
-        timeout: Optional[float] = None,
-        files: Optional[FilesArg] = None,
-        on_stdout: Optional[OutputCallback] = None,
-        on_stderr: Optional[OutputCallback] = None,
-        on_result: Optional[ResultCallback] = None,
-    ) -> ExecutionResult:
-        body: Dict[str, Any] = {**self._ref(session_id), **self.run_body(code, language, timeout, files)}
-        return self.run("/session/execute", body, timeout, on_stdout, on_stderr, on_result)
+    def session_execute(self, session_id: str, args: RunArgs) -> ExecutionResult:
+        return self.run("/session/execute", {**self._ref(session_id), **self.run_body(args)}, args)
 
-    def destroy_session(self, session_id: str) -> None:
-        self.client.json("POST", "/session/destroy", self._ref(session_id), idempotent=True)
+    def destroy_session(self, session_id: str, gone_ok: bool = False) -> None:
+        """Ends the session; with ``gone_ok`` one that is gone already (expired, lost…) is no error."""
+        try:
+            self.client.json("POST", "/session/destroy", self._ref(session_id), idempotent=True)
+        except ExecutorError as e:
+            if not (gone_ok and e.code in _GONE):
+                raise
 
     def get_session(self, session_id: str) -> SessionInfo:
         reply = self.client.json("GET", f"/session/{quote(session_id, safe='')}", query=self._tenant(), idempotent=True)
@@ -203,14 +195,18 @@ class Api:
 
     # -- session files -----------------------------------------------------------------------
 
-    def upload_file(self, session_id: str, path: str, content: FileContent) -> int:
-        body = {**self._ref(session_id), "path": path, **encode_content(content)}
+    def upload_file(self, session_id: str, path: str, content: Union[FileContent, Path]) -> int:
+        data = content.read_bytes() if isinstance(content, Path) else content
+        body = {**self._ref(session_id), "path": path, **encode_content(data)}
         reply = self.client.json("POST", "/session/files/upload", body, idempotent=True)
         size = reply.get("size")
         return size if isinstance(size, int) and not isinstance(size, bool) else 0
 
-    def download_file(self, session_id: str, path: str) -> bytes:
-        return self.client.raw("/session/files/download", {**self._ref(session_id), "path": path})
+    def download_file(self, session_id: str, path: str, destination: Optional[Union[str, Path]] = None) -> bytes:
+        data = self.client.raw("/session/files/download", {**self._ref(session_id), "path": path})
+        if destination is not None:
+            Path(destination).write_bytes(data)
+        return data
 
     def list_files(self, session_id: str, path: str = "") -> List[FileEntry]:
         reply = self.client.json(

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import BAD_RESPONSE, ExecutorError
 
@@ -29,58 +29,44 @@ def _bad(what: str) -> ExecutorError:
     return ExecutorError(None, BAD_RESPONSE, f"the server's reply is malformed: {what}")
 
 
-def _str(d: Mapping[str, Any], key: str, default: str = "") -> str:
-    v = d.get(key, default)
-    if v is None:
-        return default
-    if not isinstance(v, str):
-        raise _bad(f"{key} is not a string")
-    return v
-
-
-def _opt_str(d: Mapping[str, Any], key: str) -> Optional[str]:
+def _typed(d: Mapping[str, Any], key: str, kinds: Tuple[type, ...], what: str) -> Any:
+    """``d[key]`` if it is one of ``kinds`` (a bool is never a number), None when absent or null."""
     v = d.get(key)
     if v is None:
         return None
-    if not isinstance(v, str):
-        raise _bad(f"{key} is not a string")
+    if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
+        raise _bad(f"{key} is not {what}")
+    return v
+
+
+def _str(d: Mapping[str, Any], key: str, default: str = "") -> str:
+    v: Optional[str] = _typed(d, key, (str,), "a string")
+    return default if v is None else v
+
+
+def _opt_str(d: Mapping[str, Any], key: str) -> Optional[str]:
+    v: Optional[str] = _typed(d, key, (str,), "a string")
     return v
 
 
 def _bool(d: Mapping[str, Any], key: str, default: bool = False) -> bool:
-    v = d.get(key, default)
-    if v is None:
-        return default
-    if not isinstance(v, bool):
-        raise _bad(f"{key} is not a boolean")
-    return v
+    v: Optional[bool] = _typed(d, key, (bool,), "a boolean")
+    return default if v is None else v
 
 
 def _num(d: Mapping[str, Any], key: str, default: float = 0.0) -> float:
-    v = d.get(key, default)
-    if v is None:
-        return default
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise _bad(f"{key} is not a number")
-    return float(v)
+    v: Optional[float] = _typed(d, key, (int, float), "a number")
+    return default if v is None else float(v)
 
 
 def _opt_int(d: Mapping[str, Any], key: str) -> Optional[int]:
-    v = d.get(key)
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise _bad(f"{key} is not an integer")
+    v: Optional[int] = _typed(d, key, (int,), "an integer")
     return v
 
 
 def _list(d: Mapping[str, Any], key: str) -> List[Any]:
-    v = d.get(key)
-    if v is None:
-        return []
-    if not isinstance(v, list):
-        raise _bad(f"{key} is not a list")
-    return v
+    v: Optional[List[Any]] = _typed(d, key, (list,), "a list")
+    return [] if v is None else v
 
 
 def _dict(v: Any, what: str) -> Dict[str, Any]:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
-from ._api import Api, FileContent, FilesArg, OutputCallback, ResultCallback
+from ._api import Api, FileContent, FilesArg, OutputCallback, ResultCallback, RunArgs
 from ._http import Client
+from ._public import ClosedOnExit, client_of
 from .errors import ExecutorError
 from .models import ExecutionResult, FileEntry, SessionInfo
-from .sandbox import _GONE, _client
 
 __all__ = ["SessionManager"]
 
 
-class SessionManager:
+class SessionManager(ClosedOnExit):
     """Creates sessions and works on them by id; ``with SessionManager() as manager:`` destroys
     the sessions it created when the block ends (``close()`` does the same).
 
@@ -24,7 +23,7 @@ class SessionManager:
     """
 
     def __init__(self, client: Optional[Client] = None, **options: Any) -> None:
-        self._api = Api(_client(client, options))
+        self._api = Api(client_of(client, options))
         self._created: List[str] = []
 
     @property
@@ -34,28 +33,15 @@ class SessionManager:
     def __enter__(self) -> "SessionManager":
         return self
 
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        try:
-            self.close()
-        except ExecutorError:
-            if exc is None:
-                raise
-
     def close(self) -> None:
         """Destroys every session this manager created and has not destroyed yet."""
         failures: List[ExecutorError] = []
         while self._created:
             session_id = self._created.pop()
             try:
-                self._api.destroy_session(session_id)
+                self._api.destroy_session(session_id, gone_ok=True)
             except ExecutorError as e:
-                if e.code not in _GONE:
-                    failures.append(e)
+                failures.append(e)
         if failures:
             raise failures[0]
 
@@ -87,7 +73,8 @@ class SessionManager:
         on_result: Optional[ResultCallback] = None,
     ) -> ExecutionResult:
         """Runs code in the session: variables, imports and files persist between calls."""
-        return self._api.session_execute(session_id, code, language, timeout, files, on_stdout, on_stderr, on_result)
+        args = RunArgs(code, language, timeout, files, on_stdout, on_stderr, on_result)
+        return self._api.session_execute(session_id, args)
 
     def destroy_session(self, session_id: str) -> None:
         """Ends the session; a later call on it raises SESSION_DESTROYED (410)."""
@@ -105,15 +92,11 @@ class SessionManager:
     def upload_file(self, session_id: str, path: str, content: Union[FileContent, Path]) -> int:
         """Writes ``content`` (text, bytes, or a local ``pathlib.Path`` to read) to ``/workspace/<path>``;
         returns its size."""
-        data = content.read_bytes() if isinstance(content, Path) else content
-        return self._api.upload_file(session_id, path, data)
+        return self._api.upload_file(session_id, path, content)
 
     def download_file(self, session_id: str, path: str, destination: Optional[Union[str, Path]] = None) -> bytes:
         """The bytes of ``/workspace/<path>``; also written to ``destination`` when given."""
-        data = self._api.download_file(session_id, path)
-        if destination is not None:
-            Path(destination).write_bytes(data)
-        return data
+        return self._api.download_file(session_id, path, destination)
 
     def list_files(self, session_id: str, path: str = "") -> List[FileEntry]:
         return self._api.list_files(session_id, path)

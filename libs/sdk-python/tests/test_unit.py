@@ -17,7 +17,7 @@ from typing import Dict, Iterator, List, Tuple, Union
 import pytest
 
 from executor import Client, ExecutorError, TemplateBuildError, __version__
-from executor._api import Api, encode_files
+from executor._api import Api, RunArgs, encode_files
 from executor._http import retry_delay
 from executor.errors import error_from_body
 from executor.models import Artifact, ExecutionResult, TemplateInfo
@@ -321,7 +321,7 @@ def test_a_server_that_trickles_or_only_keeps_alive_cannot_hold_a_call(hostile: 
     api = Api(Client(url=f"http://{hostile[0]}:{hostile[1]}", request_timeout=0.5))
     for call in (
         lambda: api.client.json("POST", "/trickle", {}),
-        lambda: api.run("/keepalives", {"code": "x"}, 1, print, None, None),
+        lambda: api.run("/keepalives", {"code": "x"}, RunArgs("x", timeout=1, on_stdout=print)),
     ):
         started = time.monotonic()
         with pytest.raises(ExecutorError) as e:
@@ -340,12 +340,12 @@ def test_a_broken_stream_is_a_coded_error(hostile: Tuple[str, int]) -> None:
     api = Api(Client(url=f"http://{hostile[0]}:{hostile[1]}"))
     seen: List[str] = []
     with pytest.raises(ExecutorError) as e:
-        api.run("/garbage", {"code": "x"}, 1, seen.append, None, None)
+        api.run("/garbage", {"code": "x"}, RunArgs("x", timeout=1, on_stdout=seen.append))
     assert e.value.code == "BAD_RESPONSE" and seen == ["hi"]
     with pytest.raises(ExecutorError) as e:
-        api.run("/ends-early", {"code": "x"}, 1, seen.append, None, None)
+        api.run("/ends-early", {"code": "x"}, RunArgs("x", timeout=1, on_stdout=seen.append))
     assert e.value.code == "STREAM_ENDED"
-    for deep in (lambda: api.run("/deep", {"code": "x"}, 1, seen.append, None, None), lambda: api.client.json("POST", "/deep")):
+    for deep in (lambda: api.run("/deep", {"code": "x"}, RunArgs("x", timeout=1, on_stdout=seen.append)), lambda: api.client.json("POST", "/deep")):
         with pytest.raises(ExecutorError) as e:
             deep()
         assert e.value.code == "BAD_RESPONSE"  # nesting too deep for the parser: an error, not a crash

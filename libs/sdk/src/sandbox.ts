@@ -24,6 +24,18 @@ export interface SandboxOptions extends ClientOptions {
   env?: Record<string, string>;
 }
 
+/** What every run sends of its options, sandbox or one-off (`contextId` is a sandbox's alone). */
+function runFields(code: string, options: RunOptions) {
+  return {
+    code,
+    ...(options.language ? { language: options.language } : {}),
+    ...(options.timeout ? { timeout: options.timeout } : {}),
+    ...(options.files ? { files: encodeFiles(options.files) } : {}),
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  };
+}
+
 /** A sandbox that keeps its state between runs (a session on the server). */
 export class Sandbox {
   private constructor(
@@ -71,13 +83,8 @@ export class Sandbox {
       '/session/execute',
       {
         ...this.ref,
-        code,
-        ...(options.language ? { language: options.language } : {}),
+        ...runFields(code, options),
         ...(options.contextId ? { context_id: options.contextId } : {}),
-        ...(options.timeout ? { timeout: options.timeout } : {}),
-        ...(options.files ? { files: encodeFiles(options.files) } : {}),
-        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        ...(options.env ? { env: options.env } : {}),
       },
       options,
     );
@@ -165,14 +172,8 @@ export class Executor {
       '/execute',
       {
         ...(this.client.tenantId ? { tenant_id: this.client.tenantId } : {}),
-        code,
-        ...(options.language ? { language: options.language } : {}),
+        ...runFields(code, options),
         ...(options.template ? { template: options.template } : {}),
-        ...(options.timeout ? { timeout: options.timeout } : {}),
-        ...(options.env ? { env: options.env } : {}),
-        ...(options.files ? { files: encodeFiles(options.files) } : {}),
-        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        ...(options.env ? { env: options.env } : {}),
       },
       options,
     );

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, StreamTypes, type RunnerHeartbeat } from '@executor/contracts';
+import { executionStarted, runnerHeartbeat } from '@executor/contracts/testing/deciders';
 import { EventPublisher, EventRecorder, NATS_CONNECTION, RemoteError } from '@executor/common';
 import { EventStore } from '@executor/event-store';
 import { SessionServiceConfig } from '../session-service.config';
@@ -22,18 +23,7 @@ class ConnectionDouble {
     return { [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => undefined) }) };
   }
   beat(hb: Partial<RunnerHeartbeat> & { runner_id: string }) {
-    const full: RunnerHeartbeat = {
-      instance_id: 'i1',
-      capacity: 4,
-      queue_limit: 8,
-      running: 0,
-      queued: 0,
-      sessions: 0,
-      draining: false,
-      interval_ms: 50,
-      sent_at: new Date().toISOString(),
-      ...hb,
-    };
+    const full = runnerHeartbeat({ interval_ms: 50, sent_at: new Date().toISOString(), ...hb });
     this.heartbeats?.(null, { data: new TextEncoder().encode(JSON.stringify(full)) });
   }
 }
@@ -133,19 +123,7 @@ describe('RunnerWatch (Nest context, real store, NATS doubled)', () => {
     await recorder.record('execution-e1', StreamTypes.Execution, 0, [
       {
         type: 'ExecutionStarted',
-        data: {
-          execution_id: 'e1',
-          tenant_id: 't1',
-          scope: 's',
-          template: 'default',
-          language: 'python',
-          runner_id: 'r1',
-          code_bytes: 1,
-          code_sha256: 'h',
-          files_count: 0,
-          files_bytes: 0,
-          timeout_s: 30,
-        },
+        data: executionStarted({ code_bytes: 1 }),
       },
     ]);
     // A one-off's runner is learnt from the log.

@@ -1,21 +1,11 @@
 import type { EventEnvelope, EventType, RunnerHeartbeat } from '@executor/contracts';
+import { runnerHeartbeat } from '@executor/contracts/testing/deciders';
 import { ExecutionLedger } from './execution-ledger';
 import { RunnerLiveness } from './runner-liveness';
 import { Placements } from './placements';
 import { byLoad } from './runner-watch';
 
-const hb = (runner_id: string, instance_id = 'i1'): RunnerHeartbeat => ({
-  runner_id,
-  instance_id,
-  capacity: 4,
-  queue_limit: 8,
-  running: 0,
-  queued: 0,
-  sessions: 0,
-  draining: false,
-  interval_ms: 1000,
-  sent_at: new Date(0).toISOString(),
-});
+const hb = (runner_id: string, instance_id = 'i1') => runnerHeartbeat({ runner_id, instance_id });
 
 let position = 0;
 const ev = (type: EventType, data: object, atMs: number, stream = 'execution-x'): EventEnvelope =>

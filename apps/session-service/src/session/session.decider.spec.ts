@@ -1,4 +1,5 @@
-import { CommandRejected, type DomainEvent } from '@executor/contracts';
+import type { DomainEvent } from '@executor/contracts';
+import { rejectionCode } from '@executor/contracts/testing/deciders';
 import {
   expiresAt,
   initialState,
@@ -60,15 +61,7 @@ const executed = (status: 'success' | 'error' = 'success'): DomainEvent => ({
   data: executedData(status),
 });
 
-function rejection(cmd: SessionCommand, state: SessionState): string {
-  try {
-    decide(cmd, state);
-  } catch (e) {
-    if (e instanceof CommandRejected) return e.code;
-    throw e;
-  }
-  throw new Error('not rejected');
-}
+const rejection = (cmd: SessionCommand, state: SessionState) => rejectionCode(SessionDecider, cmd, state);
 
 describe('Session decider', () => {
   it('creates a session from nothing', () => {

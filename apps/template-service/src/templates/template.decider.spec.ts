@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandRejected, type DomainEvent, type RegisterTemplateDto } from '@executor/contracts';
+import type { DomainEvent, RegisterTemplateDto } from '@executor/contracts';
+import { rejectionCode } from '@executor/contracts/testing/deciders';
 import { parseManifest } from './manifest';
 import {
   TemplateDecider,
@@ -27,15 +28,8 @@ function given(...events: Array<[DomainEvent, string | null]>): TemplateState {
   );
 }
 
-function rejection(command: TemplateCommand, state: TemplateState): string {
-  try {
-    decide(command, state);
-  } catch (e) {
-    if (e instanceof CommandRejected) return e.code;
-    throw e;
-  }
-  throw new Error('not rejected');
-}
+const rejection = (command: TemplateCommand, state: TemplateState) =>
+  rejectionCode(TemplateDecider, command, state);
 
 const register = (
   definition: Partial<RegisterTemplateDto> = {},

@@ -4,6 +4,7 @@ import {
   CommandExitError,
   FilesystemEventType,
   FileType,
+  NotEnoughSpaceError,
   NotFoundError,
   Sandbox,
   SandboxNotFoundError,
@@ -297,6 +298,20 @@ plt.show()
       await expect(sbx.files.read('/home/user/missing.txt')).rejects.toBeInstanceOf(NotFoundError);
       await expect(sbx.files.read('/etc/passwd')).rejects.toThrow(/only \/home\/user/);
       await expect(sbx.files.list('/home/user/../../etc')).rejects.toThrow(/only \/home\/user/);
+    });
+
+    // The edge cases: no space is E2B's 507, which its SDK turns into NotEnoughSpaceError,
+    // and the write that did not fit leaves nothing behind. The workspace is a 50 MiB tmpfs.
+    it('answers NotEnoughSpaceError when the workspace is full, keeping no part of the file', async () => {
+      const fill = await sbx.runCode("open('/home/user/fill.dat', 'wb').write(b'0' * (44 << 20))");
+      expect(fill.error).toBeUndefined();
+      await expect(
+        sbx.files.write('/home/user/big.dat', new Uint8Array(9 << 20).buffer),
+      ).rejects.toBeInstanceOf(NotEnoughSpaceError);
+      expect(await sbx.files.exists('/home/user/big.dat')).toBe(false);
+      await sbx.files.remove('/home/user/fill.dat');
+      expect((await sbx.files.write('/home/user/small.txt', 'fits')).name).toBe('small.txt');
+      await sbx.files.remove('/home/user/small.txt');
     });
   });
 

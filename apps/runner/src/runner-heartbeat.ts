@@ -5,6 +5,7 @@ import { Subjects, type RunnerHeartbeat } from '@executor/contracts';
 import { inFlight, NATS_CONNECTION, unexpectedErrorCount } from '@executor/common';
 import { framesDropped } from './sandbox/sandbox';
 import { Admission } from './execution/admission';
+import { RunnerLifecycle } from './runner-lifecycle';
 import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 import { SessionSandboxes } from './session/session-sandboxes';
 
@@ -24,10 +25,13 @@ export class RunnerHeartbeatPublisher implements OnApplicationBootstrap, OnAppli
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly admission: Admission,
     private readonly sessions: SessionSandboxes,
+    private readonly lifecycle: RunnerLifecycle,
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** The first beat goes out once RunnerStarted is in the log: a runner heard from is registered. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.lifecycle.register();
     this.beat();
     this.timer = setInterval(() => this.beat(), this.config.HEARTBEAT_INTERVAL_MS);
     this.timer.unref();

@@ -5,7 +5,8 @@ import { RUNNER_CONFIG, type RunnerConfig } from './runner.config';
 
 /**
  * Records that this runner started: whatever sandboxes it held before are gone (its
- * containers were swept), so sessions pinned to it from before are lost.
+ * containers were swept), so sessions pinned to it from before are lost. The heartbeat waits
+ * for it (register()), so a runner that is heard from is already in the log.
  */
 @Injectable()
 export class RunnerLifecycle implements OnApplicationBootstrap {
@@ -14,9 +15,19 @@ export class RunnerLifecycle implements OnApplicationBootstrap {
     @Inject(RUNNER_CONFIG) private readonly config: RunnerConfig,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.recorder.record(`runner-${this.config.RUNNER_ID}`, StreamTypes.Runner, 'any', [
-      { type: EventTypes.RunnerStarted, data: { runner_id: this.config.RUNNER_ID } },
-    ]);
+  private registration?: Promise<void>;
+
+  /** Appends RunnerStarted, once per process; every caller waits for the same append. */
+  register(): Promise<void> {
+    this.registration ??= this.recorder
+      .record(`runner-${this.config.RUNNER_ID}`, StreamTypes.Runner, 'any', [
+        { type: EventTypes.RunnerStarted, data: { runner_id: this.config.RUNNER_ID } },
+      ])
+      .then(() => undefined);
+    return this.registration;
+  }
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.register();
   }
 }

@@ -14,9 +14,8 @@ import {
   type ProcessSpec,
 } from '@executor/contracts';
 import { RemoteError } from '@executor/common';
-import type { SandboxRef } from './e2b-caller';
 import { fromWorkspacePath, toWorkspaceDir } from './e2b-paths';
-import { SANDBOX, toConnectError } from './envd-services';
+import { guarded, sandboxOf, toConnectError } from './envd-services';
 import {
   Process,
   Signal,
@@ -34,20 +33,6 @@ const KEEPALIVE_MS = 30000;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** A frame of a process's stream is at most a 64 KiB chunk, base64 in JSON. */
 const MAX_FRAME_BYTES = 128 * 1024;
-
-function sandboxOf(ctx: HandlerContext): SandboxRef {
-  const ref = ctx.values.get(SANDBOX);
-  if (!ref) throw new ConnectError('no sandbox', Code.NotFound);
-  return ref;
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw toConnectError(err);
-  }
-}
 
 /** envd's ProcessConfig as our process spec: E2B's paths, stdin open unless asked otherwise. */
 export function processSpec(

@@ -59,13 +59,15 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError('internal error', Code.Internal);
 }
 
-function sandboxOf(ctx: HandlerContext): SandboxRef {
+/** The sandbox the guard resolved for this RPC (its token opened it). */
+export function sandboxOf(ctx: HandlerContext): SandboxRef {
   const ref = ctx.values.get(SANDBOX);
   if (!ref) throw new ConnectError('no sandbox', Code.NotFound);
   return ref;
 }
 
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/** Runs an RPC's work, answering any failure as a ConnectError with our code's status. */
+export async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {

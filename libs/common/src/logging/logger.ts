@@ -30,11 +30,45 @@ const SECRET_KEYS = [
   'EXECUTOR_API_KEYS',
   'METRICS_SCRAPE_TOKEN',
 ];
-export const REDACTED_PATHS = SECRET_KEYS.flatMap((k) => {
-  const key = /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `["${k}"]`;
-  const sep = key.startsWith('[') ? '' : '.';
-  return [key, `*${sep}${key}`, `*.*${sep}${key}`];
-});
+const SECRETS = new Set(SECRET_KEYS);
+const CENSOR = '[redacted]';
+/** How far below the line secrets are looked for: as deep as our log objects go. */
+const REDACT_DEPTH = 2;
+
+/**
+ * The log object with the value of every secret key, down to two levels below the line,
+ * censored. A copy where anything changes: the caller's objects are never touched. Values with
+ * a serializer of their own (`req`, `res`, `err`) are left to it: it keeps only safe fields.
+ * A walk over the few keys a line has, where pino's wildcard redaction cost ~90 µs a line.
+ */
+export function redactSecrets(
+  obj: Record<string, unknown>,
+  serialized: ReadonlySet<string>,
+): Record<string, unknown> {
+  return censor(obj, 0, serialized) as Record<string, unknown>;
+}
+
+function censor(value: unknown, depth: number, skip?: ReadonlySet<string>): unknown {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof Date)
+    return value;
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const before = source[key];
+    const after = SECRETS.has(key)
+      ? CENSOR
+      : depth < REDACT_DEPTH && !skip?.has(key)
+        ? censor(before, depth + 1)
+        : before;
+    if (after === before) continue;
+    copy ??= Array.isArray(value) ? [...(value as unknown[])] : { ...source };
+    (copy as Record<string, unknown>)[key] = after;
+  }
+  return copy ?? value;
+}
+
+/** Keys whose values a serializer reduces to safe fields (pino's `err`, pino-http's `req` and `res`). */
+const SERIALIZED = new Set(['req', 'res', 'err']);
 
 /** pino's options for a service: one JSON object a line with service, level (a name) and ISO time. */
 export function loggerOptions(service: string, level: LogLevel = 'log'): LoggerOptions {
@@ -42,10 +76,12 @@ export function loggerOptions(service: string, level: LogLevel = 'log'): LoggerO
     level: LEVELS[level],
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (obj) => redactSecrets(obj, SERIALIZED),
+    },
     // The ids of the request or RPC being served, on every line written while serving it.
     mixin: () => ({ ...currentRequest() }),
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
 }
 

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { loggerOptions } from './logger';
+import { loggerOptions, redactSecrets } from './logger';
 import { currentRequest, runInRequest } from './request-context';
 import { rpcRequestContext } from './rpc-context.interceptor';
 
@@ -54,6 +54,39 @@ describe('service logs', () => {
     for (const secret of ['Bearer k', 'print(1)', '"b"', 'k2', 'the-output'])
       expect(text).not.toContain(secret);
     expect(lines[0]).toMatchObject({ template: 'default', cmd: { code: '[redacted]' } });
+  });
+});
+
+describe('redactSecrets', () => {
+  const none = new Set<string>();
+
+  it("censors secret keys two levels down in a copy, leaving the caller's objects as they were", () => {
+    class Command {
+      code = 'print(1)';
+      language = 'python';
+    }
+    const given = {
+      cmd: new Command(),
+      list: [{ stdout: 'out' }, 'plain'],
+      keep: { a: { b: 1 } },
+      env: { A: '1' },
+    };
+    const out = redactSecrets(given, none);
+    expect(out).toEqual({
+      cmd: { code: '[redacted]', language: 'python' },
+      list: [{ stdout: '[redacted]' }, 'plain'],
+      keep: { a: { b: 1 } },
+      env: '[redacted]',
+    });
+    expect(given.cmd.code).toBe('print(1)');
+    expect(given.list[0]).toEqual({ stdout: 'out' });
+    expect(given.env).toEqual({ A: '1' });
+    expect(out.keep).toBe(given.keep);
+  });
+
+  it('returns the same object when there is nothing to censor, and leaves serialized keys and buffers alone', () => {
+    const given = { rpc: 'executor.session.execute', req: { code: 'x' }, data: Buffer.from('code') };
+    expect(redactSecrets(given, new Set(['req']))).toBe(given);
   });
 });
 

@@ -5,7 +5,7 @@ import type { AuthedRequest } from '../auth/auth.guard';
 import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { NatsConnection } from 'nats';
-import { streamRun, wantsStream } from '../http/streaming';
+import { answerRun } from '../http/streaming';
 import {
   ErrorCodes,
   ExecuteRequestDto,
@@ -21,7 +21,7 @@ import {
 import { NATS_CONNECTION, NatsRpc, runReplyTimeoutMs } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { correlationId } from '../http/body';
-import { ApiErrors, ApiRunResponse, BODY_ERRORS } from '../openapi/api-responses';
+import { ApiErrors, ApiRunResponse, BODY_ERRORS, RUN_ERRORS } from '../openapi/api-responses';
 import { apiError } from '../http/api-error';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -46,20 +46,12 @@ export class ExecuteController {
     ErrorCodes.UnknownTemplate,
     ErrorCodes.UnsupportedLanguage,
     ErrorCodes.UnsupportedRuntime,
-    ErrorCodes.RateLimited,
-    ErrorCodes.ConcurrencyLimit,
-    ErrorCodes.QuotaExceeded,
     ErrorCodes.ImageNotReady,
     ErrorCodes.RunnerBusy,
-    ErrorCodes.RunnerLost,
-    ErrorCodes.EventStoreUnavailable,
-    ErrorCodes.SandboxError,
-    ErrorCodes.ReplyTooLarge,
+    ...RUN_ERRORS,
   )
   async execute(@Body() body: ExecuteRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const format = wantsStream(req, body);
-    if (format) return streamRun(req, res, this.nc, format, (streamId) => this.run(body, req, streamId));
-    res.status(200).json(await this.run(body, req));
+    return answerRun(req, res, this.nc, body, (streamId) => this.run(body, req, streamId));
   }
 
   private run(body: ExecuteRequestDto, req: AuthedRequest, streamId?: string): Promise<ExecutionResult> {

@@ -15,6 +15,19 @@ export function wantsStream(req: Request, body: { stream?: boolean }): 'ndjson' 
   return null;
 }
 
+/** Answers a run: its frames as they happen when the caller asked for a stream, else the result as JSON. */
+export async function answerRun(
+  req: Request,
+  res: Response,
+  nc: NatsConnection,
+  body: { stream?: boolean },
+  run: (streamId?: string) => Promise<unknown>,
+): Promise<void> {
+  const format = wantsStream(req, body);
+  if (format) return streamRun(req, res, nc, format, run);
+  res.status(200).json(await run());
+}
+
 /**
  * Runs a request whose output is streamed: stdout, stderr and results go to the client as
  * they happen, with keep-alives, then the final result (`{"type":"done","result":…}`). A

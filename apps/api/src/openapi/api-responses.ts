@@ -1,5 +1,5 @@
-import { applyDecorators, type Type } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { applyDecorators, HttpCode, Post, type Type } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ErrorBodyDto, ErrorCodes, StreamFrameDto, httpStatusFor, type ErrorCode } from '@executor/contracts';
 
 /** What any route may answer: bad input, a missing or wrong key (with keys on), a dependency down, a bug. */
@@ -25,6 +25,17 @@ export const SESSION_ERRORS: ErrorCode[] = [
   ErrorCodes.SessionExpired,
   ErrorCodes.SessionDestroyed,
   ErrorCodes.SessionLost,
+];
+
+/** What a route that runs code may answer besides its own: limits, the runner or store gone, a broken sandbox, a reply too large. */
+export const RUN_ERRORS: ErrorCode[] = [
+  ErrorCodes.RateLimited,
+  ErrorCodes.ConcurrencyLimit,
+  ErrorCodes.QuotaExceeded,
+  ErrorCodes.RunnerLost,
+  ErrorCodes.EventStoreUnavailable,
+  ErrorCodes.SandboxError,
+  ErrorCodes.ReplyTooLarge,
 ];
 
 /**
@@ -65,5 +76,25 @@ export function ApiRunResponse(result: Type<unknown>): MethodDecorator {
         'text/event-stream': frame,
       },
     }),
+  );
+}
+
+/**
+ * A POST route of the JSON API that answers 200 (not Nest's 201) with `reply`: its path, its
+ * summary, and its error responses, the JSON body's among them. (Applied in the order the
+ * decorators would stand above a method, so the document is the same as with them spelled out.)
+ */
+export function PostRoute(
+  path: string,
+  summary: string,
+  reply: Type<unknown>,
+  ...codes: ErrorCode[]
+): MethodDecorator {
+  return applyDecorators(
+    ApiErrors(...BODY_ERRORS, ...codes),
+    ApiOkResponse({ type: reply }),
+    ApiOperation({ summary }),
+    HttpCode(200),
+    Post(path),
   );
 }

@@ -42,7 +42,7 @@ import { NatsRpc } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
-import { ApiErrors, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
+import { ApiErrors, BODY_ERRORS, PostRoute, SESSION_ERRORS } from '../openapi/api-responses';
 import { UploadDto } from './upload-dto';
 import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
 import { apiError } from '../http/api-error';
@@ -160,21 +160,20 @@ export class SessionFilesController {
     return { status: 'success', path: reply.path, entries: reply.entries ?? [] };
   }
 
-  @Post('delete')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Delete a file or folder' })
-  @ApiOkResponse({ type: FilePathDto })
-  @ApiErrors(...BODY_ERRORS, ErrorCodes.FileNotFound, ...SESSION_ERRORS, ErrorCodes.FileRefused)
+  @PostRoute(
+    'delete',
+    'Delete a file or folder',
+    FilePathDto,
+    ErrorCodes.FileNotFound,
+    ...SESSION_ERRORS,
+    ErrorCodes.FileRefused,
+  )
   async remove(@Body() body: SessionFilePathDto, @Req() req: Request) {
     const reply = await this.op('delete', body, req);
     return { status: 'success', path: reply.path };
   }
 
-  @Post('mkdir')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Make a folder' })
-  @ApiOkResponse({ type: FilePathDto })
-  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.FileRefused)
+  @PostRoute('mkdir', 'Make a folder', FilePathDto, ...SESSION_ERRORS, ErrorCodes.FileRefused)
   async mkdir(@Body() body: SessionFilePathDto, @Req() req: Request) {
     const reply = await this.op('mkdir', body, req);
     return { status: 'success', path: reply.path };

@@ -4,7 +4,7 @@ import { ExecutionQuota, timeoutCapS } from '../auth/execution-quota';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { NatsConnection } from 'nats';
-import { streamRun, wantsStream } from '../http/streaming';
+import { answerRun } from '../http/streaming';
 import {
   ErrorCodes,
   OptionalTenantQueryDto,
@@ -31,8 +31,18 @@ import { ApiConfig } from '../api.config';
 import { toFilePayloads } from '../execute/execute.controller';
 import { correlationId } from '../http/body';
 import { tenantOf, type AuthedRequest } from '../auth/auth.guard';
-import { ApiErrors, ApiRunResponse, BODY_ERRORS, SESSION_ERRORS } from '../openapi/api-responses';
+import {
+  ApiErrors,
+  ApiRunResponse,
+  BODY_ERRORS,
+  PostRoute,
+  SESSION_ERRORS,
+  RUN_ERRORS,
+} from '../openapi/api-responses';
 import { apiError } from '../http/api-error';
+
+/** What a call on one context may answer: its session's errors, or no such context. */
+const CONTEXT_ERRORS = [...SESSION_ERRORS, ErrorCodes.NotFound];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,12 +55,10 @@ export class SessionsController {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
-  @Post('session/create')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Create a session, or reuse the live one of the same tenant, scope and template' })
-  @ApiOkResponse({ type: SessionCreatedDto })
-  @ApiErrors(
-    ...BODY_ERRORS,
+  @PostRoute(
+    'session/create',
+    'Create a session, or reuse the live one of the same tenant, scope and template',
+    SessionCreatedDto,
     ErrorCodes.Forbidden,
     ErrorCodes.UnknownTemplate,
     ErrorCodes.SessionLimit,
@@ -88,19 +96,10 @@ export class SessionsController {
     ...SESSION_ERRORS,
     ErrorCodes.NotFound,
     ErrorCodes.UnsupportedLanguage,
-    ErrorCodes.RateLimited,
-    ErrorCodes.ConcurrencyLimit,
-    ErrorCodes.QuotaExceeded,
-    ErrorCodes.RunnerLost,
-    ErrorCodes.EventStoreUnavailable,
-    ErrorCodes.SandboxError,
-    ErrorCodes.ReplyTooLarge,
+    ...RUN_ERRORS,
   )
   async execute(@Body() body: SessionExecuteDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const format = wantsStream(req, body);
-    if (format)
-      return streamRun(req, res, this.nc, format, (streamId) => this.runInSession(body, req, streamId));
-    res.status(200).json(await this.runInSession(body, req));
+    return answerRun(req, res, this.nc, body, (streamId) => this.runInSession(body, req, streamId));
   }
 
   private runInSession(body: SessionExecuteDto, req: AuthedRequest, streamId?: string) {
@@ -126,11 +125,13 @@ export class SessionsController {
     );
   }
 
-  @Post('session/destroy')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Destroy a session and its sandbox' })
-  @ApiOkResponse({ type: SessionDestroyedDto })
-  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.EventStoreUnavailable)
+  @PostRoute(
+    'session/destroy',
+    'Destroy a session and its sandbox',
+    SessionDestroyedDto,
+    ...SESSION_ERRORS,
+    ErrorCodes.EventStoreUnavailable,
+  )
   destroy(@Body() body: SessionRefDto, @Req() req: Request) {
     return this.rpc.send(
       Subjects.SessionDestroy,
@@ -139,14 +140,14 @@ export class SessionsController {
     );
   }
 
-  @Post('session/contexts/create')
-  @HttpCode(200)
-  @ApiOperation({
-    summary:
-      "Start another kernel (a context) in a session's sandbox: its own variables, the same /workspace",
-  })
-  @ApiOkResponse({ type: ContextCreatedDto })
-  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.UnsupportedLanguage, ErrorCodes.QuotaExceeded)
+  @PostRoute(
+    'session/contexts/create',
+    "Start another kernel (a context) in a session's sandbox: its own variables, the same /workspace",
+    ContextCreatedDto,
+    ...SESSION_ERRORS,
+    ErrorCodes.UnsupportedLanguage,
+    ErrorCodes.QuotaExceeded,
+  )
   async createContext(@Body() body: ContextCreateDto, @Req() req: Request) {
     const reply = await this.contexts(req, body, {
       action: 'create',
@@ -164,23 +165,29 @@ export class SessionsController {
     return { status: 'success', contexts: (await this.contexts(req, query, { action: 'list' })).contexts };
   }
 
-  @Post('session/contexts/restart')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Restart a context: same id, its variables gone' })
-  @ApiOkResponse({ type: ContextReplyDto })
-  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.NotFound)
-  async restartContext(@Body() body: ContextRefDto, @Req() req: Request) {
-    const reply = await this.contexts(req, body, { action: 'restart', context_id: body.context_id });
-    return { status: 'success', context: reply.context };
+  @PostRoute(
+    'session/contexts/restart',
+    'Restart a context: same id, its variables gone',
+    ContextReplyDto,
+    ...CONTEXT_ERRORS,
+  )
+  restartContext(@Body() body: ContextRefDto, @Req() req: Request) {
+    return this.changeContext(req, body, 'restart');
   }
 
-  @Post('session/contexts/delete')
-  @HttpCode(200)
-  @ApiOperation({ summary: "Remove a context (not the session's first one)" })
-  @ApiOkResponse({ type: ContextReplyDto })
-  @ApiErrors(...BODY_ERRORS, ...SESSION_ERRORS, ErrorCodes.NotFound)
-  async deleteContext(@Body() body: ContextRefDto, @Req() req: Request) {
-    const reply = await this.contexts(req, body, { action: 'remove', context_id: body.context_id });
+  @PostRoute(
+    'session/contexts/delete',
+    "Remove a context (not the session's first one)",
+    ContextReplyDto,
+    ...CONTEXT_ERRORS,
+  )
+  deleteContext(@Body() body: ContextRefDto, @Req() req: Request) {
+    return this.changeContext(req, body, 'remove');
+  }
+
+  /** Restarts or removes one context; the reply names it. */
+  private async changeContext(req: Request, body: ContextRefDto, action: 'restart' | 'remove') {
+    const reply = await this.contexts(req, body, { action, context_id: body.context_id });
     return { status: 'success', context: reply.context };
   }
 

@@ -53,7 +53,11 @@ function spawnChild(name) {
     );
   }
   const entry = path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
-  return spawn(process.execPath, [entry], { cwd: ROOT, stdio: 'inherit', env: appEnv() });
+  // EXECUTOR_CPU_PROFILE_DIR: each app writes a V8 CPU profile there when it stops (see
+  // scripts/bench/profile-summary.ts); node does not take --cpu-prof in NODE_OPTIONS.
+  const dir = process.env.EXECUTOR_CPU_PROFILE_DIR;
+  const flags = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return spawn(process.execPath, [...flags, entry], { cwd: ROOT, stdio: 'inherit', env: appEnv() });
 }
 
 function start(name, backoffMs) {

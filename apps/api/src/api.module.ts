@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NatsModule } from '@executor/common';
+import { globalValues, NatsModule } from '@executor/common';
 import { ApiConfig } from './api.config';
 import { ExecutionQuota } from './auth/execution-quota';
 import { ExecuteController } from './execute/execute.controller';
@@ -22,8 +22,9 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'api' }),
-        E2bModule.forRoot(config, quota),
-        EventsModule.forRoot(config),
+        globalValues({ provide: ApiConfig, useValue: config }, { provide: ExecutionQuota, useValue: quota }),
+        E2bModule,
+        EventsModule,
         ConsoleModule,
       ],
       controllers: [
@@ -35,10 +36,6 @@ export class ApiModule {
         MetricsController,
         AdminController,
         McpController,
-      ],
-      providers: [
-        { provide: ApiConfig, useValue: config },
-        { provide: ExecutionQuota, useValue: quota },
       ],
     };
   }

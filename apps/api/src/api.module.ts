@@ -3,6 +3,7 @@ import { globalValues, NatsModule } from '@executor/common';
 import { ApiConfig } from './api.config';
 import { ExecutionQuota } from './auth/execution-quota';
 import { ExecuteController } from './execute/execute.controller';
+import { ApiHealth } from './health/api-health';
 import { HealthController } from './health/health.controller';
 import { TemplatesController } from './templates/templates.controller';
 import { SessionFilesController } from './sessions/session-files.controller';
@@ -37,6 +38,7 @@ export class ApiModule {
         AdminController,
         McpController,
       ],
+      providers: [ApiHealth],
     };
   }
 }

@@ -19,18 +19,11 @@ import { SessionSandboxes } from './session/session-sandboxes';
 import { Admission } from './execution/admission';
 import { RunnerHeartbeatPublisher } from './runner-heartbeat';
 import { RunnerMetrics } from './metrics/runner-metrics';
-import { SandboxProcessController } from './process/process.controller';
 import { SandboxProcesses } from './process/sandbox-processes';
 
 /** NATS, the event store and the config (RUNNER_CONFIG) come from runMicroservice. */
 @Module({
-  controllers: [
-    ExecutionController,
-    HealthController,
-    ImagesController,
-    SessionSandboxController,
-    SandboxProcessController,
-  ],
+  controllers: [ExecutionController, HealthController, ImagesController, SessionSandboxController],
   providers: [
     { provide: DOCKER, inject: [RUNNER_CONFIG], useFactory: createDocker },
     { provide: RUN_LIMITS, inject: [RUNNER_CONFIG, NATS_CONNECTION], useFactory: sandboxLimitsOf },

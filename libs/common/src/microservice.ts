@@ -68,7 +68,7 @@ export function observedService(
 ): DynamicModule {
   return {
     module: ObservedService,
-    imports: [loggingModule(service, envLogLevel(), http), TelemetryModule.forRoot(service), module],
+    imports: [loggingModule(service, envLogLevel(), http), TelemetryModule.forRoot({ service }), module],
   };
 }
 

@@ -1,7 +1,8 @@
 import { IsString, Matches } from 'class-validator';
-import { BaseConfig, IntRange } from '@executor/common';
+import { IntRange, TimeoutCapConfig } from '@executor/common';
 
-export class ApiConfig extends BaseConfig {
+/** MAX_TIMEOUT_S, the longest timeout a request may ask for, is in TimeoutCapConfig. */
+export class ApiConfig extends TimeoutCapConfig {
   @IsString()
   API_HOST = '127.0.0.1';
 
@@ -35,9 +36,6 @@ export class ApiConfig extends BaseConfig {
 
   @IntRange(1, 10000)
   MAX_CONCURRENT_EXECUTIONS = 16;
-
-  @IntRange(1, 3600)
-  MAX_TIMEOUT_S = 300;
 
   /**
    * A bearer token that may read /metrics and /metrics/prometheus only, with the per-tenant

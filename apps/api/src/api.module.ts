@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NatsModule } from '@executor/common';
+import { globalValues, NatsModule } from '@executor/common';
 import { ApiConfig } from './api.config';
 import { ExecutionQuota } from './auth/execution-quota';
 import { ExecuteController } from './execute/execute.controller';
+import { ApiHealth } from './health/api-health';
 import { HealthController } from './health/health.controller';
 import { TemplatesController } from './templates/templates.controller';
 import { SessionFilesController } from './sessions/session-files.controller';
@@ -22,8 +23,9 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'api' }),
-        E2bModule.forRoot(config, quota),
-        EventsModule.forRoot(config),
+        globalValues({ provide: ApiConfig, useValue: config }, { provide: ExecutionQuota, useValue: quota }),
+        E2bModule,
+        EventsModule,
         ConsoleModule,
       ],
       controllers: [
@@ -36,10 +38,7 @@ export class ApiModule {
         AdminController,
         McpController,
       ],
-      providers: [
-        { provide: ApiConfig, useValue: config },
-        { provide: ExecutionQuota, useValue: quota },
-      ],
+      providers: [ApiHealth],
     };
   }
 }

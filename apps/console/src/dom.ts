@@ -108,3 +108,39 @@ export function download(name: string, data: Uint8Array, type = 'application/oct
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/** What an error says to a person. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A panel whose content could not be loaded: the error in its place. */
+export function showError(into: HTMLElement, err: unknown): void {
+  clear(into);
+  append(into, h('p', { class: 'status' }, messageOf(err)));
+}
+
+/** A line whose changes screen readers announce: a view's messages, a run's or a build's status. */
+export function statusLine(id?: string): HTMLParagraphElement {
+  return h('p', { id, class: 'status', attrs: { 'aria-live': 'polite' } });
+}
+
+/** Text that grows as it streams in (stdout, stderr, a build log), named for screen readers. */
+export function streamBox(id: string, label: string, kind?: string): HTMLPreElement {
+  return h('pre', { id, class: kind ? `stream ${kind}` : 'stream', attrs: { 'aria-label': label } });
+}
+
+/** A view's root: a section named `label` for screen readers. */
+export function viewSection(label: string, ...children: Child[]): HTMLElement {
+  return h('section', { class: 'view', attrs: { 'aria-label': label } }, ...children);
+}
+
+/** The heading of a view that lists something, with the button that lists it again. */
+export function listHeading(title: string, refresh: () => void): HTMLElement {
+  return h('div', { class: 'row' }, h('h2', {}, title), button('Refresh', refresh));
+}
+
+/** A row of labelled controls (see field). */
+export function controls(...children: Child[]): HTMLElement {
+  return h('div', { class: 'controls' }, ...children);
+}

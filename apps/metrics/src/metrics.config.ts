@@ -1,14 +1,11 @@
 import { IsString } from 'class-validator';
-import { BaseConfig, IntRange } from '@executor/common';
+import { IntRange, SessionLimitConfig } from '@executor/common';
 
-export class MetricsConfig extends BaseConfig {
+/** MAX_SESSIONS (SessionLimitConfig) is the session-service's, shown as `max_sessions`. */
+export class MetricsConfig extends SessionLimitConfig {
   /** Where the projection keeps its state and checkpoint (its own file: the read side). */
   @IsString()
   METRICS_STORE_PATH = '.executor/metrics.sqlite';
-
-  /** The session limit the session-service enforces, shown as `max_sessions`. */
-  @IntRange(1, 100000)
-  MAX_SESSIONS = 200;
 
   /** Milliseconds between catch-ups from the store (events NATS dropped are found then). */
   @IntRange(100, 60000)

@@ -1,6 +1,5 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { NATS_CONNECTION, serviceInfrastructure } from '@executor/common';
-import type { NatsConnection } from 'nats';
+import { Module } from '@nestjs/common';
+import { NATS_CONNECTION } from '@executor/common';
 import { RUN_LIMITS, sandboxLimitsOf } from './sandbox/run-limits';
 import { ExecutionController } from './execution/execution.controller';
 import { ExecutionService } from './execution/execution.service';
@@ -20,51 +19,32 @@ import { SessionSandboxes } from './session/session-sandboxes';
 import { Admission } from './execution/admission';
 import { RunnerHeartbeatPublisher } from './runner-heartbeat';
 import { RunnerMetrics } from './metrics/runner-metrics';
-import { SandboxProcessController } from './process/process.controller';
 import { SandboxProcesses } from './process/sandbox-processes';
 
-@Module({})
-export class RunnerModule {
-  static forRoot(config: RunnerConfig): DynamicModule {
-    return {
-      module: RunnerModule,
-      imports: serviceInfrastructure('runner', config),
-      controllers: [
-        ExecutionController,
-        HealthController,
-        ImagesController,
-        SessionSandboxController,
-        SandboxProcessController,
-      ],
-      providers: [
-        { provide: RUNNER_CONFIG, useValue: config },
-        { provide: DOCKER, useFactory: () => createDocker(config) },
-        {
-          provide: RUN_LIMITS,
-          inject: [NATS_CONNECTION],
-          useFactory: (nc: NatsConnection) => sandboxLimitsOf(config, nc),
-        },
-        {
-          provide: Admission,
-          useValue: new Admission(
-            config.RUNNER_CAPACITY,
-            config.RUNNER_QUEUE_LIMIT,
-            config.RUNNER_QUEUE_WAIT_S * 1000,
-          ),
-        },
-        RunnerHeartbeatPublisher,
-        SandboxPool,
-        SandboxNetwork,
-        ImageBuilder,
-        ReadySandboxes,
-        PoolWarmer,
-        SessionSandboxes,
-        RunnerLifecycle,
-        ExecutionService,
-        OrphanSweeper,
-        RunnerMetrics,
-        SandboxProcesses,
-      ],
-    };
-  }
-}
+/** NATS, the event store and the config (RUNNER_CONFIG) come from runMicroservice. */
+@Module({
+  controllers: [ExecutionController, HealthController, ImagesController, SessionSandboxController],
+  providers: [
+    { provide: DOCKER, inject: [RUNNER_CONFIG], useFactory: createDocker },
+    { provide: RUN_LIMITS, inject: [RUNNER_CONFIG, NATS_CONNECTION], useFactory: sandboxLimitsOf },
+    {
+      provide: Admission,
+      inject: [RUNNER_CONFIG],
+      useFactory: (config: RunnerConfig) =>
+        new Admission(config.RUNNER_CAPACITY, config.RUNNER_QUEUE_LIMIT, config.RUNNER_QUEUE_WAIT_S * 1000),
+    },
+    RunnerHeartbeatPublisher,
+    SandboxPool,
+    SandboxNetwork,
+    ImageBuilder,
+    ReadySandboxes,
+    PoolWarmer,
+    SessionSandboxes,
+    RunnerLifecycle,
+    ExecutionService,
+    OrphanSweeper,
+    RunnerMetrics,
+    SandboxProcesses,
+  ],
+})
+export class RunnerModule {}

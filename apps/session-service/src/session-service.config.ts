@@ -1,6 +1,7 @@
-import { BaseConfig, IntRange } from '@executor/common';
+import { IntRange, SessionLimitConfig } from '@executor/common';
 
-export class SessionServiceConfig extends BaseConfig {
+/** MAX_SESSIONS, the limit of live sessions, is in SessionLimitConfig (the metrics app shows it). */
+export class SessionServiceConfig extends SessionLimitConfig {
   /** Seconds allowed beyond an execution's own timeout for starting and removing its sandbox. */
   @IntRange(5, 600)
   EXECUTION_OVERHEAD_S = 30;
@@ -12,9 +13,6 @@ export class SessionServiceConfig extends BaseConfig {
   /** The longest idle ttl a caller may ask for. */
   @IntRange(1, 86400)
   SESSION_MAX_TTL_S = 3600;
-
-  @IntRange(1, 100000)
-  MAX_SESSIONS = 200;
 
   @IntRange(1, 100000)
   MAX_SESSIONS_PER_TENANT = 100;

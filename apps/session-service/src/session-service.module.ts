@@ -1,5 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { serviceInfrastructure } from '@executor/common';
+import { Module } from '@nestjs/common';
 import { ExecutionController } from './execution/execution.controller';
 import { OneOffExecutionService } from './execution/one-off-execution.service';
 import { TemplateLookup } from './execution/template-lookup';
@@ -8,25 +7,18 @@ import { SessionController } from './session/session.controller';
 import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
 import { SessionSupervisor } from './session/session-supervisor';
-import { SessionServiceConfig } from './session-service.config';
 import { RunnerWatch } from './runners/runner-watch';
 
-@Module({})
-export class SessionServiceModule {
-  static forRoot(config: SessionServiceConfig): DynamicModule {
-    return {
-      module: SessionServiceModule,
-      imports: serviceInfrastructure('session-service', config),
-      controllers: [ExecutionController, HealthController, SessionController],
-      providers: [
-        { provide: SessionServiceConfig, useValue: config },
-        OneOffExecutionService,
-        TemplateLookup,
-        SessionRepository,
-        SessionService,
-        SessionSupervisor,
-        RunnerWatch,
-      ],
-    };
-  }
-}
+/** NATS, the event store and SessionServiceConfig come from runMicroservice. */
+@Module({
+  controllers: [ExecutionController, HealthController, SessionController],
+  providers: [
+    OneOffExecutionService,
+    TemplateLookup,
+    SessionRepository,
+    SessionService,
+    SessionSupervisor,
+    RunnerWatch,
+  ],
+})
+export class SessionServiceModule {}

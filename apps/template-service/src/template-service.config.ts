@@ -1,7 +1,8 @@
 import { IsBoolean, IsNumber, IsString, Matches, Max, Min } from 'class-validator';
-import { BaseConfig, IntRange } from '@executor/common';
+import { IntRange, TimeoutCapConfig } from '@executor/common';
 
-export class TemplateServiceConfig extends BaseConfig {
+/** MAX_TIMEOUT_S, the longest timeout of a template, is in TimeoutCapConfig (the api caps requests with it). */
+export class TemplateServiceConfig extends TimeoutCapConfig {
   /** Folder of the built-in templates, one sub-folder each with manifest.json and Dockerfile. */
   @IsString()
   TEMPLATES_DIR = 'templates';
@@ -14,10 +15,6 @@ export class TemplateServiceConfig extends BaseConfig {
    * Caps on every template's limits. A custom template over one is refused (400 naming the
    * field and the cap); a built-in or an earlier registered template over one is held to it.
    */
-
-  /** The longest timeout of a template (the API's setting of the same name caps requests). */
-  @IntRange(1, 3600)
-  MAX_TIMEOUT_S = 300;
 
   /** The most memory a template's sandbox may have (Docker syntax: 512m, 4g). */
   @IsString()

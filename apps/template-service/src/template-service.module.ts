@@ -1,31 +1,25 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { EventRecorder, serviceInfrastructure } from '@executor/common';
+import { Module } from '@nestjs/common';
+import { EventRecorder } from '@executor/common';
 import { EventStore } from '@executor/event-store';
 import { TemplateServiceConfig } from './template-service.config';
 import { capsOf } from './templates/template-caps';
 import { TemplateCatalog } from './templates/template-catalog';
 import { TemplatesController } from './templates/templates.controller';
 
-@Module({})
-export class TemplateServiceModule {
-  static forRoot(config: TemplateServiceConfig): DynamicModule {
-    return {
-      module: TemplateServiceModule,
-      imports: serviceInfrastructure('template-service', config),
-      controllers: [TemplatesController],
-      providers: [
-        { provide: TemplateServiceConfig, useValue: config },
-        {
-          provide: TemplateCatalog,
-          inject: [EventStore, EventRecorder],
-          useFactory: async (store: EventStore, recorder: EventRecorder) => {
-            const catalog = new TemplateCatalog(store, recorder, capsOf(config));
-            catalog.loadBuiltins(config.TEMPLATES_DIR);
-            await catalog.loadCustom();
-            return catalog;
-          },
-        },
-      ],
-    };
-  }
-}
+/** NATS, the event store and TemplateServiceConfig come from runMicroservice. */
+@Module({
+  controllers: [TemplatesController],
+  providers: [
+    {
+      provide: TemplateCatalog,
+      inject: [TemplateServiceConfig, EventStore, EventRecorder],
+      useFactory: async (config: TemplateServiceConfig, store: EventStore, recorder: EventRecorder) => {
+        const catalog = new TemplateCatalog(store, recorder, capsOf(config));
+        catalog.loadBuiltins(config.TEMPLATES_DIR);
+        await catalog.loadCustom();
+        return catalog;
+      },
+    },
+  ],
+})
+export class TemplateServiceModule {}

@@ -60,6 +60,24 @@ export class BaseConfig {
   }
 }
 
+/**
+ * The session limit, one setting of two services: the session-service enforces it, the metrics
+ * app shows it as `max_sessions`.
+ */
+export class SessionLimitConfig extends BaseConfig {
+  @IntRange(1, 100000)
+  MAX_SESSIONS = 200;
+}
+
+/**
+ * The longest timeout in seconds, one setting of two services: the api caps each request's
+ * timeout with it (a key may carry a lower one), the template-service each template's.
+ */
+export class TimeoutCapConfig extends BaseConfig {
+  @IntRange(1, 3600)
+  MAX_TIMEOUT_S = 300;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

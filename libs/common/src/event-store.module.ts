@@ -1,7 +1,8 @@
-import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { describeStore, EventStore, type EventStoreOptions } from '@executor/event-store';
 import { EventPublisher } from './event-publisher';
 import { EventRecorder } from './event-recorder';
+import { globalModuleWithOptions } from './global-module';
 import { NatsLink } from './nats-link';
 
 @Injectable()
@@ -12,30 +13,26 @@ class EventStoreCloser implements OnApplicationShutdown {
   }
 }
 
+const { GlobalModule, OPTIONS } = globalModuleWithOptions<EventStoreOptions>('EventStore');
+
 /** Provides the EventStore and an EventRecorder (append, then publish). Needs the NATS module. */
-@Module({})
-export class EventStoreModule {
-  static forRoot(options: EventStoreOptions): DynamicModule {
-    return {
-      module: EventStoreModule,
-      global: true,
-      providers: [
-        {
-          provide: EventStore,
-          useFactory: () => {
-            new Logger(EventStoreModule.name).log(`event store: ${describeStore(options)}`);
-            return EventStore.open(options);
-          },
-        },
-        {
-          provide: EventRecorder,
-          inject: [EventStore, NatsLink],
-          useFactory: (store: EventStore, link: NatsLink) =>
-            new EventRecorder(store, new EventPublisher(link)),
-        },
-        EventStoreCloser,
-      ],
-      exports: [EventStore, EventRecorder],
-    };
-  }
-}
+@Module({
+  providers: [
+    {
+      provide: EventStore,
+      inject: [OPTIONS],
+      useFactory: (options: EventStoreOptions) => {
+        new Logger(EventStoreModule.name).log(`event store: ${describeStore(options)}`);
+        return EventStore.open(options);
+      },
+    },
+    {
+      provide: EventRecorder,
+      inject: [EventStore, NatsLink],
+      useFactory: (store: EventStore, link: NatsLink) => new EventRecorder(store, new EventPublisher(link)),
+    },
+    EventStoreCloser,
+  ],
+  exports: [EventStore, EventRecorder],
+})
+export class EventStoreModule extends GlobalModule {}

@@ -1,10 +1,18 @@
-import { DynamicModule, INestMicroservice, Logger, Module, Type } from '@nestjs/common';
+import {
+  DynamicModule,
+  INestMicroservice,
+  InjectionToken,
+  Logger,
+  Module,
+  Type,
+  ValueProvider,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Options as HttpLogOptions } from 'pino-http';
 import { eventStoreOptions } from '@executor/event-store';
-import { type BaseConfig, ConfigError } from './config';
+import { type BaseConfig, ConfigError, loadConfig } from './config';
 import { EventStoreModule } from './event-store.module';
 import { envLogLevel, loggingModule, serviceLogger, stderrLogger } from './logging';
 import { RpcContextInterceptor } from './logging/rpc-context.interceptor';
@@ -60,19 +68,75 @@ export function observedService(
 ): DynamicModule {
   return {
     module: ObservedService,
-    imports: [loggingModule(service, envLogLevel(), http), TelemetryModule.forRoot(service), module],
+    imports: [loggingModule(service, envLogLevel(), http), TelemetryModule.forRoot({ service }), module],
   };
 }
 
+@Module({})
+class ProcessValues {}
+
 /**
- * What every service's module imports: its NATS connection (for calls and events, as `service`)
- * and the event store its config names.
+ * Values a process made before Nest started (its validated config above all) as one global
+ * module, so every module injects them as it injects the NATS connection and feature modules
+ * stay static.
  */
-export function serviceInfrastructure(service: string, config: BaseConfig): DynamicModule[] {
+export function globalValues(...providers: ValueProvider[]): DynamicModule {
+  return { module: ProcessValues, global: true, providers, exports: providers.map((p) => p.provide) };
+}
+
+/**
+ * What every service has beside its own module: its NATS connection (for calls and events, as
+ * `service`), the event store its config names, and the config itself under `configToken`.
+ */
+export function serviceInfrastructure(
+  service: string,
+  config: BaseConfig,
+  configToken: InjectionToken,
+): DynamicModule[] {
   return [
     NatsModule.forRoot({ url: config.NATS_URL, service }),
     EventStoreModule.forRoot(eventStoreOptions(config)),
+    globalValues({ provide: configToken, useValue: config }),
   ];
+}
+
+/** A NATS service as its main.ts describes it to runMicroservice. */
+export interface MicroserviceSpec<C extends BaseConfig> {
+  /** Its name in logs, metrics and NATS connection names. */
+  service: string;
+  /** The queue group its handlers share. */
+  queue: string;
+  /** Its config class, read from the environment at start (a bad value stops the process). */
+  config: new () => C;
+  /** Where its providers inject the config: the config class unless given. */
+  configToken?: InjectionToken;
+  /** Its own controllers and providers, as a static module. */
+  module: Type<unknown>;
+  /** Subjects to serve some handler patterns on instead of the pattern (see startMicroservice). */
+  routes?: (config: C) => SubjectRoutes;
+  /** Checks that must pass before it joins NATS; a failure ends the process with the reason. */
+  preflight?: (config: C) => Promise<void>;
+}
+
+@Module({})
+class ServiceRoot {}
+
+/** The whole start of a NATS service: its config, its preflight checks, then startMicroservice. */
+export function runMicroservice<C extends BaseConfig>(spec: MicroserviceSpec<C>): void {
+  runService(spec.service, async () => {
+    const config = loadConfig(spec.config);
+    await spec.preflight?.(config);
+    const root: DynamicModule = {
+      module: ServiceRoot,
+      imports: [...serviceInfrastructure(spec.service, config, spec.configToken ?? spec.config), spec.module],
+    };
+    await startMicroservice(root, {
+      service: spec.service,
+      queue: spec.queue,
+      config,
+      routes: spec.routes?.(config),
+    });
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { ConnectionOptions } from 'nats';
+import { globalModuleWithOptions } from './global-module';
 import { NATS_CONNECTION, SERVICE_NAME } from './nats.constants';
 import { NatsLink } from './nats-link';
 import { NatsRpc } from './nats-rpc';
@@ -31,28 +32,26 @@ class NatsCloser implements OnApplicationShutdown {
   }
 }
 
+const { GlobalModule, OPTIONS } = globalModuleWithOptions<NatsModuleOptions>('Nats');
+
 /**
  * One NATS connection per process for its outgoing calls (NatsRpc), for publishing events as
  * plain JSON and for health round trips, as a NatsLink and as its NatsConnection
  * (NATS_CONNECTION). (A service's handlers have their own connection, in its transport.)
  */
-@Module({})
-export class NatsModule {
-  static forRoot(options: NatsModuleOptions): DynamicModule {
-    return {
-      module: NatsModule,
-      global: true,
-      providers: [
-        { provide: SERVICE_NAME, useValue: options.service },
-        {
-          provide: NatsLink,
-          useFactory: () => NatsLink.connect(natsConnectionOptions(options.url, `${options.service}-events`)),
-        },
-        { provide: NATS_CONNECTION, inject: [NatsLink], useFactory: (link: NatsLink) => link.connection },
-        NatsRpc,
-        NatsCloser,
-      ],
-      exports: [NatsLink, NATS_CONNECTION, SERVICE_NAME, NatsRpc],
-    };
-  }
-}
+@Module({
+  providers: [
+    { provide: SERVICE_NAME, inject: [OPTIONS], useFactory: (options: NatsModuleOptions) => options.service },
+    {
+      provide: NatsLink,
+      inject: [OPTIONS],
+      useFactory: (options: NatsModuleOptions) =>
+        NatsLink.connect(natsConnectionOptions(options.url, `${options.service}-events`)),
+    },
+    { provide: NATS_CONNECTION, inject: [NatsLink], useFactory: (link: NatsLink) => link.connection },
+    NatsRpc,
+    NatsCloser,
+  ],
+  exports: [NatsLink, NATS_CONNECTION, SERVICE_NAME, NatsRpc],
+})
+export class NatsModule extends GlobalModule {}

@@ -1,20 +1,9 @@
-import type { EventEnvelope } from '@executor/contracts';
+import type { EventEnvelope, EventType } from '@executor/contracts';
+import { storedEvent } from '@executor/contracts/testing/envelopes';
 import { EventFeed, type FeedFilter } from './event-feed';
 
-function event(position: number, tenant = 't1', type = 'SessionCreated'): EventEnvelope {
-  return {
-    id: `e${position}`,
-    stream_id: `session-${position}`,
-    stream_type: 'session',
-    type,
-    version: 1,
-    position,
-    tenant_id: tenant,
-    occurred_at: new Date(0).toISOString(),
-    correlation_id: null,
-    data: {},
-  } as unknown as EventEnvelope;
-}
+const event = (position: number, tenant = 't1', type: EventType = 'SessionCreated') =>
+  storedEvent({ position, tenant_id: tenant, type });
 
 /** A store of events and its paged query (pages of 2, filtered by tenant as AdminEvents does). */
 function storeOf(events: EventEnvelope[], filter: FeedFilter = {}) {

@@ -1,16 +1,10 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { ApiConfig } from '../api.config';
+import { Module } from '@nestjs/common';
 import { EventHub } from './event-hub';
 import { EventStreamController } from './event-stream.controller';
 
-/** GET /events/stream: the live event log over SSE (NatsModule is global, from the root). */
-@Module({})
-export class EventsModule {
-  static forRoot(config: ApiConfig): DynamicModule {
-    return {
-      module: EventsModule,
-      controllers: [EventStreamController],
-      providers: [{ provide: ApiConfig, useValue: config }, EventHub],
-    };
-  }
-}
+/** GET /events/stream: the live event log over SSE (NatsModule and ApiConfig are global, from the root). */
+@Module({
+  controllers: [EventStreamController],
+  providers: [EventHub],
+})
+export class EventsModule {}

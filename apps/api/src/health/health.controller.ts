@@ -1,43 +1,24 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Res, type Type } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { NatsConnection } from 'nats';
-import { performance } from 'node:perf_hooks';
-import {
-  HealthDto,
-  LivenessDto,
-  ReadinessDto,
-  Subjects,
-  type CheckResult,
-  type ServiceHealthReply,
-} from '@executor/contracts';
-import { NATS_CONNECTION, NatsRpc } from '@executor/common';
+import { HealthDto, LivenessDto, ReadinessDto } from '@executor/contracts';
 import { ApiErrors } from '../openapi/api-responses';
+import { ApiHealth } from './api-health';
 
-const HEALTH_TIMEOUT_MS = 2000;
 export const API_VERSION = '0.1.0';
 
-type HealthSubject =
-  | typeof Subjects.RunnerHealth
-  | typeof Subjects.SessionHealth
-  | typeof Subjects.TemplateHealth
-  | typeof Subjects.MetricsHealth;
-
-/**
- * What the api needs to serve its requests: NATS, Docker and the event store, and the three
- * services on the request path. The metrics app is the read side: without it /metrics fails
- * and the projection lags (it catches up later), but executions and sessions are served, so
- * it is reported and never makes the api unready.
- */
-const REQUIRED_CHECKS = ['nats', 'docker', 'event_store', 'runner', 'session_service', 'template_service'];
+/** A probe's two answers, both a `type`: 200 while the api can serve, 503 when a dependency it needs is down. */
+function ApiProbeResponses(type: Type<unknown>, up: string, down: string): MethodDecorator {
+  return applyDecorators(
+    ApiOkResponse({ type, description: up }),
+    ApiServiceUnavailableResponse({ type, description: down }),
+  );
+}
 
 @ApiTags('health')
 @Controller()
 export class HealthController {
-  constructor(
-    private readonly rpc: NatsRpc,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-  ) {}
+  constructor(private readonly dependencies: ApiHealth) {}
 
   /** Liveness: the process answers. No dependency is asked: restarting the api would not bring one back. */
   @Get('livez')
@@ -48,14 +29,12 @@ export class HealthController {
     return { status: 'alive', service: 'executor-api', version: API_VERSION };
   }
 
-  /** Readiness: 200 while the api can serve requests (REQUIRED_CHECKS), 503 naming what is down. */
+  /** Readiness: 200 while the api can serve requests (ApiHealth's required checks), 503 naming what is down. */
   @Get('readyz')
   @ApiOperation({ summary: 'Readiness: 503 naming the checks that are down' })
-  @ApiOkResponse({ type: ReadinessDto, description: 'Ready' })
-  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Unready' })
+  @ApiProbeResponses(ReadinessDto, 'Ready', 'Unready')
   async readyz(@Res({ passthrough: true }) res: Response) {
-    const { checks } = await this.checks();
-    const down = REQUIRED_CHECKS.filter((name) => checks[name]?.status !== 'healthy');
+    const { down } = await this.dependencies.probe();
     res.status(down.length === 0 ? 200 : 503);
     return down.length === 0 ? { status: 'ready' } : { status: 'unready', unhealthy: down };
   }
@@ -66,79 +45,15 @@ export class HealthController {
    */
   @Get('health')
   @ApiOperation({ summary: 'Checks of NATS, Docker, the event store and every service' })
-  @ApiOkResponse({ type: HealthDto, description: 'Healthy' })
-  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'Degraded: a dependency is down' })
+  @ApiProbeResponses(HealthDto, 'Healthy', 'Degraded: a dependency is down')
   async health(@Res({ passthrough: true }) res: Response) {
-    const { checks } = await this.checks();
-    const healthy = REQUIRED_CHECKS.every((name) => checks[name]?.status === 'healthy');
-    res.status(healthy ? 200 : 503);
+    const { checks, down } = await this.dependencies.probe();
+    res.status(down.length === 0 ? 200 : 503);
     return {
-      status: healthy ? 'healthy' : 'degraded',
+      status: down.length === 0 ? 'healthy' : 'degraded',
       service: 'executor-api',
       version: API_VERSION,
       checks,
     };
   }
-
-  private async checks(): Promise<{ checks: Record<string, CheckResult> }> {
-    const [nats, runner, session, template, metrics] = await Promise.all([
-      this.checkNats(),
-      this.ask(Subjects.RunnerHealth),
-      this.ask(Subjects.SessionHealth),
-      this.ask(Subjects.TemplateHealth),
-      this.ask(Subjects.MetricsHealth),
-    ]);
-    const checks: Record<string, CheckResult> = {
-      nats,
-      docker: runner.reply?.checks.docker ?? unreachable('runner'),
-      event_store: session.reply?.checks.event_store ?? unreachable('session-service'),
-      runner: runner.check,
-      session_service: session.check,
-      template_service: template.check,
-      metrics: metrics.check,
-    };
-    return { checks };
-  }
-
-  private async checkNats(): Promise<CheckResult> {
-    const t0 = performance.now();
-    try {
-      if (this.nc.isClosed()) throw new Error('closed');
-      await withTimeout(this.nc.flush(), HEALTH_TIMEOUT_MS);
-      return { status: 'healthy', latency_ms: Math.round(performance.now() - t0) };
-    } catch {
-      return { status: 'unhealthy', error: 'NATS does not answer' };
-    }
-  }
-
-  private async ask(subject: HealthSubject): Promise<{ check: CheckResult; reply?: ServiceHealthReply }> {
-    const t0 = performance.now();
-    try {
-      const reply = await this.rpc.send(subject, {}, HEALTH_TIMEOUT_MS);
-      const ok = Object.values(reply.checks).every((c) => c.status === 'healthy');
-      const latency = Math.round(performance.now() - t0);
-      return {
-        reply,
-        check: ok
-          ? { status: 'healthy', latency_ms: latency }
-          : { status: 'unhealthy', latency_ms: latency, error: 'one of its checks failed' },
-      };
-    } catch {
-      return { check: { status: 'unhealthy', error: `no answer within ${HEALTH_TIMEOUT_MS} ms` } };
-    }
-  }
-}
-
-function unreachable(service: string): CheckResult {
-  return { status: 'unhealthy', error: `unknown: the ${service} does not answer` };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
-    );
-  });
 }

@@ -291,7 +291,7 @@ export class ExecutorMcp {
           });
           this.sandboxes.add(sandbox.id);
           const out = { sandbox_id: sandbox.id, template: sandbox.template };
-          return { content: [{ type: 'text', text: JSON.stringify(out) }], structuredContent: out };
+          return jsonResult(out);
         },
       },
       {
@@ -316,10 +316,7 @@ export class ExecutorMcp {
           const id = a.sandbox_id as string;
           await this.sandbox(id).kill();
           this.sandboxes.delete(id);
-          return {
-            content: [{ type: 'text', text: `sandbox ${id} destroyed` }],
-            structuredContent: { ok: true },
-          };
+          return done(`sandbox ${id} destroyed`);
         },
       },
       {
@@ -340,10 +337,7 @@ export class ExecutorMcp {
               expires_at: s.expires_at,
               owned: this.sandboxes.has(s.session_id),
             }));
-          return {
-            content: [{ type: 'text', text: JSON.stringify(sandboxes) }],
-            structuredContent: { sandboxes },
-          };
+          return jsonResult({ sandboxes }, sandboxes);
         },
       },
       {
@@ -354,10 +348,7 @@ export class ExecutorMcp {
           const content =
             a.encoding === 'base64' ? base64('content', a.content as string) : (a.content as string);
           await this.sandbox(a.sandbox_id as string).files.write(a.path as string, content);
-          return {
-            content: [{ type: 'text', text: `wrote ${a.path as string}` }],
-            structuredContent: { ok: true },
-          };
+          return done(`wrote ${a.path as string}`);
         },
       },
       {
@@ -379,10 +370,7 @@ export class ExecutorMcp {
           const entries: FileEntry[] = await this.sandbox(a.sandbox_id as string).files.list(
             (a.path as string) ?? '',
           );
-          return {
-            content: [{ type: 'text', text: JSON.stringify(entries) }],
-            structuredContent: { entries },
-          };
+          return jsonResult({ entries }, entries);
         },
       },
       {
@@ -398,10 +386,7 @@ export class ExecutorMcp {
             timeout: t.timeout,
             image_status: t.image_status,
           }));
-          return {
-            content: [{ type: 'text', text: JSON.stringify(templates) }],
-            structuredContent: { templates },
-          };
+          return jsonResult({ templates }, templates);
         },
       },
     ];
@@ -435,6 +420,16 @@ async function check(tool: ToolDef, args: Record<string, unknown>): Promise<stri
     ...(e.children ?? []).flatMap(messages),
   ];
   return errors.flatMap(messages).join('; ');
+}
+
+/** A tool's answer: `structured` for clients that read structuredContent, `shown` as JSON text for the rest. */
+function jsonResult(structured: Record<string, unknown>, shown: unknown = structured): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(shown) }], structuredContent: structured };
+}
+
+/** The answer of a tool that only does something: `text` for a person, `{ ok: true }` for a program. */
+function done(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: { ok: true } };
 }
 
 /**

@@ -16,6 +16,14 @@ import { correlationId } from '../http/body';
 import { ApiErrors, BODY_ERRORS } from '../openapi/api-responses';
 import { apiError } from '../http/api-error';
 
+/** The `:name` of the routes that name one template. */
+const ApiTemplateName = () =>
+  ApiParam({
+    name: 'name',
+    description: 'A template name',
+    schema: { type: 'string', pattern: TEMPLATE_NAME_PATTERN.source },
+  });
+
 /**
  * With API keys on, a tenant key sees built-ins, shared templates and the ones its tenant
  * registered (it owns what it registers); another tenant's is a 404. Admin keys, and a stack
@@ -44,24 +52,18 @@ export class TemplatesController {
 
   @Get(':name')
   @ApiOperation({ summary: 'One template' })
-  @ApiParam({
-    name: 'name',
-    description: 'A template name',
-    schema: { type: 'string', pattern: TEMPLATE_NAME_PATTERN.source },
-  })
+  @ApiTemplateName()
   @ApiOkResponse({ type: TemplateReplyDto })
   @ApiErrors(ErrorCodes.NotFound)
   async describe(@Param('name') name: string, @Req() req: AuthedRequest) {
-    try {
-      const template = await this.rpc.send(
+    const template = await aboutTemplate(name, (checked) =>
+      this.rpc.send(
         Subjects.TemplatesDescribe,
-        { name: checkName(name), ...viewer(req) },
+        { name: checked, ...viewer(req) },
         this.config.rpcTimeouts.forwarded,
-      );
-      return { status: 'success', template };
-    } catch (err) {
-      throw notFoundIfUnknown(err);
-    }
+      ),
+    );
+    return { status: 'success', template };
   }
 
   /** Registers a custom template; its image builds in the background (see image_status). */
@@ -89,11 +91,7 @@ export class TemplatesController {
 
   @Delete(':name')
   @ApiOperation({ summary: 'Remove a custom template' })
-  @ApiParam({
-    name: 'name',
-    description: 'A template name',
-    schema: { type: 'string', pattern: TEMPLATE_NAME_PATTERN.source },
-  })
+  @ApiTemplateName()
   @ApiOkResponse({ type: TemplateDeletedDto })
   @ApiErrors(
     ErrorCodes.BuiltinTemplate,
@@ -103,15 +101,13 @@ export class TemplatesController {
     ErrorCodes.EventStoreUnavailable,
   )
   async remove(@Param('name') name: string, @Req() req: AuthedRequest) {
-    try {
-      await this.rpc.send(
+    await aboutTemplate(name, (checked) =>
+      this.rpc.send(
         Subjects.TemplatesDelete,
-        { name: checkName(name), ...viewer(req), correlation_id: correlationId(req) },
+        { name: checked, ...viewer(req), correlation_id: correlationId(req) },
         this.config.RPC_TIMEOUT_MS,
-      );
-    } catch (err) {
-      throw notFoundIfUnknown(err);
-    }
+      ),
+    );
     return { status: 'success', name };
   }
 }
@@ -121,17 +117,19 @@ function viewer(req: AuthedRequest): { tenant_id?: string } {
   return req.principal?.role === 'tenant' ? { tenant_id: req.principal.tenant } : {};
 }
 
-/** On routes that name a template in the path, an unknown name is a missing resource, not bad input. */
-function notFoundIfUnknown(err: unknown): unknown {
-  return err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate
-    ? apiError(ErrorCodes.NotFound, err.message)
-    : err;
-}
-
-/** A name no template can have names none: on these routes, a missing resource. */
-function checkName(name: string): string {
-  if (!TEMPLATE_NAME_PATTERN.test(name)) {
-    throw apiError(ErrorCodes.NotFound, `unknown template ${JSON.stringify(name.slice(0, 64))}`);
+/**
+ * A call about the template a route's path names. There, a name no template can have and an
+ * unknown one are both a missing resource (404), not bad input.
+ */
+async function aboutTemplate<T>(name: string, call: (checked: string) => Promise<T>): Promise<T> {
+  try {
+    if (!TEMPLATE_NAME_PATTERN.test(name)) {
+      throw apiError(ErrorCodes.NotFound, `unknown template ${JSON.stringify(name.slice(0, 64))}`);
+    }
+    return await call(name);
+  } catch (err) {
+    throw err instanceof RemoteError && err.code === ErrorCodes.UnknownTemplate
+      ? apiError(ErrorCodes.NotFound, err.message)
+      : err;
   }
-  return name;
 }

@@ -1,5 +1,5 @@
 import { openEventStream, type EventEnvelope, type EventStreamHandle } from '../api';
-import { append, button, clear, field, h, table, when } from '../dom';
+import { append, button, clear, controls, field, h, showError, table, viewSection, when } from '../dom';
 import type { Ctx, View } from '../view';
 
 const MAX_SHOWN = 500;
@@ -46,9 +46,7 @@ export class EventsView implements View {
       'div',
       { class: 'admin-only' },
       h('h3', {}, 'Query the store (admin)'),
-      h(
-        'div',
-        { class: 'controls' },
+      controls(
         field('Type', aType, 'q-type'),
         field('Tenant', aTenant, 'q-tenant'),
         field('Stream', aStream, 'q-stream'),
@@ -66,13 +64,10 @@ export class EventsView implements View {
       ),
       this.page,
     );
-    this.el = h(
-      'section',
-      { class: 'view', attrs: { 'aria-label': 'Events' } },
+    this.el = viewSection(
+      'Events',
       h('h2', {}, 'Live events ', this.liveStatus),
-      h(
-        'div',
-        { class: 'controls' },
+      controls(
         field('Types', this.typeIn, 'ev-type'),
         field('Tenant', this.tenantIn, 'ev-tenant'),
         field('Stream', this.streamIn, 'ev-stream'),
@@ -144,8 +139,7 @@ export class EventsView implements View {
         ),
       );
     } catch (err) {
-      clear(this.page);
-      append(this.page, h('p', { class: 'status' }, err instanceof Error ? err.message : String(err)));
+      showError(this.page, err);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { lineChart } from '../chart';
-import { append, clear, h, table } from '../dom';
+import { append, clear, h, messageOf, statusLine, table, viewSection } from '../dom';
 import type { Ctx, View } from '../view';
 
 interface MetricsReply {
@@ -40,7 +40,7 @@ export class MetricsView implements View {
   readonly el: HTMLElement;
   private readonly charts = h('div', { class: 'charts' });
   private readonly numbers = h('div', { id: 'metric-numbers' });
-  private readonly message = h('p', { class: 'status', attrs: { 'aria-live': 'polite' } });
+  private readonly message = statusLine();
   private timer: number | undefined;
   private readonly t: number[] = [];
   private readonly series = new Map<string, Array<number | null>>();
@@ -49,14 +49,7 @@ export class MetricsView implements View {
   private pools: string[] = [];
 
   constructor(private readonly ctx: Ctx) {
-    this.el = h(
-      'section',
-      { class: 'view', attrs: { 'aria-label': 'Metrics' } },
-      h('h2', {}, 'Metrics'),
-      this.message,
-      this.numbers,
-      this.charts,
-    );
+    this.el = viewSection('Metrics', h('h2', {}, 'Metrics'), this.message, this.numbers, this.charts);
   }
 
   activate(): void {
@@ -121,7 +114,7 @@ export class MetricsView implements View {
       );
       this.message.textContent = '';
     } catch (err) {
-      this.message.textContent = err instanceof Error ? err.message : String(err);
+      this.message.textContent = messageOf(err);
     }
   }
 

@@ -5,7 +5,7 @@ import { javascript } from '@codemirror/lang-javascript';
 import { python } from '@codemirror/lang-python';
 import { oneDark } from '@codemirror/theme-one-dark';
 import { ApiError, type RunResult, type StreamFrame } from '../api';
-import { append, button, clear, field, h, select } from '../dom';
+import { append, button, clear, controls, field, h, messageOf, select, statusLine, streamBox } from '../dom';
 import { flags, renderError, renderResult } from '../results';
 import type { Ctx, View } from '../view';
 
@@ -46,17 +46,9 @@ export class PlaygroundView implements View {
   private readonly runBtn: HTMLButtonElement;
   private readonly stopBtn: HTMLButtonElement;
   private readonly newSessionBtn: HTMLButtonElement;
-  private readonly statusEl = h('p', { id: 'run-status', class: 'status', attrs: { 'aria-live': 'polite' } });
-  private readonly stdoutEl = h('pre', {
-    id: 'stdout',
-    class: 'stream stdout',
-    attrs: { 'aria-label': 'stdout' },
-  });
-  private readonly stderrEl = h('pre', {
-    id: 'stderr',
-    class: 'stream stderr',
-    attrs: { 'aria-label': 'stderr' },
-  });
+  private readonly statusEl = statusLine('run-status');
+  private readonly stdoutEl = streamBox('stdout', 'stdout', 'stdout');
+  private readonly stderrEl = streamBox('stderr', 'stderr', 'stderr');
   private readonly resultsEl = h('div', { id: 'results', class: 'results' });
   private readonly errorEl = h('div', { id: 'run-error' });
   private readonly sessionRow: HTMLElement;
@@ -100,9 +92,7 @@ export class PlaygroundView implements View {
     this.el = h(
       'section',
       { class: 'view playground', attrs: { 'aria-label': 'Playground' } },
-      h(
-        'div',
-        { class: 'controls' },
+      controls(
         field('Template', this.templateSel, 'template'),
         field('Language', this.languageSel, 'language'),
         field('Run', this.modeSel, 'mode'),
@@ -207,9 +197,7 @@ export class PlaygroundView implements View {
 
   private status(err: unknown): void {
     this.statusEl.textContent =
-      err instanceof ApiError
-        ? `${err.code}: ${err.message}`
-        : `error: ${err instanceof Error ? err.message : String(err)}`;
+      err instanceof ApiError ? `${err.code}: ${err.message}` : `error: ${messageOf(err)}`;
     this.statusEl.dataset.state = 'failed';
   }
 

@@ -1,5 +1,23 @@
 import { openEventStream, type EventEnvelope, type EventStreamHandle } from '../api';
-import { append, button, bytes, clear, download, field, fromBase64, h, table, toBase64, when } from '../dom';
+import {
+  append,
+  button,
+  bytes,
+  clear,
+  controls,
+  download,
+  field,
+  fromBase64,
+  h,
+  listHeading,
+  messageOf,
+  showError,
+  statusLine,
+  table,
+  toBase64,
+  viewSection,
+  when,
+} from '../dom';
 import type { Ctx, View } from '../view';
 
 interface SessionInfo {
@@ -35,20 +53,14 @@ export class SessionsView implements View {
   readonly el: HTMLElement;
   private readonly list = h('div', { id: 'session-list' });
   private readonly detail = h('div', { id: 'session-detail', class: 'detail' });
-  private readonly message = h('p', { class: 'status', attrs: { 'aria-live': 'polite' } });
+  private readonly message = statusLine();
   private runs: EventStreamHandle | null = null;
   private timer: number | undefined;
 
   constructor(private readonly ctx: Ctx) {
-    this.el = h(
-      'section',
-      { class: 'view', attrs: { 'aria-label': 'Sessions' } },
-      h(
-        'div',
-        { class: 'row' },
-        h('h2', {}, 'Sessions'),
-        button('Refresh', () => void this.refresh()),
-      ),
+    this.el = viewSection(
+      'Sessions',
+      listHeading('Sessions', () => void this.refresh()),
       this.message,
       this.list,
       this.detail,
@@ -69,7 +81,7 @@ export class SessionsView implements View {
   }
 
   private fail(err: unknown): void {
-    this.message.textContent = err instanceof Error ? err.message : String(err);
+    this.message.textContent = messageOf(err);
   }
 
   private async refresh(): Promise<void> {
@@ -136,9 +148,7 @@ export class SessionsView implements View {
       this.detail,
       h('h3', {}, 'Session ', h('code', {}, id)),
       h('h4', {}, 'Files in /workspace'),
-      h(
-        'div',
-        { class: 'controls' },
+      controls(
         field('Folder', dirIn, 'files-dir'),
         button('List', () => void this.listFiles(id, dirIn.value, files)),
         field('Upload files', upload, 'files-upload'),
@@ -242,8 +252,7 @@ export class SessionsView implements View {
         ),
       );
     } catch (err) {
-      clear(into);
-      append(into, h('p', { class: 'status' }, err instanceof Error ? err.message : String(err)));
+      showError(into, err);
     }
   }
 

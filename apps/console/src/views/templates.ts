@@ -1,5 +1,19 @@
 import { ApiError } from '../api';
-import { append, button, bytes, clear, field, h, select, table } from '../dom';
+import {
+  append,
+  button,
+  bytes,
+  clear,
+  field,
+  h,
+  listHeading,
+  messageOf,
+  select,
+  statusLine,
+  streamBox,
+  table,
+  viewSection,
+} from '../dom';
 import type { Ctx, View } from '../view';
 
 interface TemplateInfo {
@@ -24,17 +38,9 @@ export class TemplatesView implements View {
   readonly title = 'Templates';
   readonly el: HTMLElement;
   private readonly list = h('div', { id: 'template-list' });
-  private readonly message = h('p', { class: 'status', attrs: { 'aria-live': 'polite' } });
-  private readonly buildStatus = h('p', {
-    id: 'build-status',
-    class: 'status',
-    attrs: { 'aria-live': 'polite' },
-  });
-  private readonly buildLog = h('pre', {
-    id: 'build-log',
-    class: 'stream',
-    attrs: { 'aria-label': 'Build log' },
-  });
+  private readonly message = statusLine();
+  private readonly buildStatus = statusLine('build-status');
+  private readonly buildLog = streamBox('build-log', 'Build log');
   private readonly baseSel = select([['default', 'default']]);
   private readonly form: HTMLFormElement;
   private watching: number | undefined;
@@ -80,15 +86,9 @@ export class TemplatesView implements View {
       field('Setup commands', setup, 'tpl-setup'),
       h('button', { class: 'primary', id: 'tpl-register', attrs: { type: 'submit' } }, 'Register and build'),
     );
-    this.el = h(
-      'section',
-      { class: 'view', attrs: { 'aria-label': 'Templates' } },
-      h(
-        'div',
-        { class: 'row' },
-        h('h2', {}, 'Templates'),
-        button('Refresh', () => void this.refresh()),
-      ),
+    this.el = viewSection(
+      'Templates',
+      listHeading('Templates', () => void this.refresh()),
       this.message,
       this.list,
       h('h3', {}, 'Register a custom template'),
@@ -138,7 +138,7 @@ export class TemplatesView implements View {
         ),
       );
     } catch (err) {
-      this.message.textContent = err instanceof Error ? err.message : String(err);
+      this.message.textContent = messageOf(err);
     }
   }
 
@@ -160,7 +160,7 @@ export class TemplatesView implements View {
       await this.ctx.api.json('DELETE', `/templates/${encodeURIComponent(name)}`);
       await this.refresh();
     } catch (err) {
-      this.message.textContent = err instanceof Error ? err.message : String(err);
+      this.message.textContent = messageOf(err);
     }
   }
 
@@ -204,7 +204,7 @@ export class TemplatesView implements View {
           return;
         }
       } catch (err) {
-        this.buildStatus.textContent = err instanceof Error ? err.message : String(err);
+        this.buildStatus.textContent = messageOf(err);
       }
       this.watching = window.setTimeout(() => void tick(), 1000);
     };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventEnvelope, EventType } from '@executor/contracts';
+import { storedEvent } from '@executor/contracts/testing/envelopes';
 import { applyEvent, emptyState, type MetricsState } from './metrics-projection';
 import { Registry } from 'prom-client';
 import { metricsView } from './metrics-view';
@@ -14,21 +15,8 @@ function prometheusText(s: MetricsState, head: number, maxSessions: number): Pro
 }
 
 let position = 0;
-function ev(type: EventType, data: object, tenant = 't1'): EventEnvelope {
-  position++;
-  return {
-    id: `id-${position}`,
-    stream_id: 's',
-    stream_type: 'execution',
-    type,
-    version: 1,
-    position,
-    tenant_id: tenant,
-    occurred_at: new Date(0).toISOString(),
-    correlation_id: null,
-    data: data as never,
-  };
-}
+const ev = (type: EventType, data: object, tenant = 't1'): EventEnvelope =>
+  storedEvent({ type, position: ++position, tenant_id: tenant, data: data as never });
 
 const finished = (id: string, status: string, ms: number, extra: object = {}) =>
   ev('ExecutionFinished', {

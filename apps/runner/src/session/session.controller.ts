@@ -6,12 +6,18 @@ import {
   type RunnerSessionExecute,
   type RunnerSessionFiles,
   type RunnerSessionOpen,
+  type RunnerSessionProcess,
 } from '@executor/contracts';
+import { SandboxProcesses } from '../process/sandbox-processes';
 import { SessionSandboxes } from './session-sandboxes';
 
+/** Every RunnerSessionSubject: the calls about the sandboxes of sessions (sessionRoutes says where). */
 @Controller()
 export class SessionSandboxController {
-  constructor(private readonly sandboxes: SessionSandboxes) {}
+  constructor(
+    private readonly sandboxes: SessionSandboxes,
+    private readonly processes: SandboxProcesses,
+  ) {}
 
   @MessagePattern(Subjects.RunnerSessionOpen)
   open(@Payload() req: RunnerSessionOpen) {
@@ -41,5 +47,10 @@ export class SessionSandboxController {
   @MessagePattern(Subjects.RunnerSessionList)
   list() {
     return this.sandboxes.list();
+  }
+
+  @MessagePattern(Subjects.RunnerSessionProcess)
+  process(@Payload() req: RunnerSessionProcess) {
+    return this.processes.handle(req);
   }
 }

@@ -118,6 +118,37 @@ describe('API keys, tenants and limits', () => {
     expect((await call('/execute', { key: 'key-limited', body: { code: 'print(1)' } })).status).toBe(200);
   });
 
+  it("counts a tenant's runs in one window across /execute and E2B's code interpreter", async () => {
+    const created = await fetch(`${stack.info.apiUrl}/e2b/v2/sandboxes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'key-limited' },
+      body: JSON.stringify({ templateID: 'default' }),
+    });
+    expect(created.status).toBe(201);
+    const { sandboxID } = (await created.json()) as { sandboxID: string };
+    const runCode = () =>
+      fetch(`${stack.info.apiUrl}/e2b/execute`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': 'key-limited',
+          'e2b-sandbox-id': sandboxID,
+        },
+        body: JSON.stringify({ code: '1' }),
+      }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    await new Promise((r) => setTimeout(r, 4100));
+    const oneOffs = [];
+    for (let i = 0; i < 2; i++)
+      oneOffs.push((await call('/execute', { key: 'key-limited', body: { code: 'print(1)' } })).status);
+    expect(oneOffs).toEqual([200, 200]);
+    // The third run of the window, through the E2B routes (another Nest module), is the last one.
+    expect((await runCode()).status).toBe(200);
+    expect((await call('/execute', { key: 'key-limited', body: { code: 'print(1)' } })).body.error.code).toBe(
+      'RATE_LIMITED',
+    );
+    expect((await runCode()).status).toBe(429);
+  });
+
   it('limits runs at once and the timeout a request may ask for', async () => {
     await new Promise((r) => setTimeout(r, 4100));
     const tooLong = await call('/execute', { key: 'key-limited', body: { code: 'print(1)', timeout: 10 } });

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { globalValues, NatsModule } from '@executor/common';
 import { ApiConfig } from './api.config';
-import { ExecutionQuota } from './auth/execution-quota';
+import { ExecutionCounters } from './auth/execution-quota';
 import { ExecuteController } from './execute/execute.controller';
 import { ApiHealth } from './health/api-health';
 import { HealthController } from './health/health.controller';
@@ -18,12 +18,14 @@ import { ConsoleModule } from './console/console.module';
 @Module({})
 export class ApiModule {
   static forRoot(config: ApiConfig): DynamicModule {
-    const quota = new ExecutionQuota(config);
     return {
       module: ApiModule,
       imports: [
         NatsModule.forRoot({ url: config.NATS_URL, service: 'api' }),
-        globalValues({ provide: ApiConfig, useValue: config }, { provide: ExecutionQuota, useValue: quota }),
+        globalValues(
+          { provide: ApiConfig, useValue: config },
+          { provide: ExecutionCounters, useValue: new ExecutionCounters() },
+        ),
         E2bModule,
         EventsModule,
         ConsoleModule,

@@ -17,16 +17,33 @@ export function timeoutCapS(req: AuthedRequest, config: ApiConfig): number {
 }
 
 /**
+ * Each tenant's runs: in the current rate window and in flight. One per process, shared by
+ * every ExecutionQuota: Nest makes an interceptor named in @UseInterceptors once per module
+ * (the api's routes and E2B's live in two), and a tenant's limits hold across all its routes.
+ */
+@Injectable()
+export class ExecutionCounters {
+  readonly windows = new Map<string, Window>();
+  readonly running = new Map<string, number>();
+}
+
+/**
  * Per-tenant limits on runs: executions per minute (with RateLimit-* headers), executions at
  * once, and the longest timeout a request may ask for. Over a limit is a 429 naming it, with
  * Retry-After; never a hang. Counters live in this process: each API instance counts alone.
  */
 @Injectable()
 export class ExecutionQuota implements NestInterceptor {
-  private readonly windows = new Map<string, Window>();
-  private readonly running = new Map<string, number>();
+  private readonly windows: Map<string, Window>;
+  private readonly running: Map<string, number>;
 
-  constructor(@Inject(ApiConfig) private readonly config: ApiConfig) {}
+  constructor(
+    @Inject(ApiConfig) private readonly config: ApiConfig,
+    counters: ExecutionCounters,
+  ) {
+    this.windows = counters.windows;
+    this.running = counters.running;
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = context.switchToHttp().getRequest<AuthedRequest>();

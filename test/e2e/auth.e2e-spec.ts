@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, ROOT, Stack } from '../../scripts/lib/stack';
+import { freePort, ROOT } from '../../scripts/lib/stack';
+import { ownStack } from './support/own-stack';
 
 interface Reply {
   error: { code: string };
@@ -20,32 +21,28 @@ const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 
 /** A stack of its own with API keys, per-tenant limits and a short rate-limit window. */
 describe('API keys, tenants and limits', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await Stack.create({
+  // A limited key from a keys file, beside the ones in the environment.
+  const stack = ownStack(
+    {
       EXECUTOR_API_KEYS: 't1:tenant:key-one,t2:tenant:key-two,ops:admin:key-admin',
       RATE_LIMIT_WINDOW_S: '4',
-    });
-    const file = join(stack.info.dir, 'keys.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        {
-          key_sha256: sha('key-limited'),
-          tenant: 'tl',
-          role: 'tenant',
-          limits: { executions_per_minute: 3, concurrent_executions: 1, max_timeout_s: 5 },
-        },
-      ]),
-    );
-    stack.info.env.API_KEYS_FILE = file;
-    await stack.start();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+    },
+    (own) => {
+      const file = join(own.info.dir, 'keys.json');
+      writeFileSync(
+        file,
+        JSON.stringify([
+          {
+            key_sha256: sha('key-limited'),
+            tenant: 'tl',
+            role: 'tenant',
+            limits: { executions_per_minute: 3, concurrent_executions: 1, max_timeout_s: 5 },
+          },
+        ]),
+      );
+      own.info.env.API_KEYS_FILE = file;
+    },
+  );
 
   async function call(
     path: string,
@@ -57,7 +54,7 @@ describe('API keys, tenants and limits', () => {
       if (init.header === 'x-api-key') headers['x-api-key'] = init.key;
       else headers.authorization = `Bearer ${init.key}`;
     }
-    const res = await fetch(`${stack.info.apiUrl}${path}`, {
+    const res = await fetch(`${stack().info.apiUrl}${path}`, {
       method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
       headers,
       body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
@@ -187,7 +184,9 @@ describe('API keys, tenants and limits', () => {
   });
 
   it('sends security headers and no CORS headers unless configured', async () => {
-    const res = await fetch(`${stack.info.apiUrl}/health`, { headers: { origin: 'http://example.invalid' } });
+    const res = await fetch(`${stack().info.apiUrl}/health`, {
+      headers: { origin: 'http://example.invalid' },
+    });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
@@ -201,7 +200,7 @@ describe('API keys, tenants and limits', () => {
         ...process.env,
         API_HOST: '0.0.0.0',
         API_PORT: String(port),
-        NATS_URL: stack.info.natsUrl,
+        NATS_URL: stack().info.natsUrl,
         EXECUTOR_API_KEYS: '',
         API_KEYS_FILE: '',
       },

@@ -8,11 +8,12 @@
  * the runner's sandboxes), also when a test fails. Skipped, with a warning, where neither
  * docker-compose nor the `docker compose` plugin exists.
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../scripts/lib/stack';
 import { describeWhen } from './support/describe-when';
+import { runToEnd } from './support/run-to-end';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FILES = ['-f', join(ROOT, 'docker-compose.yml'), '-f', join(ROOT, 'docker-compose.executor.yml')];
@@ -90,21 +91,16 @@ describeCompose('the compose deployment, up as documented', () => {
   }
 
   /** Runs compose to the end (long builds and ups), failing with its last output. */
-  function compose(args: string[], timeoutMs: number): Promise<string> {
+  async function compose(args: string[], timeoutMs: number): Promise<string> {
     const [cmd, ...pre] = BIN ?? [];
-    return new Promise((res, rej) => {
-      const child = spawn(cmd, [...pre, '-p', project, ...FILES, ...args], { cwd: ROOT, env });
-      let out = '';
-      const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20000));
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
-      const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        if (code === 0) res(out);
-        else rej(new Error(`compose ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`));
-      });
+    const { code, out } = await runToEnd(cmd, [...pre, '-p', project, ...FILES, ...args], {
+      cwd: ROOT,
+      env,
+      timeoutMs,
+      keepChars: 20000,
     });
+    if (code !== 0) throw new Error(`compose ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`);
+    return out;
   }
 
   function docker(args: string[], timeout = 30000): SpawnSyncReturns<string> {

@@ -1,21 +1,12 @@
-import { Stack } from '../../scripts/lib/stack';
+import { ownStack } from './support/own-stack';
 
 /** A stack of its own, so its parts can be stopped without disturbing the other tests. */
 describe('health reflects a dependency that is down', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    // Short overheads so a request to a stopped runner fails fast.
-    stack = await Stack.create({ EXECUTION_OVERHEAD_S: '5' });
-    await stack.start();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  // Short overheads so a request to a stopped runner fails fast.
+  const stack = ownStack({ EXECUTION_OVERHEAD_S: '5' });
 
   const health = async () => {
-    const res = await fetch(`${stack.info.apiUrl}/health`);
+    const res = await fetch(`${stack().info.apiUrl}/health`);
     return {
       status: res.status,
       body: (await res.json()) as { status: string; checks: Record<string, { status: string }> },
@@ -23,13 +14,13 @@ describe('health reflects a dependency that is down', () => {
   };
 
   it('answers 503 degraded while the runner is down, and recovers when it returns', async () => {
-    await stack.stopProcess('runner');
+    await stack().stopProcess('runner');
     try {
       await expectRunnerDown();
     } finally {
-      stack.startApp('runner');
+      stack().startApp('runner');
     }
-    await stack.waitHealthy(30000);
+    await stack().waitHealthy(30000);
     expect((await health()).body.status).toBe('healthy');
   });
 
@@ -42,7 +33,7 @@ describe('health reflects a dependency that is down', () => {
     expect(down.body.checks.nats.status).toBe('healthy');
 
     const started = Date.now();
-    const exec = await fetch(`${stack.info.apiUrl}/execute`, {
+    const exec = await fetch(`${stack().info.apiUrl}/execute`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ tenant_id: 't', code: 'print(1)', timeout: 1 }),
@@ -56,14 +47,14 @@ describe('health reflects a dependency that is down', () => {
   }
 
   it('answers 503 while the session-service (event store holder) is down', async () => {
-    await stack.stopProcess('session-service');
+    await stack().stopProcess('session-service');
     try {
       const down = await health();
       expect(down.status).toBe(503);
       expect(down.body.checks.event_store.status).toBe('unhealthy');
     } finally {
-      stack.startApp('session-service');
+      stack().startApp('session-service');
     }
-    await stack.waitHealthy(30000);
+    await stack().waitHealthy(30000);
   });
 });

@@ -9,7 +9,7 @@
  * first, and a missing prerequisite. Torn down completely afterwards. Skipped, with a
  * warning, where docker-compose or logrotate is absent (scripts/setup.sh installs both).
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort } from '../../scripts/lib/stack';
 import { describeWhen } from './support/describe-when';
+import { runToEnd, type CommandRun } from './support/run-to-end';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'deploy-executor-production.sh');
@@ -36,11 +37,6 @@ const describeDeploy = describeWhen(
   'deploy-script.e2e-spec: docker-compose or logrotate is not installed (scripts/setup.sh ' +
     'installs both): the production script test is SKIPPED',
 );
-
-interface Run {
-  code: number | null;
-  out: string;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,22 +53,21 @@ describeDeploy('scripts/deploy-executor-production.sh against a throw-away prefi
   const logrotateFile = () => join(prefix, 'etc', 'logrotate.d', `executor-${project}`);
   const backupDir = () => join(prefix, 'var', 'backups', 'executor');
 
-  function deploy(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 10 * 60000): Promise<Run> {
-    return new Promise((res) => {
-      const t0 = Date.now();
-      const child = spawn(SCRIPT, args, { cwd: tmpdir(), env: { ...env, ...extraEnv } });
-      let out = '';
-      const keep = (d: Buffer) => (out = (out + d.toString()).slice(-40000));
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
-      const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        const name = args.filter((a) => a.startsWith('--') && a !== '--prefix').join(' ') || 'deploy';
-        timings[`${name}_s`] = [...(timings[`${name}_s`] ?? []), (Date.now() - t0) / 1000];
-        res({ code, out });
-      });
+  async function deploy(
+    args: string[],
+    extraEnv: NodeJS.ProcessEnv = {},
+    timeoutMs = 10 * 60000,
+  ): Promise<CommandRun> {
+    const t0 = Date.now();
+    const run = await runToEnd(SCRIPT, args, {
+      cwd: tmpdir(),
+      env: { ...env, ...extraEnv },
+      timeoutMs,
+      keepChars: 40000,
     });
+    const name = args.filter((a) => a.startsWith('--') && a !== '--prefix').join(' ') || 'deploy';
+    timings[`${name}_s`] = [...(timings[`${name}_s`] ?? []), (Date.now() - t0) / 1000];
+    return run;
   }
 
   function docker(args: string[], timeout = 60000): SpawnSyncReturns<string> {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ROOT, Stack } from '../../scripts/lib/stack';
+import type { N8nWorkflow as Workflow } from '../../examples/n8n/workflow';
 
 /**
  * examples/n8n/executor-workflow.json as n8n users run it (issue #20): imported with the real n8n
@@ -30,21 +31,6 @@ function n8nAvailable(): boolean {
   return false;
 }
 
-interface N8nNode {
-  name: string;
-  position?: number[];
-  typeVersion?: number;
-  type: string;
-  parameters: Record<string, unknown>;
-  credentials?: Record<string, { id: string; name: string }>;
-  onError?: string;
-}
-interface Workflow {
-  id: string;
-  name: string;
-  nodes: N8nNode[];
-  connections: Record<string, unknown>;
-}
 interface Item {
   json: Record<string, unknown>;
 }

@@ -1,26 +1,18 @@
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
-import { Stack, waitFor } from '../../scripts/lib/stack';
+import { waitFor, type AppName } from '../../scripts/lib/stack';
+import { ownStack } from './support/own-stack';
 
 /** A stack of its own, whose session-service and runner are killed and restarted. */
 describe('session recovery', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await Stack.create({ SESSION_SWEEP_INTERVAL_MS: '300' });
-    await stack.start();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = ownStack({ SESSION_SWEEP_INTERVAL_MS: '300' });
 
   async function call<T>(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${stack.info.apiUrl}${path}`, {
+    const res = await fetch(`${stack().info.apiUrl}${path}`, {
       method,
       headers: body ? { 'content-type': 'application/json' } : {},
       body: body ? JSON.stringify(body) : undefined,
@@ -29,7 +21,7 @@ describe('session recovery', () => {
   }
 
   const sessionTypes = (id: string) => {
-    const db = new Database(stack.info.dbPath, { readonly: true });
+    const db = new Database(stack().info.dbPath, { readonly: true });
     try {
       return (
         db
@@ -43,17 +35,25 @@ describe('session recovery', () => {
     }
   };
 
-  it('rebuilds every live session from the log after the session-service is killed', async () => {
-    const created = await call<{ session_id: string }>('POST', '/session/create', {
-      tenant_id: 'rt',
-      scope: 'a',
-    });
+  /** A new session of tenant rt in `scope` that has run `code`. */
+  async function sessionThatRan(scope: string, code: string): Promise<string> {
+    const created = await call<{ session_id: string }>('POST', '/session/create', { tenant_id: 'rt', scope });
     const id = created.body.session_id;
-    await call('POST', '/session/execute', { session_id: id, code: 'x = 41' });
+    await call('POST', '/session/execute', { session_id: id, code });
+    return id;
+  }
 
-    await stack.stopProcess('session-service', 'SIGKILL');
-    stack.startApp('session-service');
-    await stack.waitHealthy(30000);
+  /** Kills `app` with -9 and starts it again, until the stack is healthy. */
+  async function killAndRestart(app: AppName): Promise<void> {
+    await stack().stopProcess(app, 'SIGKILL');
+    stack().startApp(app);
+    await stack().waitHealthy(30000);
+  }
+
+  it('rebuilds every live session from the log after the session-service is killed', async () => {
+    const id = await sessionThatRan('a', 'x = 41');
+
+    await killAndRestart('session-service');
 
     const after = await call<{ stdout: string }>('POST', '/session/execute', {
       session_id: id,
@@ -71,9 +71,7 @@ describe('session recovery', () => {
       base: 'default',
     });
     expect(reg.status).toBe(201);
-    await stack.stopProcess('template-service', 'SIGKILL');
-    stack.startApp('template-service');
-    await stack.waitHealthy(30000);
+    await killAndRestart('template-service');
     const after = await call<{ template: { name: string; builtin: boolean } }>(
       'GET',
       '/templates/kept-template',
@@ -83,16 +81,9 @@ describe('session recovery', () => {
   });
 
   it('marks the sessions of a restarted runner lost, and leaves no container behind', async () => {
-    const created = await call<{ session_id: string }>('POST', '/session/create', {
-      tenant_id: 'rt',
-      scope: 'b',
-    });
-    const id = created.body.session_id;
-    await call('POST', '/session/execute', { session_id: id, code: 'y = 1' });
+    const id = await sessionThatRan('b', 'y = 1');
 
-    await stack.stopProcess('runner', 'SIGKILL');
-    stack.startApp('runner');
-    await stack.waitHealthy(30000);
+    await killAndRestart('runner');
 
     await waitFor(
       async () =>
@@ -114,7 +105,7 @@ describe('session recovery', () => {
       async () => {
         const mine = await docker.listContainers({
           all: true,
-          filters: { label: [`executor.runner=${stack.info.runnerId}`] },
+          filters: { label: [`executor.runner=${stack().info.runnerId}`] },
         });
         return mine.every((c) => c.State === 'running');
       },

@@ -28,3 +28,11 @@ export class CommandRejected extends Error {
     this.name = 'CommandRejected';
   }
 }
+
+/**
+ * The `default` of a switch over a union that has a case for every member: a member added
+ * without its case is a type error here. Returns what it was given, as the switch would.
+ */
+export function exhaustive(value: never): never {
+  return value;
+}

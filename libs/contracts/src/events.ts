@@ -11,6 +11,16 @@ export const StreamTypes = {
 } as const;
 export type StreamType = (typeof StreamTypes)[keyof typeof StreamTypes];
 
+/** How a run ended, the same facts in a one-off's ExecutionFinished and a session's SessionExecuted. */
+interface RunEnd {
+  status: ExecutionStatus;
+  exit_code: number;
+  duration_ms: number;
+  timed_out: boolean;
+  oom_killed: boolean;
+  truncated: boolean;
+}
+
 /**
  * Every event type and its data. Past tense; never carries secrets, code or outputs:
  * sizes, hashes and statuses are enough for audit and metrics.
@@ -29,14 +39,8 @@ export interface EventDataMap {
     files_bytes: number;
     timeout_s: number;
   };
-  ExecutionFinished: {
+  ExecutionFinished: RunEnd & {
     execution_id: string;
-    status: ExecutionStatus;
-    exit_code: number;
-    duration_ms: number;
-    timed_out: boolean;
-    oom_killed: boolean;
-    truncated: boolean;
     stdout_bytes: number;
     stderr_bytes: number;
     artifacts_count: number;
@@ -68,18 +72,12 @@ export interface EventDataMap {
   SessionReused: { session_id: string };
   /** The end of the session's life was moved (E2B's setTimeout); its idle ttl is at least as long. */
   SessionDeadlineMoved: { session_id: string; deadline_at: string; ttl_s: number };
-  SessionExecuted: {
+  SessionExecuted: RunEnd & {
     session_id: string;
     execution_id: string;
     language: string;
     code_bytes: number;
     code_sha256: string;
-    status: ExecutionStatus;
-    exit_code: number;
-    duration_ms: number;
-    timed_out: boolean;
-    oom_killed: boolean;
-    truncated: boolean;
     /** The sandbox was replaced during the run: variables and files are gone. */
     state_lost: boolean;
   };

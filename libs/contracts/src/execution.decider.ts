@@ -1,4 +1,4 @@
-import { CommandRejected, type Decider } from './decider';
+import { CommandRejected, exhaustive, type Decider } from './decider';
 import { ErrorCodes } from './errors';
 import type { DomainEvent, EventDataMap } from './events';
 
@@ -19,6 +19,16 @@ export type ExecutionState =
 
 /** What a run produced, as the runner measured it. */
 export type ExecutionOutcome = Omit<Finished, 'execution_id' | 'sandbox_error'>;
+
+/** The outcome of a run that hit no limit and sent nothing back (no output, no artifacts). */
+export const NOTHING_MEASURED = {
+  timed_out: false,
+  oom_killed: false,
+  truncated: false,
+  stdout_bytes: 0,
+  stderr_bytes: 0,
+  artifacts_count: 0,
+} as const satisfies Partial<ExecutionOutcome>;
 
 export type ExecutionCommand =
   | ({ type: 'StartExecution' } & Started)
@@ -46,10 +56,8 @@ function end(state: ExecutionState, event: (started: Started) => ExecutionEvent)
     case 'finished':
     case 'lost':
       return [];
-    default: {
-      const _never: never = state;
-      return _never;
-    }
+    default:
+      return exhaustive(state);
   }
 }
 
@@ -104,12 +112,7 @@ function decide(command: ExecutionCommand, state: ExecutionState): ExecutionEven
           status: 'error',
           exit_code: -1,
           duration_ms: 0,
-          timed_out: false,
-          oom_killed: false,
-          truncated: false,
-          stdout_bytes: 0,
-          stderr_bytes: 0,
-          artifacts_count: 0,
+          ...NOTHING_MEASURED,
           sandbox_error: command.sandbox_error,
         },
       }));
@@ -118,10 +121,8 @@ function decide(command: ExecutionCommand, state: ExecutionState): ExecutionEven
         type: 'ExecutionLost',
         data: { execution_id: started.execution_id, runner_id: started.runner_id, reason: command.reason },
       }));
-    default: {
-      const _never: never = command;
-      return _never;
-    }
+    default:
+      return exhaustive(command);
   }
 }
 
@@ -135,10 +136,8 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
       return state.status === 'none'
         ? state
         : { status: 'lost', started: state.started, reason: event.data.reason };
-    default: {
-      const _never: never = event;
-      return _never;
-    }
+    default:
+      return exhaustive(event);
   }
 }
 

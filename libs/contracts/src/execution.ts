@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -44,6 +45,31 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9_.:@/-]{1,256}$/;
 export const LANGUAGE_PATTERN = /^[a-z][a-z0-9+-]{0,31}$/;
+
+/*
+ * The checks of the names every request may carry, one place each. applyDecorators applies in
+ * the order given, stacked decorators the last first: listed last first, the messages keep their order.
+ */
+/** A tenant id: 1-64 letters, digits, _ . - (starting with a letter or digit). */
+export const IsTenantId = () =>
+  applyDecorators(
+    Matches(TENANT_PATTERN, {
+      message: 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)',
+    }),
+    IsString(),
+  );
+/** A scope: 1-256 letters, digits or _ . : @ / -. */
+export const IsScope = () =>
+  applyDecorators(
+    Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' }),
+    IsString(),
+  );
+/** A template's name, as a request names the template to run in. */
+export const IsTemplateName = () =>
+  applyDecorators(
+    Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' }),
+    IsString(),
+  );
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export function IsWorkspacePath(options?: ValidationOptions): PropertyDecorator {
@@ -176,22 +202,17 @@ export class CodeRunDto {
 /** `POST /execute` body. */
 export class ExecuteRequestDto extends CodeRunDto {
   @ApiProperty({ pattern: TENANT_PATTERN.source, example: 'acme' })
-  @IsString()
-  @Matches(TENANT_PATTERN, {
-    message: 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)',
-  })
+  @IsTenantId()
   tenant_id: string;
 
   @ApiPropertyOptional({ pattern: SCOPE_PATTERN.source, default: 'default', example: 'chat-1' })
   @IsOptional()
-  @IsString()
-  @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
+  @IsScope()
   scope?: string;
 
   @ApiPropertyOptional({ pattern: NAME_PATTERN.source, default: 'default', example: 'default' })
   @IsOptional()
-  @IsString()
-  @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
+  @IsTemplateName()
   template?: string;
 
   /** Run in gVisor (`runsc`) instead of the template's runtime, where the engine has it. */

@@ -23,13 +23,15 @@ import {
   NAME_PATTERN,
   SCOPE_PATTERN,
   TENANT_PATTERN,
+  IsScope,
+  IsTemplateName,
+  IsTenantId,
   type ExecutionResult,
   type FilePayload,
 } from './execution';
 import type { TemplateSpec } from './templates';
 import { workspacePathError } from './workspace-path';
 
-const TENANT_MESSAGE = 'tenant_id must be 1-64 letters, digits, _ . - (starting with a letter or digit)';
 export const MAX_SESSION_TTL_SECONDS = 86400;
 const TENANT = { pattern: TENANT_PATTERN.source, example: 'acme' };
 const OPTIONAL_TENANT = {
@@ -79,19 +81,16 @@ function IsDirPath(): PropertyDecorator {
 
 export class SessionCreateDto {
   @ApiProperty(TENANT)
-  @IsString()
-  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  @IsTenantId()
   tenant_id: string;
 
   @ApiProperty({ pattern: SCOPE_PATTERN.source, example: 'chat-1' })
-  @IsString()
-  @Matches(SCOPE_PATTERN, { message: 'scope must be 1-256 letters, digits or _ . : @ / -' })
+  @IsScope()
   scope: string;
 
   @ApiPropertyOptional({ pattern: NAME_PATTERN.source, default: 'default', example: 'python-data' })
   @IsOptional()
-  @IsString()
-  @Matches(NAME_PATTERN, { message: 'template must be a template name (lowercase letters, digits, -)' })
+  @IsTemplateName()
   template?: string;
 
   @ApiPropertyOptional({ ...SECONDS, description: 'Idle seconds before it expires', example: 600 })
@@ -155,8 +154,7 @@ class SessionRef {
   /** Until API keys bind a tenant, a caller names its tenant; another tenant's session is a 404. */
   @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsOptional()
-  @IsString()
-  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  @IsTenantId()
   tenant_id?: string;
 }
 
@@ -178,8 +176,7 @@ export class SessionExecuteDto extends CodeRunDto {
 
   @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsOptional()
-  @IsString()
-  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  @IsTenantId()
   tenant_id?: string;
 }
 
@@ -246,8 +243,7 @@ export class SessionDirDto extends SessionRef {
 export class OptionalTenantQueryDto {
   @ApiPropertyOptional(OPTIONAL_TENANT)
   @IsOptional()
-  @IsString()
-  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  @IsTenantId()
   tenant_id?: string;
 }
 
@@ -272,8 +268,7 @@ export class SessionDownloadQueryDto extends SessionRef {
 export class SessionListQueryDto {
   @IsOptional()
   @ApiPropertyOptional(OPTIONAL_TENANT)
-  @IsString()
-  @Matches(TENANT_PATTERN, { message: TENANT_MESSAGE })
+  @IsTenantId()
   tenant_id?: string;
 }
 

@@ -6,9 +6,9 @@ import base64
 import binascii
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import BAD_RESPONSE, ExecutorError
 
@@ -36,6 +36,14 @@ def _typed(d: Mapping[str, Any], key: str, kinds: Tuple[type, ...], what: str) -
         return None
     if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
         raise _bad(f"{key} is not {what}")
+    return v
+
+
+def _required_str(d: Mapping[str, Any], key: str, what: str) -> str:
+    """``d[key]``, which must be a string: the field that says what the reply is."""
+    v = d.get(key)
+    if not isinstance(v, str):
+        raise _bad(f"{what} has no {key}")
     return v
 
 
@@ -80,6 +88,23 @@ def _str_list(d: Mapping[str, Any], key: str) -> List[str]:
     if not all(isinstance(i, str) for i in items):
         raise _bad(f"{key} holds something other than strings")
     return list(items)
+
+
+# How a field is read from a reply, by its annotation as the dataclass spells it.
+_READERS: Dict[str, Callable[[Mapping[str, Any], str], Any]] = {
+    "str": _str,
+    "Optional[str]": _opt_str,
+    "bool": _bool,
+    "float": _num,
+    "Optional[int]": _opt_int,
+    "List[str]": _str_list,
+}
+
+
+def _fields(cls: type, d: Mapping[str, Any], **read: Callable[[], Any]) -> Dict[str, Any]:
+    """The arguments of the dataclass ``cls`` from the reply ``d``, each field under its own name and
+    in its declared order: by ``read[name]`` where given, else by the reader of its annotation."""
+    return {f.name: read[f.name]() if f.name in read else _READERS[str(f.type)](d, f.name) for f in fields(cls)}
 
 
 @dataclass
@@ -173,8 +198,7 @@ class ExecutionError:
     def parse(cls, raw: Any) -> Optional["ExecutionError"]:
         if raw is None:
             return None
-        d = _dict(raw, "error")
-        return cls(name=_str(d, "name"), value=_str(d, "value"), traceback=_str(d, "traceback"))
+        return cls(**_fields(cls, _dict(raw, "error")))
 
 
 @dataclass
@@ -201,26 +225,15 @@ class ExecutionResult:
     @classmethod
     def parse(cls, raw: Any) -> "ExecutionResult":
         d = _dict(raw, "the result")
-        status = d.get("status")
-        if not isinstance(status, str):
-            raise _bad("the result has no status")
         return cls(
-            status=status,
-            stdout=_str(d, "stdout"),
-            stderr=_str(d, "stderr"),
-            exit_code=_opt_int(d, "exit_code"),
-            execution_time=_num(d, "execution_time"),
-            results=[RichResult.parse(r) for r in _list(d, "results")],
-            artifacts=[Artifact.parse(a) for a in _list(d, "artifacts")],
-            error=ExecutionError.parse(d.get("error")),
-            timed_out=_bool(d, "timed_out"),
-            oom_killed=_bool(d, "oom_killed"),
-            truncated=_bool(d, "truncated"),
-            execution_id=_str(d, "execution_id"),
-            template=_str(d, "template"),
-            language=_str(d, "language"),
-            session_id=_opt_str(d, "session_id"),
-            state_lost=_bool(d, "state_lost"),
+            **_fields(
+                cls,
+                d,
+                status=lambda: _required_str(d, "status", "the result"),
+                results=lambda: [RichResult.parse(r) for r in _list(d, "results")],
+                artifacts=lambda: [Artifact.parse(a) for a in _list(d, "artifacts")],
+                error=lambda: ExecutionError.parse(d.get("error")),
+            )
         )
 
     @property
@@ -273,16 +286,7 @@ class SessionInfo:
     @classmethod
     def parse(cls, raw: Any) -> "SessionInfo":
         d = _dict(raw, "a session")
-        session_id = d.get("session_id")
-        if not isinstance(session_id, str):
-            raise _bad("a session has no session_id")
-        return cls(
-            session_id=session_id,
-            template=_str(d, "template"),
-            state=_str(d, "state"),
-            expires_at=_opt_str(d, "expires_at"),
-            raw=d,
-        )
+        return cls(**_fields(cls, d, session_id=lambda: _required_str(d, "session_id", "a session"), raw=lambda: d))
 
 
 @dataclass
@@ -307,26 +311,17 @@ class TemplateInfo:
     @classmethod
     def parse(cls, raw: Any) -> "TemplateInfo":
         d = _dict(raw, "a template")
-        name = d.get("name")
-        if not isinstance(name, str):
-            raise _bad("a template has no name")
+        name = _required_str(d, "name", "a template")
         packages_raw = _dict(d.get("packages") or {}, "packages")
         packages: Dict[str, List[str]] = {}
         for kind in packages_raw:
             packages[str(kind)] = _str_list(packages_raw, kind)
         return cls(
-            name=name,
-            description=_str(d, "description"),
-            languages=_str_list(d, "languages"),
-            memory_limit=_str(d, "memory_limit"),
-            cpu_limit=_num(d, "cpu_limit"),
-            timeout=_num(d, "timeout"),
-            network=_bool(d, "network"),
-            builtin=_bool(d, "builtin"),
-            image_status=_str(d, "image_status", "unknown"),
-            image=_str(d, "image"),
-            packages=packages,
-            packages_missing=_str_list(d, "packages_missing"),
-            build_error=_opt_str(d, "build_error"),
-            build_log=_str_list(d, "build_log"),
+            **_fields(
+                cls,
+                d,
+                name=lambda: name,
+                image_status=lambda: _str(d, "image_status", "unknown"),
+                packages=lambda: packages,
+            )
         )

@@ -1,18 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-interface Node {
-  name: string;
-  type: string;
-  parameters: Record<string, unknown>;
-  credentials?: Record<string, { id: string; name: string }>;
-  onError?: string;
-}
-interface Workflow {
-  id: string;
-  nodes: Node[];
-  connections: Record<string, { main: Array<Array<{ node: string }>> }>;
-}
+import type { N8nWorkflow as Workflow } from '../../../examples/n8n/workflow';
 
 describe('examples/n8n/executor-workflow.json', () => {
   const wf = JSON.parse(

@@ -13,7 +13,20 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { Type } from 'class-transformer';
+import { applyDecorators } from '@nestjs/common';
+import { PartialType } from '@nestjs/swagger';
 import { IsEnvMap, IsMetadata, LANGUAGE_PATTERN, MAX_SESSION_TTL_SECONDS } from '@executor/contracts';
+
+/** A language name, optional; null (as E2B's SDKs send for "the default") counts as absent. */
+function IsLanguageOrNull(): PropertyDecorator {
+  // Listed in the order stacked decorators apply (the last first), so the messages keep theirs.
+  return applyDecorators(
+    Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' }),
+    IsString(),
+    ValidateIf((_o, v) => v !== null),
+    IsOptional(),
+  );
+}
 
 /**
  * The bodies and queries of E2B's API as its SDKs send them (e2b-dev/E2B spec/openapi.yml),
@@ -68,13 +81,7 @@ export class E2bTimeoutDto {
   timeout: number;
 }
 
-export class E2bConnectDto {
-  @IsOptional()
-  @IsInt({ message: 'timeout must be a whole number of seconds' })
-  @Min(1)
-  @Max(MAX_SESSION_TTL_SECONDS)
-  timeout?: number;
-}
+export class E2bConnectDto extends PartialType(E2bTimeoutDto) {}
 
 /** `GET /v2/sandboxes`: metadata as `k=v&k2=v2` (URL-encoded once more), states comma-separated. */
 export class E2bListQueryDto {
@@ -125,10 +132,7 @@ export class E2bExecuteDto {
   @IsUUID('4', { message: 'context_id must be a context id' })
   context_id?: string | null;
 
-  @IsOptional()
-  @ValidateIf((_o, v) => v !== null)
-  @IsString()
-  @Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' })
+  @IsLanguageOrNull()
   language?: string | null;
 
   @IsOptional()
@@ -140,10 +144,7 @@ export class E2bExecuteDto {
 
 /** `POST /contexts` of the code interpreter. */
 export class E2bContextDto {
-  @IsOptional()
-  @ValidateIf((_o, v) => v !== null)
-  @IsString()
-  @Matches(LANGUAGE_PATTERN, { message: 'language must be a language name such as python' })
+  @IsLanguageOrNull()
   language?: string | null;
 
   @IsOptional()

@@ -1,26 +1,24 @@
 import {
   CommandRejected,
   ErrorCodes,
+  exhaustive,
   type Decider,
   type DomainEvent,
   type EventContext,
+  type EventDataMap,
 } from '@executor/contracts';
 
-/** What every session that exists has, from its SessionCreated and the events after it. */
-interface SessionFacts {
-  session_id: string;
-  tenant_id: string;
-  scope: string;
-  template: string;
-  ttl_s: number;
-  metadata: Record<string, string>;
-  runner_id: string;
+type Created = EventDataMap['SessionCreated'];
+
+/**
+ * What every session that exists has: its SessionCreated's facts (`deadline_at`, the absolute
+ * end of its life, if it has one) and what the events after it changed.
+ */
+type SessionFacts = Created & {
   created_at: string;
   last_used_at: string;
   executions: number;
-  /** The absolute end of its life (ISO), if it has one. */
-  deadline_at?: string;
-}
+};
 
 /** The Session aggregate's state, built from its events only: a union keyed on status. */
 export type SessionState =
@@ -37,17 +35,7 @@ export type ActiveSession = Extract<SessionState, { status: 'active' }>;
 export const initialState: SessionState = { status: 'none' };
 
 export type SessionCommand =
-  | {
-      type: 'CreateSession';
-      session_id: string;
-      tenant_id: string;
-      scope: string;
-      template: string;
-      ttl_s: number;
-      metadata: Record<string, string>;
-      runner_id: string;
-      deadline_at?: string;
-    }
+  | ({ type: 'CreateSession' } & Created)
   | { type: 'ReuseSession'; now: Date }
   | { type: 'MoveDeadline'; now: Date; lifetime_s: number }
   | {
@@ -100,10 +88,8 @@ export function requireLive(state: SessionState, now?: Date): asserts state is A
       throw new CommandRejected(ErrorCodes.SessionDestroyed, 'the session was destroyed');
     case 'lost':
       throw new CommandRejected(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
-    default: {
-      const _never: never = state;
-      return _never;
-    }
+    default:
+      return exhaustive(state);
   }
 }
 
@@ -147,10 +133,8 @@ function decide(command: SessionCommand, state: SessionState): DomainEvent[] {
     case 'MarkSessionLost':
       if (state.status !== 'active') return [];
       return [{ type: 'SessionLost', data: { session_id: state.session_id, reason: command.reason } }];
-    default: {
-      const _never: never = command;
-      return _never;
-    }
+    default:
+      return exhaustive(command);
   }
 }
 

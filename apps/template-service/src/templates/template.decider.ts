@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   CommandRejected,
   ErrorCodes,
+  exhaustive,
   MAX_ENV_ENTRIES,
   templateVisibleTo,
   type Decider,
@@ -173,10 +174,8 @@ function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[]
       return register(command, state);
     case 'DeleteTemplate':
       return remove(command, state);
-    default: {
-      const _never: never = command;
-      return _never;
-    }
+    default:
+      return exhaustive(command);
   }
 }
 
@@ -191,10 +190,8 @@ function evolve(
       return { status: 'registered', template: event.data, ...(tenant_id ? { tenant_id } : {}) };
     case 'TemplateDeleted':
       return { status: 'deleted' };
-    default: {
-      const _never: never = event;
-      return _never;
-    }
+    default:
+      return exhaustive(event);
   }
 }
 

@@ -1,7 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EventTypes, StreamTypes, type EventEnvelope, type EventType, type StreamType } from '../events';
-
-const SUCCESS = { enum: ['success'] } as const;
+import { SuccessDto } from './success.dto';
 
 /** An event as it is stored (DESIGN.md's envelope). */
 export class EventEnvelopeDto implements EventEnvelope {
@@ -40,10 +39,7 @@ export class EventEnvelopeDto implements EventEnvelope {
   data: EventEnvelope['data'];
 }
 
-export class EventPageDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class EventPageDto extends SuccessDto {
   @ApiProperty({ type: () => [EventEnvelopeDto] })
   events: EventEnvelopeDto[];
 
@@ -55,10 +51,7 @@ export class EventPageDto {
   next: number | null;
 }
 
-export class StreamHistoryDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class StreamHistoryDto extends SuccessDto {
   @ApiProperty()
   stream_id: string;
 

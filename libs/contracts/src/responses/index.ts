@@ -5,3 +5,4 @@ export * from './health.dto';
 export * from './metrics.dto';
 export * from './sessions.dto';
 export * from './templates.dto';
+export * from './success.dto';

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SuccessDto } from './success.dto';
 
 const COUNTS = {
   type: 'object',
@@ -118,10 +119,7 @@ export class MetricsViewDto {
   projection: ProjectionPositionDto;
 }
 
-export class MetricsReplyDto {
-  @ApiProperty({ enum: ['success'] })
-  status: 'success';
-
+export class MetricsReplyDto extends SuccessDto {
   @ApiProperty({ type: () => MetricsViewDto })
   metrics: MetricsViewDto;
 }

@@ -1,13 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ContextInfo, FileEntry, SessionCreateReply, SessionStatus, SessionView } from '../sessions';
+import { SuccessDto } from './success.dto';
 
-const SUCCESS = { enum: ['success'] } as const;
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
-export class SessionCreatedDto implements SessionCreateReply {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class SessionCreatedDto extends SuccessDto implements SessionCreateReply {
   @ApiProperty({ format: 'uuid' })
   session_id: string;
 
@@ -30,10 +27,7 @@ export class SessionCreatedDto implements SessionCreateReply {
   deadline_at?: string;
 }
 
-export class SessionDestroyedDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class SessionDestroyedDto extends SuccessDto {
   @ApiProperty({ format: 'uuid' })
   session_id: string;
 }
@@ -79,18 +73,12 @@ export class SessionViewDto implements SessionView {
   executions: number;
 }
 
-export class SessionReplyDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class SessionReplyDto extends SuccessDto {
   @ApiProperty({ type: () => SessionViewDto })
   session: SessionViewDto;
 }
 
-export class SessionListDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class SessionListDto extends SuccessDto {
   @ApiProperty({ type: () => [SessionViewDto] })
   sessions: SessionViewDto[];
 }
@@ -109,10 +97,7 @@ export class ContextInfoDto implements ContextInfo {
   default: boolean;
 }
 
-export class ContextCreatedDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class ContextCreatedDto extends SuccessDto {
   @ApiProperty({ type: () => ContextInfoDto })
   context: ContextInfoDto;
 
@@ -120,18 +105,12 @@ export class ContextCreatedDto {
   contexts: ContextInfoDto[];
 }
 
-export class ContextListDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class ContextListDto extends SuccessDto {
   @ApiProperty({ type: () => [ContextInfoDto] })
   contexts: ContextInfoDto[];
 }
 
-export class ContextReplyDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class ContextReplyDto extends SuccessDto {
   @ApiProperty({ type: () => ContextInfoDto, description: 'The context restarted or removed' })
   context: ContextInfoDto;
 }
@@ -153,10 +132,7 @@ export class FileEntryDto implements FileEntry {
   modified: string;
 }
 
-export class FileWrittenDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class FileWrittenDto extends SuccessDto {
   @ApiProperty()
   path: string;
 
@@ -165,10 +141,7 @@ export class FileWrittenDto {
 }
 
 /** `GET /session/files/download?format=json`. */
-export class FileContentDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class FileContentDto extends SuccessDto {
   @ApiProperty()
   path: string;
 
@@ -185,10 +158,7 @@ export class FileContentDto {
   content: string;
 }
 
-export class FileListDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class FileListDto extends SuccessDto {
   @ApiProperty()
   path: string;
 
@@ -196,10 +166,7 @@ export class FileListDto {
   entries: FileEntryDto[];
 }
 
-export class FilePathDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class FilePathDto extends SuccessDto {
   @ApiProperty()
   path: string;
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { KERNEL_KINDS, type ImageStatus, type KernelKind, type TemplateSummary } from '../templates';
+import { SuccessDto } from './success.dto';
 
-const SUCCESS = { enum: ['success'] } as const;
 const IMAGE_STATUSES: ImageStatus[] = ['missing', 'building', 'ready', 'failed', 'unknown'];
 
 export class TemplateSummaryDto implements TemplateSummary {
@@ -72,26 +72,17 @@ export class TemplateSummaryDto implements TemplateSummary {
   pids_limit: number;
 }
 
-export class TemplateListDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class TemplateListDto extends SuccessDto {
   @ApiProperty({ type: () => [TemplateSummaryDto] })
   templates: TemplateSummaryDto[];
 }
 
-export class TemplateReplyDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class TemplateReplyDto extends SuccessDto {
   @ApiProperty({ type: () => TemplateSummaryDto })
   template: TemplateSummaryDto;
 }
 
-export class TemplateDeletedDto {
-  @ApiProperty(SUCCESS)
-  status: 'success';
-
+export class TemplateDeletedDto extends SuccessDto {
   @ApiProperty()
   name: string;
 }

@@ -1,6 +1,6 @@
 import { CommandRejected, type Decider } from '../decider';
 import type { EventDataMap } from '../events';
-import type { ExecutionOutcome } from '../execution.decider';
+import { NOTHING_MEASURED, type ExecutionOutcome } from '../execution.decider';
 import type { RunnerHeartbeat } from '../health';
 
 /**
@@ -47,12 +47,7 @@ export function executionOutcome(overrides: Partial<ExecutionOutcome> = {}): Exe
     status: 'success',
     exit_code: 0,
     duration_ms: 1,
-    timed_out: false,
-    oom_killed: false,
-    truncated: false,
-    stdout_bytes: 0,
-    stderr_bytes: 0,
-    artifacts_count: 0,
+    ...NOTHING_MEASURED,
     ...overrides,
   };
 }

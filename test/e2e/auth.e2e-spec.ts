@@ -116,7 +116,7 @@ describe('API keys, tenants and limits', () => {
   });
 
   it("counts a tenant's runs in one window across /execute and E2B's code interpreter", async () => {
-    const created = await fetch(`${stack.info.apiUrl}/e2b/v2/sandboxes`, {
+    const created = await fetch(`${stack().info.apiUrl}/e2b/v2/sandboxes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': 'key-limited' },
       body: JSON.stringify({ templateID: 'default' }),
@@ -124,7 +124,7 @@ describe('API keys, tenants and limits', () => {
     expect(created.status).toBe(201);
     const { sandboxID } = (await created.json()) as { sandboxID: string };
     const runCode = () =>
-      fetch(`${stack.info.apiUrl}/e2b/execute`, {
+      fetch(`${stack().info.apiUrl}/e2b/execute`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -78,6 +78,12 @@ function post<T = RunReply>(api: string, path: string, body: unknown): Promise<T
   });
 }
 
+/** Closes the kept-alive connections that are idle now; the next requests open new ones. */
+function dropIdleSockets(): void {
+  for (const sockets of Object.values(agent.freeSockets))
+    for (const socket of sockets ?? []) socket.destroy();
+}
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -261,9 +267,22 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
   const before = await runnerContainers(stack.info.runnerId);
   const t0 = performance.now();
   const ids: string[] = [];
+  // Four at a time, as they were made: left to the stack's stop, the runner would remove them
+  // all at once (a thousand `docker rm` in parallel load a small host for minutes).
+  const destroyAll = async () => {
+    let at = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (at < ids.length) {
+          const id = ids[at++];
+          if (id) await post(api, '/session/destroy', { session_id: id }).catch(() => undefined);
+        }
+      }),
+    );
+  };
   // A few creates at once, as agents would make them.
   let next = 0;
-  await Promise.all(
+  const creating = Promise.all(
     Array.from({ length: 4 }, async () => {
       while (next < n) {
         const i = next++;
@@ -279,6 +298,10 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
       }
     }),
   );
+  await creating.catch(async (err: unknown) => {
+    await destroyAll();
+    throw err;
+  });
   const createdS = (performance.now() - t0) / 1000;
   await sleep(5000); // let the pool refill and the apps settle
   const after = await runnerContainers(stack.info.runnerId);
@@ -294,13 +317,24 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
   // Every session answers with its own state.
   const samples: number[] = [];
   let answered = 0;
-  for (const id of ids) {
-    const t = performance.now();
-    const r = await post(api, '/session/execute', { session_id: id, code: 'x += 1\nx' });
-    samples.push(performance.now() - t);
-    if (r.results?.[0]?.data['text/plain'] === '1') answered++;
+  try {
+    // The API closes a connection idle for 5 s (its keep-alive timeout): the measuring above took
+    // longer, and a request sent on a socket the server is closing fails with a hang-up.
+    dropIdleSockets();
+    for (const id of ids) {
+      const t = performance.now();
+      const r = await post(api, '/session/execute', { session_id: id, code: 'x += 1\nx' });
+      samples.push(performance.now() - t);
+      if (r.results?.[0]?.data['text/plain'] === '1') answered++;
+    }
+  } finally {
+    await destroyAll();
+    // A destroy answers before its container is removed: wait for the runner's removals, or the
+    // stack's stop would remove what is left all at once.
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline && (await runnerContainers(stack.info.runnerId)).size > before.size + 4)
+      await sleep(2000);
   }
-  for (const id of ids) await post(api, '/session/destroy', { session_id: id }).catch(() => undefined);
   return {
     sessions: n,
     created_in_s: Math.round(createdS * 10) / 10,

@@ -1,4 +1,12 @@
-import { markdown, quantiles, targets, type Baselines, type Quantiles, type StoreRun } from './bench-report';
+import {
+  densityMarkdown,
+  markdown,
+  quantiles,
+  targets,
+  type Baselines,
+  type Quantiles,
+  type StoreRun,
+} from './bench-report';
 
 const flat = (ms: number): Quantiles => quantiles([ms]);
 
@@ -73,7 +81,10 @@ describe('targets', () => {
       containers_mib: 8000,
       shims_pss_mib: 1000,
       apps_rss_growth_mib: 200,
-      per_session_mib: { containers: 8, shims: 1, apps: 0.2, all_in: 9.2 },
+      engine_rss_growth_mib: 100,
+      per_session_mib: { containers: 8, shims: 1, apps: 0.2, engine: 0.1, all_in: 9.2, with_engine: 9.3 },
+      load_before: [1, 1, 1],
+      load_after: [9, 5, 2],
     };
     const met = (d: typeof density) =>
       targets(base, run({ density: d }))
@@ -83,6 +94,10 @@ describe('targets', () => {
     expect(met({ ...density, sessions: 200 })).toEqual([false, true]);
     expect(met({ ...density, all_answered: false })).toEqual([false, true]);
     expect(met({ ...density, x_increment: flat(51) })).toEqual([true, false]);
+    const md = densityMarkdown(density, { date: '2026-12-01T20:00:00.000Z', cpus: 2, store: 'sqlite' });
+    expect(md).toContain('| containers / shims / apps / engine MiB each | 8 / 1 / 0.2 / 0.1 |');
+    expect(md).toContain('| load average before / after (1, 5, 15 min) | 1, 1, 1 / 9, 5, 2 |');
+    expect(md).toContain('| x += 1 across them (p50/p95/p99 ms) | 40 / 40 / 40 |');
   });
 });
 

@@ -52,7 +52,44 @@ export interface Density {
   containers_mib: number;
   shims_pss_mib: number;
   apps_rss_growth_mib: number;
-  per_session_mib: { containers: number; shims: number; apps: number; all_in: number };
+  /** Growth of dockerd's and containerd's RSS: the engine's bookkeeping of the containers. */
+  engine_rss_growth_mib: number;
+  /** all_in is container, shim and apps (issue 23's accounting); with_engine adds the engine's. */
+  per_session_mib: {
+    containers: number;
+    shims: number;
+    apps: number;
+    engine: number;
+    all_in: number;
+    with_engine: number;
+  };
+  load_before: number[];
+  load_after: number[];
+}
+
+/** The markdown of a density-only run (`npm run bench -- --parts density`). */
+export function densityMarkdown(d: Density, meta: { date: string; cpus: number; store: string }): string {
+  const m = d.per_session_mib;
+  return [
+    `# npm run bench -- --parts density, ${meta.date} (${meta.cpus} cores, ${meta.store})`,
+    '',
+    row(['', meta.store]),
+    row(['---', '---']),
+    row([
+      'load average before / after (1, 5, 15 min)',
+      `${d.load_before.join(', ')} / ${d.load_after.join(', ')}`,
+    ]),
+    row(['idle default sessions, created in', `${d.sessions}, ${d.created_in_s} s`]),
+    row(['every one answered with its own state', d.all_answered ? 'yes' : 'no']),
+    row(['MiB each all-in (container + shim + apps)', m.all_in]),
+    row([
+      'containers / shims / apps / engine MiB each',
+      `${m.containers} / ${m.shims} / ${m.apps} / ${m.engine}`,
+    ]),
+    row(['MiB each with the engine (dockerd, containerd)', m.with_engine]),
+    row(['x += 1 across them (p50/p95/p99 ms)', q(d.x_increment)]),
+    '',
+  ].join('\n');
 }
 
 export interface Baselines {

@@ -8,6 +8,7 @@
  *
  *   npm run bench                                    # SQLite; PostgreSQL too when EXECUTOR_TEST_POSTGRES_URL is set
  *   npm run bench -- --store sqlite,postgres --density 200 --samples 50
+ *   npm run bench -- --parts density --store sqlite --density 1000   # only the idle sessions (docs/density.md)
  *
  * Each store gets a stack of its own on free loopback ports (PostgreSQL: a throw-away database
  * on the server EXECUTOR_TEST_POSTGRES_URL names). Writes bench-results/bench-<date>.json and
@@ -15,7 +16,7 @@
  * machine the numbers move with it. Traffic goes to loopback only.
  */
 import Docker from 'dockerode';
-import { readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,15 @@ import { PassThrough } from 'node:stream';
 import { createDatabase } from '../../libs/event-store/src/testing/postgres';
 import { readArgs } from '../lib/cli-args';
 import { ROOT, Stack } from '../lib/stack';
-import { markdown, quantiles, targets, type Baselines, type Density, type StoreRun } from './bench-report';
+import {
+  densityMarkdown,
+  markdown,
+  quantiles,
+  targets,
+  type Baselines,
+  type Density,
+  type StoreRun,
+} from './bench-report';
 
 const IMAGE = 'executor/default:latest';
 const docker = new Docker();
@@ -67,6 +76,12 @@ function post<T = RunReply>(api: string, path: string, body: unknown): Promise<T
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** Closes the kept-alive connections that are idle now; the next requests open new ones. */
+function dropIdleSockets(): void {
+  for (const sockets of Object.values(agent.freeSockets))
+    for (const socket of sockets ?? []) socket.destroy();
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -208,30 +223,85 @@ function containerBytes(id: string): number {
   return 0;
 }
 
+/** dockerd and containerd: what the engine itself holds per container shows in their RSS. */
+function enginePids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === 'dockerd' || comm === 'containerd') pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 async function runnerContainers(runnerId: string): Promise<Set<string>> {
   const list = await docker.listContainers({ filters: { label: [`executor.runner=${runnerId}`] } });
   return new Set(list.map((c) => c.Id));
+}
+
+/** A create refused for a busy runner (503, 429) is tried again, as a client would: a few times. */
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 5 || !/: (503|429) /.test(String(err))) throw err;
+      process.stderr.write(`density: retrying after ${String(err).slice(0, 200)}\n`);
+      await sleep(1000 * attempt);
+    }
+  }
 }
 
 /** N idle sessions of `default`: what each costs all-in, and `x += 1` across all of them. */
 async function density(stack: Stack, api: string, n: number): Promise<Density> {
   const apps = ['runner', 'session-service', 'api', 'metrics'].map((a) => stack.processes.get(a)!.pid!);
   const appsBefore = apps.reduce((s, p) => s + rssBytes(p), 0);
+  const engine = enginePids();
+  const engineRss = () => engine.reduce((s, p) => s + (existsSync(`/proc/${p}`) ? rssBytes(p) : 0), 0);
+  const engineBefore = engineRss();
+  const loadBefore = load();
   const before = await runnerContainers(stack.info.runnerId);
   const t0 = performance.now();
   const ids: string[] = [];
+  // Four at a time, as they were made: left to the stack's stop, the runner would remove them
+  // all at once (a thousand `docker rm` in parallel load a small host for minutes).
+  const destroyAll = async () => {
+    let at = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (at < ids.length) {
+          const id = ids[at++];
+          if (id) await post(api, '/session/destroy', { session_id: id }).catch(() => undefined);
+        }
+      }),
+    );
+  };
   // A few creates at once, as agents would make them.
   let next = 0;
-  await Promise.all(
+  const creating = Promise.all(
     Array.from({ length: 4 }, async () => {
       while (next < n) {
         const i = next++;
-        const s = await post(api, '/session/create', { tenant_id: 'density', scope: `idle-${i}`, ttl: 3600 });
+        const s = await retried(() =>
+          post(api, '/session/create', { tenant_id: 'density', scope: `idle-${i}`, ttl: 3600 }),
+        );
         await post(api, '/session/execute', { session_id: s.session_id, code: 'x = 0' });
         ids[i] = s.session_id!;
+        if ((i + 1) % 100 === 0)
+          process.stderr.write(
+            `density: ${i + 1} sessions in ${Math.round((performance.now() - t0) / 1000)} s, load ${load().join(' ')}\n`,
+          );
       }
     }),
   );
+  await creating.catch(async (err: unknown) => {
+    await destroyAll();
+    throw err;
+  });
   const createdS = (performance.now() - t0) / 1000;
   await sleep(5000); // let the pool refill and the apps settle
   const after = await runnerContainers(stack.info.runnerId);
@@ -240,18 +310,31 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
   const containers = [...sessionContainers].reduce((s, id) => s + containerBytes(id), 0);
   const shims = shimPids(sessionContainers).reduce((s, p) => s + pssBytes(p), 0);
   const appsGrowth = Math.max(0, apps.reduce((s, p) => s + rssBytes(p), 0) - appsBefore);
+  // The engine is shared with whatever else runs on the host: its growth is an estimate.
+  const engineGrowth = Math.max(0, engineRss() - engineBefore);
   const perContainer = containers / Math.max(1, sessionContainers.size);
   const perShim = shims / Math.max(1, sessionContainers.size);
   // Every session answers with its own state.
   const samples: number[] = [];
   let answered = 0;
-  for (const id of ids) {
-    const t = performance.now();
-    const r = await post(api, '/session/execute', { session_id: id, code: 'x += 1\nx' });
-    samples.push(performance.now() - t);
-    if (r.results?.[0]?.data['text/plain'] === '1') answered++;
+  try {
+    // The API closes a connection idle for 5 s (its keep-alive timeout): the measuring above took
+    // longer, and a request sent on a socket the server is closing fails with a hang-up.
+    dropIdleSockets();
+    for (const id of ids) {
+      const t = performance.now();
+      const r = await post(api, '/session/execute', { session_id: id, code: 'x += 1\nx' });
+      samples.push(performance.now() - t);
+      if (r.results?.[0]?.data['text/plain'] === '1') answered++;
+    }
+  } finally {
+    await destroyAll();
+    // A destroy answers before its container is removed: wait for the runner's removals, or the
+    // stack's stop would remove what is left all at once.
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline && (await runnerContainers(stack.info.runnerId)).size > before.size + 4)
+      await sleep(2000);
   }
-  for (const id of ids) await post(api, '/session/destroy', { session_id: id }).catch(() => undefined);
   return {
     sessions: n,
     created_in_s: Math.round(createdS * 10) / 10,
@@ -260,18 +343,23 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
     containers_mib: mib(containers),
     shims_pss_mib: mib(shims),
     apps_rss_growth_mib: mib(appsGrowth),
+    engine_rss_growth_mib: mib(engineGrowth),
     per_session_mib: {
       containers: mib(perContainer),
       shims: mib(perShim),
       apps: mib(appsGrowth / n),
+      engine: mib(engineGrowth / n),
       all_in: mib(perContainer + perShim + appsGrowth / n),
+      with_engine: mib(perContainer + perShim + (appsGrowth + engineGrowth) / n),
     },
+    load_before: loadBefore,
+    load_after: load(),
   };
 }
 
-async function storeRun(store: 'sqlite' | 'postgres', samples: number, densityN: number): Promise<StoreRun> {
-  const database = store === 'postgres' ? await createDatabase() : undefined;
-  const stack = await Stack.create({
+/** The settings a bench stack runs with: limits raised so the bench, not a quota, is measured. */
+function benchEnv(densityN: number, databaseUrl?: string): Record<string, string> {
+  return {
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: '1000000',
     MAX_CONCURRENT_EXECUTIONS: '64',
@@ -279,8 +367,29 @@ async function storeRun(store: 'sqlite' | 'postgres', samples: number, densityN:
     RUNNER_QUEUE_WAIT_S: '120',
     MAX_SESSIONS: String(densityN + 50),
     MAX_SESSIONS_PER_TENANT: String(densityN + 50),
-    ...(database ? { EVENT_STORE_URL: database.url } : {}),
-  });
+    ...(databaseUrl ? { EVENT_STORE_URL: databaseUrl } : {}),
+  };
+}
+
+/** `--parts density`: only the idle sessions, on one store (a 1,000-session run is long enough). */
+async function densityRun(store: 'sqlite' | 'postgres', densityN: number): Promise<Density> {
+  const database = store === 'postgres' ? await createDatabase() : undefined;
+  const stack = await Stack.create(benchEnv(densityN, database?.url));
+  try {
+    await stack.start();
+    const api = stack.info.apiUrl;
+    await post(api, '/execute', { tenant_id: 'bench', code: 'print(1)' });
+    await sleep(3000);
+    return await density(stack, api, densityN);
+  } finally {
+    await stack.stop();
+    await database?.drop();
+  }
+}
+
+async function storeRun(store: 'sqlite' | 'postgres', samples: number, densityN: number): Promise<StoreRun> {
+  const database = store === 'postgres' ? await createDatabase() : undefined;
+  const stack = await Stack.create(benchEnv(densityN, database?.url));
   try {
     await stack.start();
     const api = stack.info.apiUrl;
@@ -364,6 +473,7 @@ async function main(): Promise<void> {
     store: 'string',
     density: 'integer',
     samples: 'integer',
+    parts: 'string',
   });
   const stores = (values.store ?? (process.env.EXECUTOR_TEST_POSTGRES_URL ? 'sqlite,postgres' : 'sqlite'))
     .split(',')
@@ -379,6 +489,27 @@ async function main(): Promise<void> {
   const densityN = values.density ?? 20;
   const started = new Date().toISOString();
   const loadAtStart = load();
+  if (values.parts !== undefined && values.parts !== 'all') {
+    if (values.parts !== 'density') throw new Error(`--parts takes all or density, not ${values.parts}`);
+    const store = stores[0] as StoreRun['store'];
+    const d = await densityRun(store, densityN);
+    const meta = { date: started, cpus: availableParallelism(), store };
+    const stem = join(
+      ROOT,
+      'bench-results',
+      `density-${densityN}-${store}-${started.slice(0, 16).replace(':', '')}`,
+    );
+    mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+    writeFileSync(
+      `${stem}.json`,
+      `${JSON.stringify({ machine: { ...meta, load_at_start: loadAtStart, load_at_end: load() }, density: d }, null, 2)}\n`,
+    );
+    const md = densityMarkdown(d, meta);
+    writeFileSync(`${stem}.md`, `${md}\n`);
+    process.stdout.write(`${md}\n${stem}.json\n${stem}.md\n`);
+    agent.destroy();
+    return;
+  }
   const base = await baselines(samples);
   const runs: StoreRun[] = [];
   for (const store of stores) runs.push(await storeRun(store as StoreRun['store'], samples, densityN));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from '@executor/common';
 import { randomUUID } from 'node:crypto';
-import { kernelCommand } from '../../apps/runner/src/kernel/kernel-source';
+import { kernelCommand, kernelProgram } from '../../apps/runner/src/kernel/kernel-source';
 import { post } from './client';
 
 /**
@@ -522,6 +522,7 @@ function lightKernel(codes: string[]): Promise<KernelRun[]> {
     ...kernelCommand('python'),
   ]);
   const runs: KernelRun[] = codes.map(() => ({ stdout: '', results: [] }));
+  child.stdin.write(kernelProgram('python')!); // the kernel's program comes first on stdin
   return new Promise<KernelRun[]>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill();

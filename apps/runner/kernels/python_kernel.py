@@ -16,7 +16,9 @@
 #     {"t":"done","exit_code":n,"stdout_bytes":n,"stderr_bytes":n}
 # User output is captured at the file-descriptor level (fd 1 and 2 are pipes read by two
 # threads), so output of subprocesses and C extensions is captured too.
-import ast
+# What an idle kernel holds stays small (1,000 idle sessions on a host): modules a run may
+# never need (traceback, ast's Python half, datetime, ctypes) are imported where used.
+import _ast
 import base64
 import builtins
 import io
@@ -25,7 +27,6 @@ import linecache
 import os
 import sys
 import threading
-import traceback
 
 MODE = os.environ.get('EXECUTOR_KERNEL', 'python')
 MAX_OUTPUT = int(os.environ.get('EXECUTOR_MAX_OUTPUT_BYTES', str(1024 * 1024)))
@@ -44,14 +45,44 @@ MAX_ERROR_VALUE = 64 * 1024
 MAX_TRACEBACK = 256 * 1024
 
 
-def _not_dumpable():
-    """Other processes of the sandbox user (the run's children) cannot open /proc/<kernel>/fd."""
+def _start_process():
+    """Once at start, through libc: the kernel becomes not dumpable (other processes of the
+    sandbox user, the run's children, cannot open /proc/<kernel>/fd) and its allocator keeps
+    less idle memory: one arena for all threads and no padding kept at the top of the heap.
+    ctypes is imported for this only and taken out of sys.modules again (a run that imports it
+    gets it afresh), so an idle kernel does not hold it."""
+    before = set(sys.modules)
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+        libc.mallopt(-8, 1)  # M_ARENA_MAX: the capture threads share the main arena
+        libc.mallopt(-2, 0)  # M_TOP_PAD
+        return libc.malloc_trim
     except Exception:
-        pass
+        return None
+    finally:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+
+
+def _release_start_memory(trim):
+    """What start-up freed goes back to the system before the kernel waits for its first run."""
+    import gc
+
+    gc.collect()
+    if trim is not None:
+        try:
+            trim(0)
+        except Exception:
+            pass
+
+
+def _format_exception(e, tb):
+    import traceback
+
+    return ''.join(traceback.format_exception(type(e), e, tb))
 
 
 def send(frame):
@@ -329,10 +360,11 @@ class Runner:
         name = '<cell-%d>' % self.count
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
         try:
-            tree = ast.parse(code, name, 'exec')
+            # ast.parse without the ast module: the nodes are _ast's own.
+            tree = compile(code, name, 'exec', _ast.PyCF_ONLY_AST)
             last = None
-            if tree.body and isinstance(tree.body[-1], ast.Expr):
-                last = ast.Expression(tree.body.pop().value)
+            if tree.body and isinstance(tree.body[-1], _ast.Expr):
+                last = _ast.Expression(tree.body.pop().value)
             exec(compile(tree, name, 'exec'), self.namespace)
             if last is not None:
                 value = eval(compile(last, name, 'eval'), self.namespace)
@@ -346,7 +378,7 @@ class Runner:
             tb = e.__traceback__
             while tb is not None and not tb.tb_frame.f_code.co_filename.startswith('<cell-'):
                 tb = tb.tb_next
-            text = ''.join(traceback.format_exception(type(e), e, tb))
+            text = _format_exception(e, tb)
             sys.stderr.write(text)
             self.error = _error(type(e).__name__, str(e), text.rstrip('\n'))
             return 1
@@ -547,7 +579,7 @@ def handle_files(request):
 
 def main():
     global _run
-    _not_dumpable()
+    trim = _start_process()
     _seed_matplotlib_cache()
     _install_matplotlib_backend()
     builtins.display = display
@@ -577,6 +609,7 @@ def main():
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    _release_start_memory(trim)
     send({'t': 'ready', 'pid': os.getpid()})
     serial = 0
     while True:
@@ -628,7 +661,7 @@ def main():
             send_new_outputs(before)
         except BaseException as e:  # the kernel itself must survive anything the run does
             exit_code = 1
-            error = _error(type(e).__name__, str(e), traceback.format_exc())
+            error = _error(type(e).__name__, str(e), _format_exception(e, e.__traceback__))
             sys.stderr.write(error['traceback'])
         for k, v in saved_env.items():
             if v is None:

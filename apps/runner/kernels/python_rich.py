@@ -9,9 +9,9 @@
 # once the user's code imported them, so their modules are looked up in sys.modules. The
 # extractors never raise (a failure is None) and are bounded: a chart holds at most
 # CHART_MAX_VALUES points, bars, slices, boxes, outliers and ticks, and says `truncated`.
-import datetime
+# datetime and numbers are looked up the same way, so an idle kernel does not hold them: a date
+# exists only once datetime is imported, and only numbers' import registers its ABCs.
 import math
-import numbers
 import re
 import sys
 
@@ -58,6 +58,12 @@ def _rich_module(name):
     return sys.modules.get(name)
 
 
+def _rich_types(module, *names):
+    """The named classes of a module, if it is imported (an empty tuple matches nothing)."""
+    mod = sys.modules.get(module)
+    return tuple(getattr(mod, n) for n in names) if mod is not None else ()
+
+
 def _rich_class(module, name):
     mod = sys.modules.get(module)
     return getattr(mod, name, None) if mod is not None else None
@@ -71,7 +77,7 @@ def rich_scalar(value):
             return value
         if isinstance(value, float):
             return value if math.isfinite(value) else None
-        if isinstance(value, (datetime.date, datetime.time)):
+        if isinstance(value, _rich_types('datetime', 'date', 'time')):
             text = value.isoformat()
             return None if text == 'NaT' else text
         if type(value).__name__ in ('NAType', 'NaTType'):
@@ -84,9 +90,9 @@ def rich_scalar(value):
                 return None if np.isnat(value) else str(value)
             if isinstance(value, np.generic):
                 return rich_scalar(value.item())
-        if isinstance(value, numbers.Integral):
+        if isinstance(value, _rich_types('numbers', 'Integral')):
             return int(value)
-        if isinstance(value, numbers.Real):
+        if isinstance(value, _rich_types('numbers', 'Real')):
             return rich_scalar(float(value))
         return str(value)[:CHART_MAX_TEXT]
     except Exception:
@@ -266,7 +272,7 @@ def _mpl_scale(axis, ticks, labels):
 
 def _mpl_value(value, scale):
     """A coordinate as data: on a datetime axis a number is a matplotlib date, made ISO text."""
-    if scale == 'datetime' and isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if scale == 'datetime' and isinstance(value, (int, float) + _rich_types('numbers', 'Real')) and not isinstance(value, bool):
         try:
             from matplotlib.dates import num2date
 
@@ -555,11 +561,13 @@ def _plotly_scale(axis, samples):
     for value in samples:
         if value is None:
             continue
-        if isinstance(value, (datetime.date, datetime.datetime)) or (np is not None and isinstance(value, np.datetime64)):
+        if isinstance(value, _rich_types('datetime', 'date', 'datetime')) or (np is not None and isinstance(value, np.datetime64)):
             return 'datetime'
         if isinstance(value, str):
+            from datetime import datetime as _datetime
+
             try:
-                datetime.datetime.fromisoformat(value.replace(' ', 'T'))
+                _datetime.fromisoformat(value.replace(' ', 'T'))
                 return 'datetime'
             except ValueError:
                 return 'categorical'

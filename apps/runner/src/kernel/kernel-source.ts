@@ -5,12 +5,13 @@ import { findRepoRoot } from '@executor/common';
 
 const KERNELS_DIR = join(findRepoRoot(__dirname), 'apps', 'runner', 'kernels');
 
-let python: string | undefined;
+let python: Buffer | undefined;
 let node: string | undefined;
 
 /**
- * The command that starts a kernel inside a sandbox. The kernel's source is passed on the
- * command line, so template images need nothing of ours and a kernel change needs no rebuild.
+ * The command that starts a kernel inside a sandbox. Template images need nothing of ours: the
+ * Node kernel's source is the command line; the Python kernel's command is a small boot program
+ * that reads its program from stdin (kernelProgram), which the runner writes before anything else.
  */
 export function kernelCommand(kind: KernelKind): string[] {
   if (kind === 'node') {
@@ -18,24 +19,54 @@ export function kernelCommand(kind: KernelKind): string[] {
     // --expose-internals: the kernel uses the REPL's own top-level-await rewrite and parser.
     return ['node', '--expose-internals', '-e', node];
   }
-  python ??= pythonProgram();
-  return ['python3', '-u', '-c', PYTHON_BOOT, ...programParts(python)];
+  return ['python3', '-u', '-c', PYTHON_BOOT];
 }
 
 /**
- * Compiles the kernel's parts one by one, each with its own line numbers. CPython's compiler
- * holds the whole tree of what it compiles and the allocator keeps most of that peak after it
- * is freed: one compile of the ~90 KB program leaves an idle kernel ~2.5 MiB larger than
- * compiling it in ~8 KB parts. The parts are the command's further arguments, taken out of
- * `sys.argv` before anything runs (the last part ends by running `main()`).
+ * What the runner writes on a kernel's stdin before its first request, or undefined when the
+ * command carries the whole kernel. Python's program comes this way rather than on the command
+ * line because argv stays resident in every idle sandbox: CPython keeps argv and orig_argv as
+ * wide strings (4 bytes a character) for its whole life, and the engine keeps the command in
+ * every container's config, so ~60 KB of source cost each idle kernel ~0.9 MiB.
+ */
+export function kernelProgram(kind: KernelKind): Buffer | undefined {
+  if (kind === 'node') return undefined;
+  python ??= framedParts(programParts(pythonProgram()));
+  return python;
+}
+
+/** Parts as the boot program reads them: their sizes in bytes on one line, then the parts. */
+export function framedParts(parts: string[]): Buffer {
+  const bytes = parts.map((p) => Buffer.from(p, 'utf8'));
+  return Buffer.concat([Buffer.from(`${bytes.map((b) => b.length).join(' ')}\n`), ...bytes]);
+}
+
+/**
+ * Reads the program's parts from fd 0 (unbuffered, exactly their bytes: what follows are the
+ * kernel's requests) and compiles them one by one, each with its own line numbers. CPython's
+ * compiler holds the whole tree of what it compiles and the allocator keeps most of that peak
+ * after it is freed: one compile of the ~90 KB program leaves an idle kernel ~2.5 MiB larger
+ * than compiling it in ~8 KB parts (the last part ends by running `main()`).
  */
 export const PYTHON_BOOT = [
-  'import sys',
-  '_kernel_parts, sys.argv[1:] = sys.argv[1:], []',
+  'import os',
+  'def _kernel_read(n):',
+  "    got = b''",
+  '    while len(got) < n:',
+  '        chunk = os.read(0, n - len(got))',
+  '        if not chunk:',
+  "            raise SystemExit('executor: the kernel program was cut short')",
+  '        got += chunk',
+  '    return got',
+  "_kernel_head = b''",
+  "while not _kernel_head.endswith(b'\\n') and len(_kernel_head) < 4096:",
+  '    _kernel_head += _kernel_read(1)',
   '_kernel_line = 0',
-  'for _kernel_part in _kernel_parts:',
+  'for _kernel_size in map(int, _kernel_head.split()):',
+  '    _kernel_part = _kernel_read(_kernel_size).decode()',
   "    _kernel_code = compile('\\n' * _kernel_line + _kernel_part, '<string>', 'exec')",
   "    _kernel_line += _kernel_part.count('\\n')",
+  '    del _kernel_part',
   '    exec(_kernel_code)',
 ].join('\n');
 

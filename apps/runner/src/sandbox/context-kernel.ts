@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import type { KernelKind } from '@executor/contracts';
-import { kernelCommand } from '../kernel/kernel-source';
+import { kernelCommand, kernelProgram } from '../kernel/kernel-source';
 import { SANDBOX_UID } from './container-options';
 import { KernelLink } from './kernel-link';
 import { SandboxStartError, type Sandbox } from './sandbox';
@@ -39,6 +39,8 @@ export class ContextKernel extends KernelLink {
       Tty: false,
     });
     const stream = await exec.start({ hijack: true, stdin: true });
+    const program = kernelProgram(kind);
+    if (program) stream.write(program);
     const kernel = new ContextKernel(sandbox, exec, stream);
     const { state, pid } = await kernel.whenReady(readyTimeoutMs);
     if (state !== 'ready' || !pid) {

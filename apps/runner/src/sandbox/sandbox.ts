@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import type { TemplateSpec } from '@executor/contracts';
+import { kernelProgram } from '../kernel/kernel-source';
 import { KernelLink } from './kernel-link';
 import type { SandboxLimits } from './run-limits';
 
@@ -67,6 +68,9 @@ export class Sandbox extends KernelLink {
       })) as Duplex;
       sandbox = new Sandbox(docker, container, template, stream, limits);
       const ready = sandbox.whenReady(readyTimeoutMs);
+      // The kernel's program, where its command does not carry it (kernel-source.ts).
+      const program = kernelProgram(template.kernel);
+      if (program) stream.write(program);
       await container.start();
       const { state } = await ready;
       if (state !== 'ready') {

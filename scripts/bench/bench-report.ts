@@ -41,6 +41,8 @@ export interface StoreRun {
   execute_throughput_per_s: Record<string, number>;
   /** CPU milliseconds each process spent per `/session/execute` (from /proc/<pid>/stat). */
   session_execute_cpu_ms: Record<string, number>;
+  /** CPU milliseconds each process (the apps, nats-server, dockerd, containerd) spent per paced `/execute`. */
+  execute_cpu_ms?: Record<string, number>;
   density?: Density;
 }
 
@@ -195,6 +197,13 @@ export function markdown(base: Baselines, runs: StoreRun[], meta: { date: string
       Object.entries(r.session_execute_cpu_ms)
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
+    ),
+    line(
+      'CPU ms per /execute (paced)',
+      (r) =>
+        Object.entries(r.execute_cpu_ms ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || '-',
     ),
     line('density: sessions, MiB each all-in', (r) =>
       r.density ? `${r.density.sessions}, ${r.density.per_session_mib.all_in}` : '-',

@@ -18,6 +18,16 @@ export class ImageMissingError extends Error {
 export class SandboxStartError extends Error {}
 
 /**
+ * Create options that travel in the request's body only. docker-modem otherwise also copies
+ * every option into the query string, percent-encoded: with the kernel's source in `Cmd` that
+ * is ~190 KB of URL per container, built by the runner and parsed by dockerd for nothing
+ * (the engine reads the body; create's only query parameters are `name` and `platform`).
+ */
+export function bodyOnly(options: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
+  return { _query: {}, _body: options } as Docker.ContainerCreateOptions;
+}
+
+/**
  * One container with a kernel in it, attached over its stdio: the container's main kernel.
  * More kernels (contexts) may be started in the same container with exec.
  */
@@ -51,7 +61,7 @@ export class Sandbox extends KernelLink {
   ): Promise<Sandbox> {
     let container: Docker.Container;
     try {
-      container = await docker.createContainer(options);
+      container = await docker.createContainer(bodyOnly(options));
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw new ImageMissingError(template.image);
       throw err;

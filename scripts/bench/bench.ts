@@ -25,6 +25,7 @@ import { PassThrough } from 'node:stream';
 import { createDatabase } from '../../libs/event-store/src/testing/postgres';
 import { readArgs } from '../lib/cli-args';
 import { ROOT, Stack } from '../lib/stack';
+import { cpuMs, PLOT } from './probes';
 import {
   densityMarkdown,
   markdown,
@@ -160,19 +161,6 @@ async function baselines(samples: number): Promise<Baselines> {
       '8': await throughput(bareContainer, Math.max(samples, 32), 8),
     },
   };
-}
-
-const PLOT = [
-  'import matplotlib.pyplot as plt',
-  'plt.plot([0, 1, 2, 3], [0, 1, 4, 9])',
-  'plt.title("squares")',
-  'plt.show()',
-].join('\n');
-
-/** CPU time (user + system) of a process in milliseconds, from /proc. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** dockerd and containerd: the engine every one-off's container costs. */

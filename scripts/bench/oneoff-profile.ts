@@ -20,29 +20,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readArgs } from '../lib/cli-args';
 import { ROOT, Stack } from '../lib/stack';
+import { cpuMs, PLOT } from './probes';
 import { quantiles } from './bench-report';
-
-const PLOT = [
-  'import matplotlib.pyplot as plt',
-  'plt.plot([0, 1, 2, 3], [0, 1, 4, 9])',
-  'plt.title("squares")',
-  'plt.show()',
-].join('\n');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((v) => Math.round(v * 100) / 100);
 const TICK_MS = 10;
 const IDLE_MS = 5000;
-
-/** CPU milliseconds (user + system) of a process, or 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU milliseconds the whole machine spent busy (every core, every process). */
 function machineBusyMs(): number {

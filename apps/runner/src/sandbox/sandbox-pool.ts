@@ -78,8 +78,6 @@ export class SandboxPool implements OnApplicationShutdown {
   private readonly removals: Sandbox[] = [];
   private removing = 0;
   private refillTimer?: NodeJS.Timeout;
-  /** The command of each kernel kind: its program is split into parts once, not per start. */
-  private readonly commands = new Map<TemplateSpec['kernel'], string[]>();
 
   constructor(
     @Inject(DOCKER) private readonly docker: Docker,
@@ -228,12 +226,6 @@ export class SandboxPool implements OnApplicationShutdown {
     }
   }
 
-  private kernelCommand(kind: TemplateSpec['kernel']): string[] {
-    let cmd = this.commands.get(kind);
-    if (!cmd) this.commands.set(kind, (cmd = kernelCommand(kind)));
-    return cmd;
-  }
-
   private startOne(pool: TemplatePool): void {
     pool.starting++;
     this.startsInFlight++;
@@ -250,7 +242,7 @@ export class SandboxPool implements OnApplicationShutdown {
         EXECUTOR_PRELOAD: spec.preload.join(','),
         EXECUTOR_MAX_OUTPUT_BYTES: String(this.limits.outputBytes),
       },
-      cmd: this.kernelCommand(spec.kernel),
+      cmd: kernelCommand(spec.kernel),
     });
     let containerId: string | undefined;
     Sandbox.start(

@@ -110,6 +110,21 @@ describe('several runners on one NATS, the event store on PostgreSQL', () => {
   const sessions: Array<{ id: string; value: number; runner: string }> = [];
 
   it('spreads sessions over both; every call reaches the runner that holds the session', async () => {
+    // Placement reads load from heartbeats up to a second old: one sent while the one-offs above
+    // still ran says the runner is busy. Start from two runners whose latest heartbeat says idle;
+    // the session-service hears a heartbeat before the creates sent after it (one NATS server).
+    const since = Date.now();
+    await waitFor(
+      () =>
+        Promise.resolve(
+          [runnerA, runnerB].every((id) => {
+            const hb = heard.get(id);
+            return hb && Date.parse(hb.sent_at) > since && hb.running === 0 && hb.queued === 0;
+          }),
+        ),
+      30000,
+      'heartbeats of both runners saying idle',
+    );
     for (let i = 0; i < 6; i++) {
       const created = await stack.request<{ session_id: string }>('POST', '/session/create', {
         tenant_id: 'scale-sessions',

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Docker from 'dockerode';
 import { createHash, randomUUID } from 'node:crypto';
+import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
 import type { TemplateSpec } from '@executor/contracts';
 import { backoffMs } from '@executor/common';
 import { kernelCommand } from '../kernel/kernel-source';
@@ -23,6 +24,12 @@ export const REFILL_DELAY_MS = 250;
 
 /** Containers removed at once: used sandboxes are removed in the background, a few at a time. */
 export const PARALLEL_REMOVALS = 2;
+
+/**
+ * Containers removed at once when the runner stops. Nothing else runs then, but an engine
+ * asked to remove a thousand containers at once spends minutes at a load in the hundreds.
+ */
+export const SHUTDOWN_REMOVALS = 8;
 
 interface Waiter {
   resolve: (s: Sandbox) => void;
@@ -182,15 +189,22 @@ export class SandboxPool implements OnApplicationShutdown {
     for (const pool of this.pools.values()) {
       for (const w of pool.waiters.splice(0)) w.reject(new Error('the runner is shutting down'));
     }
-    await Promise.all([
-      ...[...this.live].map((s) => s.destroy()),
-      ...[...this.creating].map((id) =>
-        this.docker
-          .getContainer(id)
-          .remove({ force: true, v: true })
-          .catch(() => undefined),
+    const removals: Array<() => Promise<unknown>> = [
+      ...[...this.live].map((s) => () => s.destroy()),
+      ...[...this.creating].map(
+        (id) => () =>
+          this.docker
+            .getContainer(id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined),
       ),
-    ]);
+    ];
+    await lastValueFrom(
+      from(removals).pipe(
+        mergeMap((remove) => remove(), SHUTDOWN_REMOVALS),
+        toArray(),
+      ),
+    );
   }
 
   /**

@@ -179,12 +179,13 @@ export class Stack {
     );
   }
 
-  async stopProcess(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** Signals a process and waits for it to exit; killed after `killAfterMs` if it has not. */
+  async stopProcess(name: string, signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 5000): Promise<void> {
     const child = this.processes.get(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     await exited;
     clearTimeout(timer);
     this.processes.delete(name);

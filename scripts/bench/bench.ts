@@ -17,7 +17,6 @@
  */
 import Docker from 'dockerode';
 import { existsSync, readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +25,7 @@ import { createDatabase } from '../../libs/event-store/src/testing/postgres';
 import { readArgs } from '../lib/cli-args';
 import { ROOT, Stack } from '../lib/stack';
 import { cpuMs, PLOT } from './probes';
+import { agent, benchEnv, dropIdleSockets, eachAtMost, post, retryRefused, sleep } from './bench-client';
 import {
   densityMarkdown,
   markdown,
@@ -38,52 +38,8 @@ import {
 
 const IMAGE = 'executor/default:latest';
 const docker = new Docker();
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((v) => Math.round(v * 100) / 100);
 const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
-interface RunReply {
-  status: string;
-  stdout: string;
-  session_id?: string;
-  artifacts?: Array<{ type: string }>;
-  results?: Array<{ data: Record<string, string> }>;
-}
-
-/** One JSON POST over a kept-alive connection; anything but a 200 with status success throws. */
-function post<T = RunReply>(api: string, path: string, body: unknown): Promise<T> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${api}${path}`,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          const json = JSON.parse(text) as T & { status?: string };
-          if (res.statusCode !== 200 || json.status !== 'success')
-            reject(new Error(`${path}: ${res.statusCode} ${text.slice(0, 300)}`));
-          else resolve(json);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** Closes the kept-alive connections that are idle now; the next requests open new ones. */
-function dropIdleSockets(): void {
-  for (const sockets of Object.values(agent.freeSockets))
-    for (const socket of sockets ?? []) socket.destroy();
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -246,19 +202,6 @@ async function runnerContainers(runnerId: string): Promise<Set<string>> {
   return new Set(list.map((c) => c.Id));
 }
 
-/** A create refused for a busy runner (503, 429) is tried again, as a client would: a few times. */
-async function retried<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 5 || !/: (503|429) /.test(String(err))) throw err;
-      process.stderr.write(`density: retrying after ${String(err).slice(0, 200)}\n`);
-      await sleep(1000 * attempt);
-    }
-  }
-}
-
 /** N idle sessions of `default`: what each costs all-in, and `x += 1` across all of them. */
 async function density(stack: Stack, api: string, n: number): Promise<Density> {
   const apps = ['runner', 'session-service', 'api', 'metrics'].map((a) => stack.processes.get(a)!.pid!);
@@ -272,35 +215,22 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
   const ids: string[] = [];
   // Four at a time, as they were made: left to the stack's stop, the runner would remove them
   // all at once (a thousand `docker rm` in parallel load a small host for minutes).
-  const destroyAll = async () => {
-    let at = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (at < ids.length) {
-          const id = ids[at++];
-          if (id) await post(api, '/session/destroy', { session_id: id }).catch(() => undefined);
-        }
-      }),
-    );
-  };
+  const destroyAll = () =>
+    eachAtMost(ids.length, 4, async (i) => {
+      if (ids[i]) await post(api, '/session/destroy', { session_id: ids[i] }).catch(() => undefined);
+    });
   // A few creates at once, as agents would make them.
-  let next = 0;
-  const creating = Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < n) {
-        const i = next++;
-        const s = await retried(() =>
-          post(api, '/session/create', { tenant_id: 'density', scope: `idle-${i}`, ttl: 3600 }),
-        );
-        await post(api, '/session/execute', { session_id: s.session_id, code: 'x = 0' });
-        ids[i] = s.session_id!;
-        if ((i + 1) % 100 === 0)
-          process.stderr.write(
-            `density: ${i + 1} sessions in ${Math.round((performance.now() - t0) / 1000)} s, load ${load().join(' ')}\n`,
-          );
-      }
-    }),
-  );
+  const creating = eachAtMost(n, 4, async (i) => {
+    const s = await retryRefused(() =>
+      post(api, '/session/create', { tenant_id: 'density', scope: `idle-${i}`, ttl: 3600 }),
+    );
+    await post(api, '/session/execute', { session_id: s.session_id, code: 'x = 0' });
+    ids[i] = s.session_id!;
+    if ((i + 1) % 100 === 0)
+      process.stderr.write(
+        `density: ${i + 1} sessions in ${Math.round((performance.now() - t0) / 1000)} s, load ${load().join(' ')}\n`,
+      );
+  });
   await creating.catch(async (err: unknown) => {
     await destroyAll();
     throw err;
@@ -360,24 +290,10 @@ async function density(stack: Stack, api: string, n: number): Promise<Density> {
   };
 }
 
-/** The settings a bench stack runs with: limits raised so the bench, not a quota, is measured. */
-function benchEnv(densityN: number, databaseUrl?: string): Record<string, string> {
-  return {
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    MAX_CONCURRENT_EXECUTIONS: '64',
-    // 32 clients queue for the runner's slots: on a small host they wait longer than the default 10 s.
-    RUNNER_QUEUE_WAIT_S: '120',
-    MAX_SESSIONS: String(densityN + 50),
-    MAX_SESSIONS_PER_TENANT: String(densityN + 50),
-    ...(databaseUrl ? { EVENT_STORE_URL: databaseUrl } : {}),
-  };
-}
-
 /** `--parts density`: only the idle sessions, on one store (a 1,000-session run is long enough). */
 async function densityRun(store: 'sqlite' | 'postgres', densityN: number): Promise<Density> {
   const database = store === 'postgres' ? await createDatabase() : undefined;
-  const stack = await Stack.create(benchEnv(densityN, database?.url));
+  const stack = await Stack.create(benchEnv({ sessions: densityN, databaseUrl: database?.url }));
   try {
     await stack.start();
     const api = stack.info.apiUrl;
@@ -392,7 +308,7 @@ async function densityRun(store: 'sqlite' | 'postgres', densityN: number): Promi
 
 async function storeRun(store: 'sqlite' | 'postgres', samples: number, densityN: number): Promise<StoreRun> {
   const database = store === 'postgres' ? await createDatabase() : undefined;
-  const stack = await Stack.create(benchEnv(densityN, database?.url));
+  const stack = await Stack.create(benchEnv({ sessions: densityN, databaseUrl: database?.url }));
   try {
     await stack.start();
     const api = stack.info.apiUrl;

@@ -22,8 +22,8 @@ import { readArgs } from '../lib/cli-args';
 import { ROOT, Stack } from '../lib/stack';
 import { cpuMs, PLOT } from './probes';
 import { quantiles } from './bench-report';
+import { benchEnv, sleep } from './bench-client';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((v) => Math.round(v * 100) / 100);
 const TICK_MS = 10;
 const IDLE_MS = 5000;
@@ -72,10 +72,7 @@ async function main(): Promise<void> {
   const profDir = values['cpu-prof'];
   if (profDir) mkdirSync(profDir, { recursive: true });
   const stack = await Stack.create({
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    MAX_CONCURRENT_EXECUTIONS: '64',
-    RUNNER_QUEUE_WAIT_S: '120',
+    ...benchEnv(),
     ...(profDir
       ? {
           NODE_OPTIONS: `--require ${join(ROOT, 'scripts/bench/cpu-profile-preload.js')}`,

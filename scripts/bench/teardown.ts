@@ -13,40 +13,22 @@ import Docker from 'dockerode';
 import { loadavg } from 'node:os';
 import { readArgs } from '../lib/cli-args';
 import { Stack } from '../lib/stack';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { agent, benchEnv, eachAtMost, post, retryRefused, sleep } from './bench-client';
 
 async function main(): Promise<void> {
   const { values } = readArgs(process.argv.slice(2), { sessions: 'integer', settle: 'integer' });
   const sessions = values.sessions ?? 300;
   const settleS = values.settle ?? 40;
-  const margin = String(sessions + 50);
-  const stack = await Stack.create({
-    MAX_SESSIONS: margin,
-    MAX_SESSIONS_PER_TENANT: margin,
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    MAX_CONCURRENT_EXECUTIONS: '64',
-    POOL_SIZES: 'default=0',
-  });
+  const stack = await Stack.create({ ...benchEnv({ sessions }), POOL_SIZES: 'default=0' });
   const docker = new Docker();
   const ours = { all: true, filters: { label: [`executor.runner=${stack.info.runnerId}`] } };
   try {
     await stack.start();
-    let opened = 0;
-    const opener = async () => {
-      while (opened < sessions) {
-        opened++;
-        const r = await stack.request('POST', '/session/create', {
-          tenant_id: 'teardown',
-          scope: `s${opened}`,
-        });
-        if (r.status !== 200) {
-          opened--;
-          await sleep(500);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, opener));
+    await eachAtMost(sessions, 4, (i) =>
+      retryRefused(() =>
+        post(stack.info.apiUrl, '/session/create', { tenant_id: 'teardown', scope: `s${i}` }),
+      ),
+    );
     const held = (await docker.listContainers(ours)).length;
     await sleep(settleS * 1000);
     const loadBefore = loadavg()[0];
@@ -75,6 +57,7 @@ async function main(): Promise<void> {
         .catch(() => undefined);
     }
     await stack.stop();
+    agent.destroy();
   }
 }
 

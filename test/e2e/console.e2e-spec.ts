@@ -448,9 +448,13 @@ describe('web console and GET /events/stream', () => {
       const counts: number[] = [];
       await waitFor(
         async () => {
-          const log = await text('#build-log');
+          // One read of both: the page appends the tick's lines and sets the status in one task,
+          // and two reads could see the log before that task and the status after it.
+          const { log, now } = await page.evaluate(() => ({
+            log: document.querySelector('#build-log')?.textContent ?? '',
+            now: document.querySelector('#build-status')?.dataset.state ?? '',
+          }));
           counts.push((log.match(/^step \d$/gm) ?? []).length);
-          const now = await state('#build-status');
           return now === 'ready' || now === 'failed';
         },
         120000,

@@ -1,4 +1,5 @@
 import { post, stackInfo } from './client';
+import { waitForGauge } from './support/gauges';
 
 interface Run {
   status: string;
@@ -54,7 +55,16 @@ describe('interpreter fidelity', () => {
         code: 'import time\ntime.sleep(120)',
         timeout: 150,
       });
-      await new Promise((r) => setTimeout(r, 1500));
+      // Destroyed once the runner runs it: a destroy that reached the runner before the run did
+      // would find no sandbox for it (the run's answer: the session was lost), not interrupt it.
+      await waitForGauge(
+        stackInfo().apiUrl,
+        'executor_runner_running',
+        { runner_id: stackInfo().runnerId },
+        (n) => n >= 1,
+        30000,
+        'the runner to run the session call',
+      );
       const started = Date.now();
       const destroyed = await post('/session/destroy', { session_id: id, tenant_id: tenant });
       expect(destroyed.status).toBe(200);

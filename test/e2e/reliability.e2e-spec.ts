@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkStore } from '../../libs/event-store/src/backup';
 import { Stack, waitFor } from '../../scripts/lib/stack';
+import { waitForGauge } from './support/gauges';
 
 interface ErrorBody {
   status: string;
@@ -34,7 +35,7 @@ describe('backpressure: a full runner refuses clearly and runs nothing it refuse
     stack = await Stack.create({
       RUNNER_CAPACITY: '1',
       RUNNER_QUEUE_LIMIT: '1',
-      RUNNER_QUEUE_WAIT_S: '2',
+      RUNNER_QUEUE_WAIT_S: '4',
       POOL_SIZES: 'default=2',
     });
     await stack.start();
@@ -47,16 +48,24 @@ describe('backpressure: a full runner refuses clearly and runs nothing it refuse
       code: `import time; time.sleep(${seconds}); print('slept')`,
       timeout: 20,
     });
+  const runnerGauge = (name: string, ok: (n: number) => boolean, what: string) =>
+    waitForGauge(stack.info.apiUrl, name, { runner_id: stack.info.runnerId }, ok, 60000, what);
 
   it('runs one, queues one and refuses the rest at once with 503 RUNNER_BUSY and Retry-After', async () => {
-    const t0 = Date.now();
-    const timed = (p: ReturnType<typeof sleepRun>) => p.then((r) => ({ ...r, ms: Date.now() - t0 }));
-    const first = timed(sleepRun('bp', 1.5));
-    await new Promise((r) => setTimeout(r, 300));
+    // A slot is held from the run's start to its end, the start of its sandbox included: with
+    // both runs' sandboxes warm, the queued run waits for the first run's sleep only.
+    await runnerGauge('executor_runner_pool_ready', (n) => n === 2, 'two warm sandboxes');
+    // Each answer is timed from when its request was sent.
+    const timed = (p: ReturnType<typeof sleepRun>, since: number) =>
+      p.then((r) => ({ ...r, ms: Date.now() - since }));
+    const first = timed(sleepRun('bp', 3), Date.now());
+    // The burst comes once the first run holds the one slot, not a guessed time after it was sent.
+    await runnerGauge('executor_runner_running', (n) => n === 1, 'the first run to hold the slot');
+    const burstAt = Date.now();
     const rest = await Promise.all([
-      timed(sleepRun('bp', 0.5)),
-      timed(sleepRun('bp', 0.5)),
-      timed(sleepRun('bp', 0.5)),
+      timed(sleepRun('bp', 0.5), burstAt),
+      timed(sleepRun('bp', 0.5), burstAt),
+      timed(sleepRun('bp', 0.5), burstAt),
     ]);
     const all = [await first, ...rest];
     const ok = all.filter((r) => r.status === 200);
@@ -67,21 +76,21 @@ describe('backpressure: a full runner refuses clearly and runs nothing it refuse
     for (const r of refused) {
       expect(r.body.error.code).toBe('RUNNER_BUSY');
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(r.ms).toBeLessThan(1500); // refused at once, not after a wait
+      expect(r.ms).toBeLessThan(1500); // refused at once, not after the 4 s wait for a slot
     }
     // Nothing refused was started: the log has exactly the runs that were answered 200.
     expect(startedOf(stack.info.dbPath, 'bp')).toHaveLength(2);
   });
 
   it('refuses a waiter whose wait for a slot ran out', async () => {
-    const long = sleepRun('bw', 4);
-    await new Promise((r) => setTimeout(r, 500));
+    const long = sleepRun('bw', 7);
+    await runnerGauge('executor_runner_running', (n) => n === 1, 'the long run to hold the slot');
     const t0 = Date.now();
     const waited = await sleepRun('bw', 0.1);
     expect(waited.status).toBe(503);
     expect(waited.body.error.code).toBe('RUNNER_BUSY');
-    expect(waited.body.error.message).toContain('within 2000 ms');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+    expect(waited.body.error.message).toContain('within 4000 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3900);
     expect((await long).status).toBe(200);
     expect(startedOf(stack.info.dbPath, 'bw')).toHaveLength(1);
   });

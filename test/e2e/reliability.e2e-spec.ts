@@ -4,6 +4,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'nats';
+import { Subjects, type RunnerHeartbeat } from '../../libs/contracts/src';
 import { checkStore } from '../../libs/event-store/src/backup';
 import { Stack, waitFor } from '../../scripts/lib/stack';
 import { waitForGauge } from './support/gauges';
@@ -189,8 +191,23 @@ describe('SIGTERM drains the requests in flight', () => {
     );
     const runner = stack.processes.get('runner')!;
     const exited = new Promise<number>((r) => runner.once('exit', () => r(Date.now())));
+    // The runner says it drains once it has left its subjects (the server has its UNSUB): the
+    // new request is sent then, not a guessed time after the signal.
+    const nc = await connect({ servers: stack.info.natsUrl });
+    let draining = false;
+    nc.subscribe(Subjects.RunnerHeartbeat, {
+      callback: (_err, msg) => {
+        const hb = JSON.parse(new TextDecoder().decode(msg.data)) as RunnerHeartbeat;
+        if (hb.runner_id === stack.info.runnerId && hb.draining) draining = true;
+      },
+    });
+    await nc.flush();
     runner.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    try {
+      await waitFor(() => Promise.resolve(draining), 10000, 'a heartbeat of the runner saying it drains');
+    } finally {
+      await nc.close();
+    }
     const refused = await stack.request<ErrorBody>('POST', '/execute', {
       tenant_id: 'drain2',
       code: 'print(1)',

@@ -55,6 +55,32 @@ describe('logs, metrics and probes', () => {
   const family = (families: Families, name: string) => families.find((f) => f.name === name);
   const valueOf = (families: Families, name: string) =>
     (family(families, name)?.metrics ?? []).reduce((n, m) => n + Number((m as { value: string }).value), 0);
+  const servicesIn = (families: Families) =>
+    new Set(family(families, 'process_start_time_seconds')?.metrics.map((m) => m.labels?.service));
+
+  /**
+   * A scrape that every one of `services` answered and that `ok` accepts. The api merges the
+   * answers that come within its scrape window (400 ms after the last one): a process busy for
+   * longer is left out of that exposition, so one scrape proves nothing about who was asked.
+   */
+  async function scrapeOf(
+    key: string,
+    services: string[],
+    what: string,
+    ok: (families: Families) => boolean = () => true,
+  ): Promise<Families> {
+    let families: Families = [];
+    await waitFor(
+      async () => {
+        families = await scrape(key);
+        const answered = servicesIn(families);
+        return services.every((s) => answered.has(s)) && ok(families);
+      },
+      20000,
+      what,
+    );
+    return families;
+  }
 
   function logLines(): Array<{ file: string; line: string }> {
     return readdirSync(stack.info.dir)
@@ -120,7 +146,14 @@ describe('logs, metrics and probes', () => {
   });
 
   it('exposes every app: default process metrics, the HTTP histogram, runner gauges and the projection', async () => {
-    const families = await scrape(ADMIN_KEY);
+    // The projection counts the run above once the metrics app has applied its events, which
+    // it does from what NATS delivers (or, after a gap, from the store) after the run's reply.
+    const families = await scrapeOf(
+      ADMIN_KEY,
+      SERVICES,
+      'a scrape of every app with the run projected',
+      (f) => valueOf(f, 'executor_executions_total') >= 1,
+    );
     const servicesOf = (name: string) =>
       new Set(
         (family(families, name)?.metrics ?? []).map(
@@ -182,10 +215,21 @@ describe('logs, metrics and probes', () => {
     };
     expect(adminJson.metrics.executions_by_tenant).toMatchObject({ t1: expect.any(Number) as number });
 
-    const tenantText = (await call('/metrics/prometheus', TENANT_KEY)).text;
+    // Both scrapes are read once the metrics app (the projection's series) answered them.
+    let tenantText = '';
+    await waitFor(
+      async () => {
+        const res = await call('/metrics/prometheus', TENANT_KEY);
+        tenantText = res.text;
+        return res.status === 200 && servicesIn(parsePrometheusTextFormat(res.text)).has('metrics');
+      },
+      20000,
+      "a tenant key's scrape that the metrics app answered",
+    );
     expect(tenantText).not.toContain('tenant=');
     expect(tenantText).toContain('executor_executions_total');
-    expect(family(await scrape(SCRAPE_TOKEN), 'executor_executions_by_tenant_total')).toBeDefined();
+    const byToken = await scrapeOf(SCRAPE_TOKEN, ['metrics'], "the scrape token's scrape");
+    expect(family(byToken, 'executor_executions_by_tenant_total')).toBeDefined();
 
     // The token reads metrics and nothing else.
     expect((await call('/sessions?tenant_id=t1', SCRAPE_TOKEN)).status).toBe(401);
@@ -196,12 +240,12 @@ describe('logs, metrics and probes', () => {
     expect((await call('/livez', '')).status).toBe(200);
     expect(JSON.parse((await call('/readyz', '')).text)).toEqual({ status: 'ready' });
     expect((await call('/session/create', TENANT_KEY, { body: { scope: 'obs' } })).status).toBe(200);
-    await waitFor(
-      async () => valueOf(await scrape(ADMIN_KEY), 'executor_sessions_created_total') === 1,
-      20000,
+    const before = await scrapeOf(
+      ADMIN_KEY,
+      SERVICES,
       'the projection to count the session',
+      (f) => valueOf(f, 'executor_sessions_created_total') === 1,
     );
-    const before = await scrape(ADMIN_KEY);
 
     await stack.stopProcess('metrics', 'SIGKILL');
     const health = await call('/health', '');
@@ -213,7 +257,12 @@ describe('logs, metrics and probes', () => {
     });
     expect((await call('/readyz', '')).status).toBe(200);
     // The other apps are still scraped.
-    const without = await scrape(ADMIN_KEY);
+    const without = await scrapeOf(
+      ADMIN_KEY,
+      SERVICES.filter((s) => s !== 'metrics'),
+      'a scrape of the other apps',
+    );
+    expect(servicesIn(without).has('metrics')).toBe(false);
     expect(family(without, 'executor_runner_capacity')).toBeDefined();
     expect(family(without, 'executor_sessions_created_total')).toBeUndefined();
 
@@ -223,7 +272,7 @@ describe('logs, metrics and probes', () => {
       60000,
       'metrics back',
     );
-    const after = await scrape(ADMIN_KEY);
+    const after = await scrapeOf(ADMIN_KEY, SERVICES, 'a scrape of every app after the restart');
     for (const name of [
       'executor_executions_total',
       'executor_sessions_created_total',

@@ -38,6 +38,8 @@ export interface StoredEvent {
   version: number;
   type: string;
   tenant_id: string | null;
+  /** ISO 8601, when the event was appended. */
+  occurred_at: string;
   correlation_id: string | null;
   data: string;
 }

@@ -27,16 +27,30 @@ export interface StackInfo {
 /** Stops waitFor at once: waiting longer cannot help. */
 export class FatalError extends Error {}
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
+/** Ports this process handed out: a stack binds them only when its processes start. */
+const portsGiven = new Set<number>();
+
+/**
+ * A port free now on loopback, never one this process handed out before: the kernel may offer a
+ * port again as soon as the probe closes, and two parts of one stack (its NATS and its API, the
+ * nodes of a cluster) would then be told the same port.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => res(p));
+      });
+      srv.on('error', rej);
     });
-    srv.on('error', rej);
-  });
+    if (!portsGiven.has(port)) {
+      portsGiven.add(port);
+      return port;
+    }
+  }
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -38,7 +38,9 @@ describe('npm run events:tail', () => {
       for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as (typeof lines)[number]);
     });
     try {
-      await waitFor(async () => Promise.resolve(lines.length === 1), 10000, 'the past event');
+      // A node process starting and reading the whole shared store from position 0 (every
+      // spec's events by now): 2-3.5 s at a load of 11 on two cores.
+      await waitFor(async () => Promise.resolve(lines.length === 1), 30000, 'the past event');
       expect(lines[0].data.execution_id).toBe(before.body.execution_id);
       const after = await post<{ execution_id: string }>('/execute', {
         tenant_id: tenant,

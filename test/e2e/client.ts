@@ -38,6 +38,8 @@ export interface StoredEvent {
   version: number;
   type: string;
   tenant_id: string | null;
+  /** ISO 8601, when the event was appended. */
+  occurred_at: string;
   correlation_id: string | null;
   data: string;
 }
@@ -56,9 +58,11 @@ export function eventsOfStream(streamId: string): StoredEvent[] {
 
 /**
  * Waits until every container of the stack's runner is a running pool member: a used,
- * killed or broken sandbox left behind would show as exited or created.
+ * killed or broken sandbox left behind would show as exited or created. Used sandboxes are
+ * removed after the reply, two at a time, each a call to the engine that a loaded host makes
+ * take seconds: the bound is generous, and met at once when nothing is left.
  */
-export async function expectNoLeftoverContainers(timeoutMs = 10000): Promise<void> {
+export async function expectNoLeftoverContainers(timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let leftovers: Docker.ContainerInfo[] = [];
   while (Date.now() < deadline) {

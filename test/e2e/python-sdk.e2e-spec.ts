@@ -73,10 +73,12 @@ describe('the Python SDK (libs/sdk-python) against the real stack', () => {
   let limitedStarted: Promise<void> | undefined;
 
   beforeAll(async () => {
-    // A second stack whose rate limit (1 run per 2 s) a test can hit; it starts while the examples run.
+    // A second stack whose rate limit (1 run per 6 s) a test can hit; it starts while the examples
+    // run. pytest's second run must fall in the window the first opened: 2 s was less than one
+    // run takes on a loaded host.
     limited = await Stack.create({
       RATE_LIMIT_PER_MINUTE: '1',
-      RATE_LIMIT_WINDOW_S: '2',
+      RATE_LIMIT_WINDOW_S: '6',
       POOL_SIZES: 'default=1',
       // Stack's counter starts again in each test file, so the id it would pick is the global
       // stack's runner's, and this runner's start-up sweep would remove that runner's containers.

@@ -2,7 +2,12 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import type { EventEnvelope, RunnerHeartbeat } from '../../libs/contracts/src';
+import {
+  runnerOwnSubject,
+  Subjects,
+  type EventEnvelope,
+  type RunnerHeartbeat,
+} from '../../libs/contracts/src';
 import { EventStore } from '../../libs/event-store/src/event-store';
 import { Stack, waitFor } from '../../scripts/lib/stack';
 import { createDatabase } from '../../libs/event-store/src/testing/postgres';
@@ -56,6 +61,19 @@ describe('several runners on one NATS, the event store on PostgreSQL', () => {
       () => Promise.resolve(heard.has(runnerA) && heard.has(runnerB)),
       60000,
       'heartbeats of both runners',
+    );
+    // A runner heartbeats from its bootstrap, before it subscribes to any subject: until then the
+    // queue group has runner A alone and every one-off goes there. Runner B answering on its own
+    // subject proves its subscriptions are in (all are sent at once, before any reply).
+    await waitFor(
+      async () => {
+        const subject = runnerOwnSubject(runnerB, Subjects.RunnerSessionList);
+        const body = JSON.stringify({ pattern: Subjects.RunnerSessionList, data: {}, id: 'e2e' });
+        await nc.request(subject, body, { timeout: 2000 });
+        return true;
+      },
+      60000,
+      'runner B serving its subjects',
     );
   });
 

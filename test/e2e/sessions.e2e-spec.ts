@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '../../scripts/lib/stack';
 import { eventsOfStream, expectNoLeftoverContainers, get, post, stackInfo } from './client';
 
 interface Result {
@@ -77,13 +78,26 @@ describe('sessions', () => {
 
   it('expires an idle session after its ttl, says so, and releases its sandbox', async () => {
     const id = await createSession({ tenant_id: tenant(), scope: 'short', ttl: 1 });
-    await new Promise((r) => setTimeout(r, 2500));
+    // The sweeper (every 300 ms here) expires it once it has been idle for its ttl; when exactly
+    // depends on the load, so wait for the state, and check from the log that it was not early.
+    await waitFor(
+      async () =>
+        (await get<{ session: { state: string } }>(`/session/${id}`)).body.session.state !== 'active',
+      15000,
+      'the session to leave the active state',
+    );
     const view = await get<{ session: { state: string } }>(`/session/${id}`);
     expect(view.body.session.state).toBe('expired');
     const res = await exec(id, 'print(1)');
     expect(res.status).toBe(410);
     expect((res.body as unknown as ErrorBody).error.code).toBe('SESSION_EXPIRED');
-    expect(eventsOfStream(`session-${id}`).map((e) => e.type)).toEqual(['SessionCreated', 'SessionExpired']);
+    const events = eventsOfStream(`session-${id}`);
+    expect(events.map((e) => e.type)).toEqual(['SessionCreated', 'SessionExpired']);
+    expect(JSON.parse(events[1].data)).toMatchObject({ reason: 'idle' });
+    // Not early: idle for its whole ttl, from its creation (its last use) to its expiry.
+    expect(Date.parse(events[1].occurred_at) - Date.parse(events[0].occurred_at)).toBeGreaterThanOrEqual(
+      1000,
+    );
     await expectNoLeftoverContainers();
   });
 

@@ -118,25 +118,43 @@ describe('templates', () => {
     expect(await remove(`/templates/${name}`)).toBe(200);
   });
 
-  it('reports a failed build with its reason and the end of its log', async () => {
+  it('reports a failed build with its reason and the end of its log, and runs do not rebuild it', async () => {
     const name = `broken-${randomUUID().slice(0, 8)}`;
-    await post('/templates', { name, base: 'minimal', setup_commands: ['echo about to fail && exit 3'] });
+    const definition = { name, base: 'minimal', setup_commands: ['echo about to fail && exit 3'] };
+    const registered = await post<{ template: Summary }>('/templates', definition);
+    const image = registered.body.template.image;
     let template: Summary & { build_error?: string; build_log?: string[] } = {} as never;
-    await waitFor(
-      async () => {
-        template = (await get<{ template: typeof template }>(`/templates/${name}`)).body.template;
-        return template.image_status === 'failed';
-      },
-      120000,
-      'the build to fail',
-    );
+    const failed = async () => {
+      template = (await get<{ template: typeof template }>(`/templates/${name}`)).body.template;
+      return template.image_status === 'failed';
+    };
+    await waitFor(failed, 120000, 'the build to fail');
     expect(template.build_error).toMatch(/returned a non-zero code: 3/);
     expect(template.build_log?.join('\n')).toContain('about to fail');
-    const run = await post<ErrorBody>('/execute', { tenant_id: 't', template: name, code: 'print(1)' });
-    expect(run.status).toBe(503);
-    expect(run.body.error.message).toContain('failed to build');
+    // Runs answer with the failure at once, and none starts the build again.
+    for (let i = 0; i < 3; i++) {
+      const run = await post<ErrorBody>('/execute', { tenant_id: 't', template: name, code: 'print(1)' });
+      expect(run.status).toBe(503);
+      expect(run.body.error.message).toMatch(
+        /failed to build: .*non-zero code: 3.*register the template again/,
+      );
+    }
+    expect(buildEvents(image)).toEqual(['TemplateBuildStarted', 'TemplateBuildFailed']);
+    // Registering it again is how a user rebuilds it.
+    expect((await post('/templates', definition)).status).toBe(200);
+    await waitFor(
+      async () => buildEvents(image).length === 4 && (await failed()),
+      120000,
+      'the second build to fail',
+    );
+    expect(buildEvents(image)).toEqual([
+      'TemplateBuildStarted',
+      'TemplateBuildFailed',
+      'TemplateBuildStarted',
+      'TemplateBuildFailed',
+    ]);
     expect(await remove(`/templates/${name}`)).toBe(200);
-  }, 150000);
+  }, 250000);
 
   it.each([
     [{ name: 'Bad_Name', base: 'default' }, 'name'],

@@ -49,6 +49,13 @@ interface Failure {
   log_tail: string[];
 }
 
+/**
+ * How long a failed build stands for its image: until then a run of its template answers with
+ * the failure at once instead of building it again (the same definition fails the same way);
+ * registering the template again rebuilds it at any time.
+ */
+export const FAILED_BUILD_STANDS_MS = 5 * 60_000;
+
 /** Appends the non-empty lines of a text to a build log, each cut short, keeping its last 500. */
 function pushLines(log: string[], text: string): void {
   log.push(
@@ -99,7 +106,7 @@ export function builtinHash(dir: string, baseImageId: string): string {
 export class ImageBuilder implements OnApplicationBootstrap {
   private readonly logger = new Logger(ImageBuilder.name);
   private readonly inflight = new Map<string, Promise<ImageStatusInfo>>();
-  private readonly failures = new Map<string, Failure>();
+  private readonly failures = new Map<string, Failure & { at: number }>();
   /** The log of each build in progress, by image: its tail is the status of a building image. */
   private readonly logs = new Map<string, string[]>();
   /** The end of the log of each image this runner built, so a reader sees how the build ended. */
@@ -137,7 +144,16 @@ export class ImageBuilder implements OnApplicationBootstrap {
       if ((err as { statusCode?: number }).statusCode !== 404) return { status: 'unknown' };
     }
     const failure = this.failures.get(image);
-    return failure ? { status: 'failed', ...failure } : { status: 'missing' };
+    return failure
+      ? { status: 'failed', error: failure.error, log_tail: failure.log_tail }
+      : { status: 'missing' };
+  }
+
+  /** The failure of the image's last build, while it stands (FAILED_BUILD_STANDS_MS). */
+  standingFailure(image: string): Failure | undefined {
+    const failure = this.failures.get(image);
+    if (!failure || Date.now() - failure.at >= FAILED_BUILD_STANDS_MS) return undefined;
+    return { error: failure.error, log_tail: failure.log_tail };
   }
 
   /** Starts a build unless the image is there or being built; resolves when it is done. */
@@ -185,7 +201,7 @@ export class ImageBuilder implements OnApplicationBootstrap {
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       const failure = { error: error.slice(0, 500), log_tail: log.slice(-LOG_LINES) };
-      this.failures.set(req.image, failure);
+      this.failures.set(req.image, { ...failure, at: Date.now() });
       this.logger.warn(`build of ${req.image} failed: ${failure.error}`);
       await this.recorder.record(stream, StreamTypes.Template, 'any', [
         {

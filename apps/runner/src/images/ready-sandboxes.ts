@@ -10,7 +10,8 @@ const RETRY_AFTER_S = 30;
 
 /**
  * A sandbox of a template whose image may not be built yet: the build starts on first
- * use, the caller waits up to IMAGE_WAIT_S, then gets a 503 with retry_after.
+ * use, the caller waits up to IMAGE_WAIT_S, then gets a 503 with retry_after. A build that
+ * failed answers with its failure at once while it stands (FAILED_BUILD_STANDS_MS).
  */
 @Injectable()
 export class ReadySandboxes {
@@ -26,22 +27,27 @@ export class ReadySandboxes {
     } catch (err) {
       if (!(err instanceof ImageMissingError)) throw err;
     }
+    const failed = this.builder.standingFailure(spec.image);
+    if (failed) throw this.failedToBuild(spec, failed.error);
     const build = this.builder.ensure({ image: spec.image, template: spec.name, build: spec.build });
     const status = await Promise.race([
       build,
       new Promise<null>((r) => setTimeout(() => r(null), this.config.IMAGE_WAIT_S * 1000).unref()),
     ]);
     if (status?.status === 'ready') return this.pool.acquire(spec);
-    if (status?.status === 'failed') {
-      throw domainError(
-        ErrorCodes.ImageNotReady,
-        `the image of template ${spec.name} failed to build: ${status.error}`,
-      );
-    }
+    if (status?.status === 'failed') throw this.failedToBuild(spec, status.error);
     throw domainError(
       ErrorCodes.ImageNotReady,
       `the image of template ${spec.name} is being built; try again in a moment`,
       RETRY_AFTER_S,
+    );
+  }
+
+  /** A build that failed is not tried again by a run: registering the template again rebuilds it. */
+  private failedToBuild(spec: TemplateSpec, error: string | undefined) {
+    return domainError(
+      ErrorCodes.ImageNotReady,
+      `the image of template ${spec.name} failed to build: ${error ?? 'unknown error'}; register the template again to rebuild it`,
     );
   }
 }

@@ -402,7 +402,11 @@ plt.show()
       expect(cmd.pid).toBeGreaterThan(0);
       // The session's kernel is free while the command runs.
       expect((await sbx.runCode('1 + 1')).text).toBe('2');
-      await new Promise((r) => setTimeout(r, 300));
+      // Killed once its first line has come (not after a fixed pause, which a slow start outlasts):
+      // what it printed before the kill is kept.
+      for (let i = 0; i < 100 && cmd.stdout !== 'started\n'; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(cmd.stdout).toBe('started\n');
       expect(await cmd.kill()).toBe(true);
       const result = await cmd.wait().catch((err: CommandExitError) => err);
       expect(result.exitCode).not.toBe(0);

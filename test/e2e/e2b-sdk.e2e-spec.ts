@@ -422,10 +422,12 @@ plt.show()
     // E2B packages/js-sdk/tests/sandbox/commands/list.test.ts, connect.test.ts
     it('lists running commands and connects to one', async () => {
       const a = await sbx.commands.run('sleep 10', { background: true });
-      const b = await sbx.commands.run('for i in 1 2 3; do sleep 0.5; echo tick$i; done', {
-        background: true,
-        cwd: '/home/user',
-      });
+      // b waits for the test's go before it ticks: it must still run when it is listed and
+      // connected to, however slow the host (a fixed 1.5 s of ticks could end before the connect).
+      const b = await sbx.commands.run(
+        'until [ -e go-b ]; do sleep 0.1; done; for i in 1 2 3; do sleep 0.2; echo tick$i; done',
+        { background: true, cwd: '/home/user' },
+      );
       const listed = await sbx.commands.list();
       expect(listed.map((p) => p.pid)).toEqual(expect.arrayContaining([a.pid, b.pid]));
       expect(listed.find((p) => p.pid === a.pid)).toMatchObject({
@@ -436,11 +438,13 @@ plt.show()
 
       const attached = await sbx.commands.connect(b.pid);
       expect(attached.pid).toBe(b.pid);
+      await sbx.files.write('/home/user/go-b', 'go');
       const done = await attached.wait();
       expect(done.exitCode).toBe(0);
       expect(done.stdout).toContain('tick3');
       await expect(sbx.commands.connect(999999)).rejects.toThrow();
       await a.kill();
+      await sbx.files.remove('/home/user/go-b');
     });
 
     // E2B packages/js-sdk/tests/sandbox/commands/sendStdin.test.ts

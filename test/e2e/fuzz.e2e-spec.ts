@@ -1237,27 +1237,39 @@ function readEvents<T>(fn: (db: Database.Database) => T): T {
   }
 }
 
-const eventCount = () =>
-  readEvents((db) => (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n);
-const lastPosition = () =>
-  readEvents(
-    (db) => (db.prepare('SELECT COALESCE(MAX(position), 0) AS p FROM events').get() as { p: number }).p,
-  );
-const eventsAfter = (position: number) =>
+/**
+ * The row count and the last position, from one statement: one snapshot of the store. Two
+ * statements could fall on either side of an append (an earlier test's session expiring).
+ */
+const storeHead = () =>
   readEvents(
     (db) =>
-      db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position').all(position) as StoredEvent[],
+      db.prepare('SELECT COUNT(*) AS count, COALESCE(MAX(position), 0) AS position FROM events').get() as {
+        count: number;
+        position: number;
+      },
+  );
+/** The row count and the rows after `position`, from one read transaction: one snapshot of the store. */
+const countAndEventsAfter = (position: number) =>
+  readEvents((db) =>
+    db.transaction(() => ({
+      count: (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n,
+      added: db
+        .prepare('SELECT * FROM events WHERE position > ? ORDER BY position')
+        .all(position) as StoredEvent[],
+    }))(),
   );
 
 /** Waits until the count has not moved for a second (background work of earlier tests settles). */
-async function settledCount(timeoutMs = 10000): Promise<number> {
+async function settledHead(timeoutMs = 10000): Promise<{ count: number; position: number }> {
   const deadline = Date.now() + timeoutMs;
-  let last = eventCount();
+  let last = storeHead();
   let since = Date.now();
   while (Date.now() < deadline && Date.now() - since < 1000) {
     await new Promise((r) => setTimeout(r, 200));
-    const n = eventCount();
-    if (n !== last) [last, since] = [n, Date.now()];
+    const now = storeHead();
+    if (now.count !== last.count) since = Date.now();
+    last = now;
   }
   return last;
 }
@@ -1270,8 +1282,7 @@ describe('fuzzing every route with malformed requests', () => {
   let outcomes: Outcome[] = [];
 
   beforeAll(async () => {
-    countBefore = await settledCount();
-    positionBefore = lastPosition();
+    ({ count: countBefore, position: positionBefore } = await settledHead());
   });
 
   it(`answers ~${CASES} generated malformed requests with a clean 4xx (seed 0x${SEED.toString(16)})`, async () => {
@@ -1316,8 +1327,8 @@ describe('fuzzing every route with malformed requests', () => {
 
   it('appended no event for any of the fuzzed requests', async () => {
     expect(outcomes.length).toBeGreaterThan(0);
-    const countAfter = await settledCount();
-    const added = eventsAfter(positionBefore);
+    await settledHead();
+    const { count: countAfter, added } = countAndEventsAfter(positionBefore);
     const background = added.filter(
       (e) => BACKGROUND_EVENTS.has(e.type) && !(e.correlation_id ?? '').startsWith(ID_PREFIX),
     );

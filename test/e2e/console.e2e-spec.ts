@@ -335,8 +335,11 @@ describe('web console and GET /events/stream', () => {
     inBrowser('shows what a run printed as text: markup from a sandbox never runs', async () => {
       dialogs = [];
       await page.select('#template', 'python-data');
+      // The stack's one warm python-data sandbox went to the figure above: this run may wait for
+      // a fresh one (a container and IPython with numpy, pandas and matplotlib preloaded).
       await run(
         "print('<img src=x onerror=alert(1)>')\nfrom IPython.display import HTML, display\ndisplay(HTML('<b>bold</b><img src=x onerror=alert(2)><script>alert(3)</script>'))\n",
+        60000,
       );
       expect((await text('#stdout')).trim()).toBe('<img src=x onerror=alert(1)>');
       expect(await page.evaluate(() => document.querySelectorAll('#stdout *').length)).toBe(0);

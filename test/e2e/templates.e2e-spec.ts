@@ -136,12 +136,13 @@ describe('templates', () => {
       const run = await post<ErrorBody>('/execute', { tenant_id: 't', template: name, code: 'print(1)' });
       expect(run.status).toBe(503);
       expect(run.body.error.message).toMatch(
-        /failed to build: .*non-zero code: 3.*register the template again/,
+        /failed to build: .*non-zero code: 3.*delete and register the template again/,
       );
     }
     expect(buildEvents(image)).toEqual(['TemplateBuildStarted', 'TemplateBuildFailed']);
-    // Registering it again is how a user rebuilds it.
-    expect((await post('/templates', definition)).status).toBe(200);
+    // Deleting and registering it again is how a user rebuilds it.
+    expect(await remove(`/templates/${name}`)).toBe(200);
+    expect((await post('/templates', definition)).status).toBe(201);
     await waitFor(
       async () => buildEvents(image).length === 4 && (await failed()),
       120000,

@@ -52,7 +52,7 @@ interface Failure {
 /**
  * How long a failed build stands for its image: until then a run of its template answers with
  * the failure at once instead of building it again (the same definition fails the same way);
- * registering the template again rebuilds it at any time.
+ * deleting the template and registering it again rebuilds it at any time.
  */
 export const FAILED_BUILD_STANDS_MS = 5 * 60_000;
 

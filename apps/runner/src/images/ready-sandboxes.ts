@@ -43,11 +43,11 @@ export class ReadySandboxes {
     );
   }
 
-  /** A build that failed is not tried again by a run: registering the template again rebuilds it. */
+  /** A build that failed is not tried again by a run: registering the template anew rebuilds it. */
   private failedToBuild(spec: TemplateSpec, error: string | undefined) {
     return domainError(
       ErrorCodes.ImageNotReady,
-      `the image of template ${spec.name} failed to build: ${error ?? 'unknown error'}; register the template again to rebuild it`,
+      `the image of template ${spec.name} failed to build: ${error ?? 'unknown error'}; delete and register the template again to rebuild it`,
     );
   }
 }

@@ -115,6 +115,25 @@ describe('streaming output', () => {
     );
   });
 
+  it("streams a run's last line before its done line, run after run", async () => {
+    const session = await post<{ session_id: string }>('/session/create', {
+      tenant_id: 't-stream',
+      scope: 'last-line',
+    });
+    const id = session.body.session_id;
+    // The line is printed as the run ends: its frame and the run's reply leave the runner at once.
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${stackInfo().apiUrl}/session/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ session_id: id, stream: true, code: `print("last ${i}")` }),
+      });
+      const frames = await readFrames(res);
+      expect(frames.map((f) => f.type)).toEqual(['stdout', 'done']);
+      expect(frames[0].text).toBe(`last ${i}\n`);
+    }
+  });
+
   it('interrupts a session run whose client disconnects, and keeps the session', async () => {
     const session = await post<{ session_id: string }>('/session/create', {
       tenant_id: 't-stream',

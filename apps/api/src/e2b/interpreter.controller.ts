@@ -28,6 +28,7 @@ import {
 import { NATS_CONNECTION, RemoteError } from '@executor/common';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { ExecutionQuota } from '../auth/execution-quota';
+import { drainFrames } from '../http/streaming';
 import { sandboxOfRequest, sandboxRef, type SandboxRef } from './e2b-caller';
 import { E2bErrorFilter } from './e2b-errors';
 import { closingLines, liveLine, type E2bExecuteLine } from './e2b-results';
@@ -127,8 +128,7 @@ export class E2bInterpreterController {
         },
         streamId,
       );
-      await sub.drain();
-      await pump;
+      await drainFrames(sub, pump);
       for (const line of closingLines(reply, streamed)) write(line);
       res.end();
     } catch (err) {

@@ -1,11 +1,29 @@
 import type { Request, Response } from 'express';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, streamCancelSubject, streamSubject, type ErrorPayload } from '@executor/contracts';
 import { RemoteError } from '@executor/common';
 import { apiErrorPayload } from './api-error';
 
 const KEEPALIVE_MS = 10000;
+/** How long the end of a run waits for the frames the server still holds for it. */
+const DRAIN_WAIT_MS = 1000;
+
+/**
+ * Takes in the frames of a run that ended, before its end is written: the runner had the server
+ * take every frame before it replied, so draining the subscription (the server sends what it
+ * holds for it, then closes it) and the pump that writes them leaves none behind.
+ */
+export async function drainFrames(sub: Subscription, pump: Promise<void>): Promise<void> {
+  if (sub.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const drained = Promise.all([sub.drain(), pump]).then(() => undefined);
+  await Promise.race([
+    drained.catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+}
 
 /** A client asks for streaming with `stream: true` or by accepting NDJSON or server-sent events. */
 export function wantsStream(req: Request, body: { stream?: boolean }): 'ndjson' | 'sse' | null {
@@ -67,7 +85,7 @@ export async function streamRun(
     start();
     write({ type: 'keepalive' });
   }, KEEPALIVE_MS);
-  void (async () => {
+  const pump = (async () => {
     for await (const m of sub) {
       start();
       if (format === 'sse') res.write(`data: ${new TextDecoder().decode(m.data)}\n\n`);
@@ -76,9 +94,11 @@ export async function streamRun(
   })();
   try {
     const result = await run(streamId);
+    await drainFrames(sub, pump);
     start();
     write({ type: 'done', result });
   } catch (err) {
+    await drainFrames(sub, pump);
     if (!res.headersSent) throw err; // the error filter answers with the proper status
     const payload: ErrorPayload = (err instanceof RemoteError ? err.toPayload() : apiErrorPayload(err)) ?? {
       code: ErrorCodes.InternalError,
@@ -88,7 +108,7 @@ export async function streamRun(
   } finally {
     finished = true;
     clearInterval(keepalive);
-    sub.unsubscribe();
+    if (!sub.isClosed()) sub.unsubscribe();
     if (res.headersSent) res.end();
   }
 }

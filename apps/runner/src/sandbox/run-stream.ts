@@ -2,6 +2,9 @@ import type { NatsConnection, Subscription } from 'nats';
 import { streamCancelSubject, streamSubject, type StreamFrame } from '@executor/contracts';
 import type { KernelLink, KernelOutcome, KernelRequest, TimeoutPolicy } from './sandbox';
 
+/** How long the end of a streamed run waits for the server to have its frames. */
+const FLUSH_WAIT_MS = 1000;
+
 /**
  * The live side of a streaming run: frames go out on the run's subject as they happen, and
  * a cancel (the HTTP client went away) stops the run. Publishing is fire-and-forget: the
@@ -9,6 +12,7 @@ import type { KernelLink, KernelOutcome, KernelRequest, TimeoutPolicy } from './
  */
 export class RunStream {
   private readonly cancel: Subscription;
+  private sent = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -21,13 +25,26 @@ export class RunStream {
   send = (frame: StreamFrame): void => {
     try {
       this.nc.publish(streamSubject(this.streamId), JSON.stringify(frame));
+      this.sent = true;
     } catch {
       // The result is still returned whole; a lost frame only delays what the client sees.
     }
   };
 
-  close(): void {
+  /**
+   * Ends the stream once the server has every frame sent (a flush, at most FLUSH_WAIT_MS): the
+   * reply goes out after it, by another path, and the api writes `done` when the reply comes,
+   * so a last line still on its way to the server would otherwise come after `done` or never.
+   */
+  async close(): Promise<void> {
     this.cancel.unsubscribe();
+    if (!this.sent) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.nc.flush().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 }
 
@@ -49,6 +66,6 @@ export async function executeStreamed(
   try {
     return await sandbox.execute(request, timeoutMs, policy, stream?.send);
   } finally {
-    stream?.close();
+    await stream?.close();
   }
 }

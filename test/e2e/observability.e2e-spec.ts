@@ -2,6 +2,8 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'nats';
+import { Subjects } from '@executor/contracts';
 import { Stack, waitFor } from '../../scripts/lib/stack';
 
 const TENANT_KEY = `key-tenant-${randomBytes(6).toString('hex')}`;
@@ -293,5 +295,36 @@ describe('logs, metrics and probes', () => {
     });
     expect((await call('/health', '')).status).toBe(503);
     expect((await call('/livez', '')).status).toBe(200);
+  });
+
+  it('keeps a process that answers scrapes late, once it has answered one, and waits for it a while once it is gone', async () => {
+    // A process of its own on the bus, 900 ms slow: more than the 400 ms a scrape waits past the
+    // last answer it has no one left to wait for.
+    const nc = await connect({ servers: stack.info.natsUrl });
+    const registry = [
+      {
+        name: 'executor_test_slow_answers',
+        help: 'a late answerer',
+        type: 'gauge',
+        aggregator: 'first',
+        values: [{ value: 1, labels: { service: 'late', instance: 'late:1' } }],
+      },
+    ];
+    nc.subscribe(Subjects.TelemetryScrape, {
+      callback: (_err, msg) => void setTimeout(() => msg.respond(JSON.stringify(registry)), 900),
+    });
+    await nc.flush();
+    const lateIn = async () =>
+      (await call('/metrics/prometheus', ADMIN_KEY)).text.includes('instance="late:1"');
+    // Its first answer may come too late for its scrape; from then on every scrape waits for it.
+    await waitFor(lateIn, 20000, 'a scrape with the late process');
+    for (let i = 0; i < 3; i++) expect(await lateIn()).toBe(true);
+    await nc.close();
+    // Gone: the next scrapes wait their whole 2 s for it, and still answer with the others.
+    const started = Date.now();
+    const families = await scrape(ADMIN_KEY);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(family(families, 'executor_test_slow_answers')).toBeUndefined();
+    expect(servicesIn(families).has('runner')).toBe(true);
   });
 });

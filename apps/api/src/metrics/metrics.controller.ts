@@ -3,12 +3,12 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { MetricsReplyDto, Subjects } from '@executor/contracts';
-import { mergeRegistries, NATS_CONNECTION, NatsRpc, scrapeAll, type RegistryJson } from '@executor/common';
+import { mergeRegistries, NATS_CONNECTION, NatsRpc, Scraper, type RegistryJson } from '@executor/common';
 import { ApiConfig } from '../api.config';
 import { seesTenants, type AuthedRequest } from '../auth/auth.guard';
 import { ApiErrors } from '../openapi/api-responses';
 
-/** How long a scrape waits for the processes on the bus, and for one more after the last. */
+/** How long a scrape may wait for the processes on the bus, and for a new one after the last. */
 const SCRAPE_WAIT_MS = 2000;
 const SCRAPE_QUIET_MS = 400;
 
@@ -24,12 +24,16 @@ function withoutTenants(registries: RegistryJson[]): RegistryJson[] {
 @ApiTags('metrics')
 @Controller('metrics')
 export class MetricsController {
+  private readonly scraper: Scraper;
+
   constructor(
     private readonly rpc: NatsRpc,
     @Inject(ApiConfig) private readonly config: ApiConfig,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly registry: Registry,
-  ) {}
+  ) {
+    this.scraper = new Scraper(nc, { maxWaitMs: SCRAPE_WAIT_MS, quietMs: SCRAPE_QUIET_MS });
+  }
 
   @Get()
   @ApiOperation({ summary: 'Metrics projected from the event log' })
@@ -56,7 +60,7 @@ export class MetricsController {
   async prometheus(@Req() req: AuthedRequest): Promise<string> {
     let registries: RegistryJson[];
     try {
-      registries = await scrapeAll(this.nc, { maxWaitMs: SCRAPE_WAIT_MS, quietMs: SCRAPE_QUIET_MS });
+      registries = await this.scraper.scrape();
     } catch {
       registries = [];
     }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { RequestStrategy, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, Empty, type NatsConnection, type Subscription } from 'nats';
 import { AggregatorRegistry, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { Subjects } from '@executor/contracts';
 import { NATS_CONNECTION } from '../nats.constants';
@@ -63,30 +63,87 @@ function isRegistryJson(value: unknown): value is RegistryJson {
   );
 }
 
-/**
- * Asks every process on the bus for its registry and waits until `maxWaitMs` has passed or
- * `quietMs` went by without one more answer. Malformed or oversized answers are skipped.
- */
-export async function scrapeAll(
-  nc: NatsConnection,
-  opts: { maxWaitMs: number; quietMs: number },
-): Promise<RegistryJson[]> {
-  const replies = await nc.requestMany(Subjects.TelemetryScrape, undefined, {
-    strategy: RequestStrategy.JitterTimer,
-    maxWait: opts.maxWaitMs,
-    jitter: opts.quietMs,
-  });
-  const out: RegistryJson[] = [];
-  for await (const msg of replies) {
-    if (msg.data.length === 0 || msg.data.length > MAX_REPLY_BYTES) continue;
-    try {
-      const parsed: unknown = JSON.parse(new TextDecoder().decode(msg.data));
-      if (isRegistryJson(parsed)) out.push(parsed);
-    } catch {
-      // not a registry: skipped
-    }
+/** A process that answered a scrape is waited for by the scrapes of this long after it. */
+const REMEMBERED_MS = 60_000;
+
+/** The process a registry is of: the `instance` label of its own series ('' if it has none). */
+function instanceOf(metrics: RegistryJson): string {
+  for (const m of metrics) {
+    const instance = m.values[0]?.labels?.instance;
+    if (typeof instance === 'string') return instance;
   }
-  return out;
+  return '';
+}
+
+function parseReply(data: Uint8Array): RegistryJson | undefined {
+  if (data.length === 0 || data.length > MAX_REPLY_BYTES) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(data));
+    return isRegistryJson(parsed) ? parsed : undefined;
+  } catch {
+    return undefined; // not a registry: skipped
+  }
+}
+
+/**
+ * Asks every process on the bus for its registry. It waits for every process that answered a
+ * scrape in the last minute (even too late to be in it), and `quietMs` past the last answer for
+ * any new one, but never past `maxWaitMs`: a process slow to answer on a loaded host stays in
+ * the exposition, and one that went away costs the scrapes of the next minute their full wait.
+ * Malformed or oversized answers are skipped.
+ */
+export class Scraper {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: { maxWaitMs: number; quietMs: number },
+  ) {}
+
+  scrape(): Promise<RegistryJson[]> {
+    const now = Date.now();
+    for (const [instance, at] of this.seen) if (now - at > REMEMBERED_MS) this.seen.delete(instance);
+    const awaited = new Set(this.seen.keys());
+    const out: RegistryJson[] = [];
+    return new Promise<RegistryJson[]>((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      let answered = false;
+      const answer = () => {
+        clearTimeout(quiet);
+        answered = true;
+        resolve(out);
+      };
+      // Answers that come after the scrape answered, until `maxWaitMs`, are not in it, but their
+      // processes are waited for by the scrapes after it.
+      const sub = this.nc.subscribe(createInbox(), {
+        callback: (err, msg) => {
+          if (err) return close();
+          const metrics = parseReply(msg.data);
+          if (!metrics) return;
+          const instance = instanceOf(metrics);
+          if (instance) {
+            awaited.delete(instance);
+            this.seen.set(instance, Date.now());
+          }
+          if (answered) return;
+          out.push(metrics);
+          clearTimeout(quiet);
+          if (awaited.size === 0) quiet = setTimeout(answer, this.opts.quietMs);
+        },
+      });
+      const deadline = setTimeout(close, this.opts.maxWaitMs);
+      function close() {
+        clearTimeout(deadline);
+        sub.unsubscribe();
+        answer();
+      }
+      try {
+        this.nc.publish(Subjects.TelemetryScrape, Empty, { reply: sub.getSubject() });
+      } catch {
+        close();
+      }
+    });
+  }
 }
 
 /**

@@ -28,6 +28,8 @@ const template = {
 class RpcDouble {
   calls: Array<{ subject: string; request: unknown; to: string }> = [];
   executeFails?: RemoteError;
+  /** Holds the runner's answer to a run until it resolves (a run still on its way). */
+  executeHeld?: Promise<void>;
 
   send(subject: string, request: unknown, _timeoutMs: number, to: string = subject): Promise<unknown> {
     this.calls.push({ subject, request, to });
@@ -39,7 +41,9 @@ class RpcDouble {
       case Subjects.RunnerSessionClose:
         return Promise.resolve({ closed: true });
       case Subjects.RunnerSessionExecute: {
-        if (this.executeFails) return Promise.reject(this.executeFails);
+        const fails = this.executeFails;
+        if (this.executeHeld && fails) return this.executeHeld.then(() => Promise.reject(fails));
+        if (fails) return Promise.reject(fails);
         const r = request as { execution_id: string; session_id: string; language: string };
         return Promise.resolve({
           status: 'success',
@@ -191,6 +195,28 @@ describe('SessionService (Nest context, real store, NATS doubled)', () => {
     );
     expect(await types(session_id)).toEqual(['SessionCreated', 'SessionLost']);
     expect(service.get(ref(session_id)).state).toBe('lost');
+  });
+
+  it('ends a run as destroyed, not lost, when a destroy closed the sandbox before the run reached it', async () => {
+    const { session_id } = await create();
+    let arrive = () => undefined as void;
+    rpc.executeHeld = new Promise<void>((resolve) => (arrive = resolve));
+    rpc.executeFails = new RemoteError(ErrorCodes.SessionNotFound, 'no sandbox for this session');
+    const run = refusal(service.execute({ session_id, code: '1', files: [] } as never));
+    // The destroy closes the sandbox at once, then waits for the run's turn to record the end.
+    const destroyed = service.destroy(ref(session_id)).then((r) => r, codeOf);
+    await new Promise((r) => setImmediate(r));
+    expect(rpc.sent(Subjects.RunnerSessionClose)).toHaveLength(1);
+    arrive();
+    expect(await run).toBe(ErrorCodes.SessionDestroyed);
+    expect(await destroyed).toEqual({ status: 'success', session_id });
+    expect(await types(session_id)).toEqual(['SessionCreated', 'SessionDestroyed']);
+    // Without a destroy under way, the same answer still means the sandbox was lost.
+    const other = await create({ scope: 'other' });
+    rpc.executeHeld = undefined;
+    expect(
+      await refusal(service.execute({ session_id: other.session_id, code: '1', files: [] } as never)),
+    ).toBe(ErrorCodes.SessionLost);
   });
 
   it('destroys a session once: its sandbox is closed and later calls hear it was destroyed', async () => {

@@ -61,6 +61,8 @@ import { SessionRepository, sessionStream } from './session.repository';
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);
   private readonly lock = new KeyedLock();
+  /** Destroys under way by session: each closes the sandbox first, then waits for its turn. */
+  private readonly destroying = new Map<string, number>();
   private readonly sessions: CommandHandler<SessionState, SessionCommand>;
 
   constructor(
@@ -215,6 +217,17 @@ export class SessionService {
         // Fails at once when the session's runner dies or restarts meanwhile.
         reply = await this.runners.failFastIfRunnerLost(executionId, 'session', state.runner_id, call);
       } catch (err) {
+        // A destroy closed the sandbox before this run reached it: the run was ended, not lost.
+        if (
+          err instanceof RemoteError &&
+          err.code === ErrorCodes.SessionNotFound &&
+          this.destroying.has(cmd.session_id)
+        ) {
+          throw domainError(
+            ErrorCodes.SessionDestroyed,
+            'the session was ended while this run was in progress',
+          );
+        }
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
           throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
@@ -263,13 +276,20 @@ export class SessionService {
    */
   async destroy(cmd: SessionRefCommand): Promise<{ status: 'success'; session_id: string }> {
     const current = this.visible(cmd);
-    if (current.status === 'active') await this.closeSandbox(cmd.session_id, current.runner_id);
-    return this.lock.run(cmd.session_id, async () => {
-      this.visible(cmd);
-      const ended = await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);
-      await this.closeSandbox(cmd.session_id, ended.runner_id);
-      return { status: 'success', session_id: cmd.session_id };
-    });
+    this.destroying.set(cmd.session_id, (this.destroying.get(cmd.session_id) ?? 0) + 1);
+    try {
+      if (current.status === 'active') await this.closeSandbox(cmd.session_id, current.runner_id);
+      return await this.lock.run(cmd.session_id, async () => {
+        this.visible(cmd);
+        const ended = await this.command(cmd.session_id, { type: 'DestroySession', now: new Date() }, cmd);
+        await this.closeSandbox(cmd.session_id, ended.runner_id);
+        return { status: 'success' as const, session_id: cmd.session_id };
+      });
+    } finally {
+      const left = (this.destroying.get(cmd.session_id) ?? 1) - 1;
+      if (left > 0) this.destroying.set(cmd.session_id, left);
+      else this.destroying.delete(cmd.session_id);
+    }
   }
 
   /** Moves the end of a live session's life to `lifetime` seconds from now. */
@@ -361,6 +381,17 @@ export class SessionService {
       try {
         return await this.rpc.send(subject, request, timeoutMs, pinned(state, subject));
       } catch (err) {
+        // A destroy closed the sandbox before this run reached it: the run was ended, not lost.
+        if (
+          err instanceof RemoteError &&
+          err.code === ErrorCodes.SessionNotFound &&
+          this.destroying.has(cmd.session_id)
+        ) {
+          throw domainError(
+            ErrorCodes.SessionDestroyed,
+            'the session was ended while this run was in progress',
+          );
+        }
         if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
           await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
           throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');

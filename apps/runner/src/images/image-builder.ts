@@ -263,24 +263,28 @@ export class ImageBuilder implements OnApplicationBootstrap {
       const deadline = new Promise<null>((r) =>
         setTimeout(() => r(null), (SETUP_TIMEOUT_S + 30) * 1000).unref(),
       );
-      // The commands' output joins the log while they run (a building image shows its tail).
+      // The commands' output joins the log while they run (a building image shows its tail):
+      // read once a second, one read at a time, so a slow engine still shows every read's tail.
       const head = log.slice();
-      let reads = 0;
       const readOutput = async () => {
-        const mine = ++reads;
         const output = demuxLog(await container.logs({ stdout: true, stderr: true, tail: 500 }));
-        if (mine !== reads) return; // a later read is newer
         log.length = 0;
         log.push(...head);
         pushLines(log, output);
       };
-      const follow = setInterval(() => void readOutput().catch(() => undefined), 1000);
+      let reading: Promise<void> | undefined;
+      const follow = setInterval(() => {
+        reading ??= readOutput()
+          .catch(() => undefined)
+          .finally(() => (reading = undefined));
+      }, 1000);
       let exit: { StatusCode: number } | null;
       try {
         exit = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, deadline]);
       } finally {
         clearInterval(follow);
       }
+      await reading;
       await readOutput();
       if (exit === null || exit.StatusCode === 137) {
         throw new Error(`the setup commands ran past ${SETUP_TIMEOUT_S} s and were stopped`);

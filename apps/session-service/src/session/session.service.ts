@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { RpcException } from '@nestjs/microservices';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ErrorCodes,
@@ -57,6 +58,10 @@ import { SessionRepository, sessionStream } from './session.repository';
  * version, publish, then talk to the runner that holds the sandbox. Commands on one session
  * run one after the other, so its executions are never interleaved.
  */
+/** The runner's answer when it holds no sandbox for the session. */
+const sandboxMissing = (err: unknown) =>
+  err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound;
+
 @Injectable()
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);
@@ -217,20 +222,10 @@ export class SessionService {
         // Fails at once when the session's runner dies or restarts meanwhile.
         reply = await this.runners.failFastIfRunnerLost(executionId, 'session', state.runner_id, call);
       } catch (err) {
-        // A destroy closed the sandbox before this run reached it: the run was ended, not lost.
-        if (
-          err instanceof RemoteError &&
-          err.code === ErrorCodes.SessionNotFound &&
-          this.destroying.has(cmd.session_id)
-        ) {
-          throw domainError(
-            ErrorCodes.SessionDestroyed,
-            'the session was ended while this run was in progress',
+        if (sandboxMissing(err)) {
+          throw await this.sandboxGone(cmd, () =>
+            this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd),
           );
-        }
-        if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
-          await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
-          throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
         }
         // Ended during the run (destroyed, or its lifetime ran out): the caller hears which.
         if (
@@ -359,14 +354,31 @@ export class SessionService {
         pinned(state, Subjects.RunnerSessionProcess),
       );
     } catch (err) {
-      if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
-        await this.lock.run(cmd.session_id, () =>
-          this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd),
+      if (sandboxMissing(err)) {
+        throw await this.sandboxGone(cmd, () =>
+          this.lock.run(cmd.session_id, () =>
+            this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd),
+          ),
         );
-        throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
       }
       throw err;
     }
+  }
+
+  /**
+   * What a runner holding no sandbox for the session means: ended, when a destroy closed the
+   * sandbox before the call reached it; else the sandbox is gone and the session is recorded
+   * lost (`markLost`).
+   */
+  private async sandboxGone(cmd: SessionRefCommand, markLost: () => Promise<unknown>): Promise<RpcException> {
+    if (this.destroying.has(cmd.session_id)) {
+      return domainError(
+        ErrorCodes.SessionDestroyed,
+        'the session was ended while this call was in progress',
+      );
+    }
+    await markLost();
+    return domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
   }
 
   /** One call, in the session's turn, to the runner holding its sandbox; a sandbox gone is a lost session. */
@@ -381,20 +393,10 @@ export class SessionService {
       try {
         return await this.rpc.send(subject, request, timeoutMs, pinned(state, subject));
       } catch (err) {
-        // A destroy closed the sandbox before this run reached it: the run was ended, not lost.
-        if (
-          err instanceof RemoteError &&
-          err.code === ErrorCodes.SessionNotFound &&
-          this.destroying.has(cmd.session_id)
-        ) {
-          throw domainError(
-            ErrorCodes.SessionDestroyed,
-            'the session was ended while this run was in progress',
+        if (sandboxMissing(err)) {
+          throw await this.sandboxGone(cmd, () =>
+            this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd),
           );
-        }
-        if (err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound) {
-          await this.command(cmd.session_id, { type: 'MarkSessionLost', reason: 'sandbox gone' }, cmd);
-          throw domainError(ErrorCodes.SessionLost, 'the session was lost: its sandbox is gone');
         }
         throw err;
       }

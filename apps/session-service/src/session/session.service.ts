@@ -53,15 +53,15 @@ import {
 
 import { SessionRepository, sessionStream } from './session.repository';
 
+/** The runner's answer when it holds no sandbox for the session. */
+const sandboxMissing = (err: unknown) =>
+  err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound;
+
 /**
  * The Session aggregate's command side: load the state, decide, append with the expected
  * version, publish, then talk to the runner that holds the sandbox. Commands on one session
  * run one after the other, so its executions are never interleaved.
  */
-/** The runner's answer when it holds no sandbox for the session. */
-const sandboxMissing = (err: unknown) =>
-  err instanceof RemoteError && err.code === ErrorCodes.SessionNotFound;
-
 @Injectable()
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);

@@ -202,7 +202,7 @@ export class DrainingNatsServer extends ServerNats {
 }
 
 /** Waits for `work`, or for `ms` at the most; never rejects. */
-async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+export async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     work.catch(() => undefined),

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { NatsConnection, Subscription } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, streamCancelSubject, streamSubject, type ErrorPayload } from '@executor/contracts';
-import { RemoteError } from '@executor/common';
+import { RemoteError, withinMs } from '@executor/common';
 import { apiErrorPayload } from './api-error';
 
 const KEEPALIVE_MS = 10000;
@@ -15,14 +15,7 @@ const DRAIN_WAIT_MS = 1000;
  * holds for it, then closes it) and the pump that writes them leaves none behind.
  */
 export async function drainFrames(sub: Subscription, pump: Promise<void>): Promise<void> {
-  if (sub.isClosed()) return;
-  let timer: NodeJS.Timeout | undefined;
-  const drained = Promise.all([sub.drain(), pump]).then(() => undefined);
-  await Promise.race([
-    drained.catch(() => undefined),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_WAIT_MS))),
-  ]);
-  clearTimeout(timer);
+  if (!sub.isClosed()) await withinMs(Promise.all([sub.drain(), pump]), DRAIN_WAIT_MS);
 }
 
 /** A client asks for streaming with `stream: true` or by accepting NDJSON or server-sent events. */

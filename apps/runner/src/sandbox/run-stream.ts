@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { streamCancelSubject, streamSubject, type StreamFrame } from '@executor/contracts';
+import { withinMs } from '@executor/common';
 import type { KernelLink, KernelOutcome, KernelRequest, TimeoutPolicy } from './sandbox';
 
 /** How long the end of a streamed run waits for the server to have its frames. */
@@ -38,13 +39,7 @@ export class RunStream {
    */
   async close(): Promise<void> {
     this.cancel.unsubscribe();
-    if (!this.sent) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.nc.flush().catch(() => undefined),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
+    if (this.sent) await withinMs(this.nc.flush(), FLUSH_WAIT_MS);
   }
 }
 
